@@ -1,0 +1,22 @@
+# Third-party libraries, all from Debian 12 packages (scripts/dev/setup.sh).
+# docs/architecture.md says why each one is used.
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+# Boost 1.81, not Debian's default 1.74: 1.74 lacks asio::experimental::as_tuple
+# and mis-compiles g++ 12 coroutines.
+find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS url)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+
+# Asio and Beast are compiled once, in core/src/asio_impl.cpp; every target that
+# includes them must link waflow_asio so it sees the same configuration.
+add_library(waflow_asio_config INTERFACE)
+target_compile_definitions(waflow_asio_config INTERFACE
+  BOOST_ASIO_SEPARATE_COMPILATION BOOST_BEAST_SEPARATE_COMPILATION
+  BOOST_ASIO_NO_DEPRECATED BOOST_DLL_USE_STD_FS)
+target_link_libraries(waflow_asio_config INTERFACE Boost::headers Threads::Threads)

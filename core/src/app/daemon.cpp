@@ -1,0 +1,484 @@
+#include "app/daemon.h"
+
+#include "app/auto_reply.h"
+#include "app/events.h"
+#include "app/plugin_plan.h"
+#include "app/recent_ids.h"
+#include "bus/event_bus.h"
+#include "http_client/http_client.h"
+#include "http_server/http_server.h"
+#include "http_server/router.h"
+#include "log/log.h"
+#include "metrics/metrics.h"
+#include "plugin/plugin_catalog.h"
+#include "plugin/plugin_instance.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace waflow::core::app {
+namespace {
+
+constexpr std::size_t kRecentIdsPerDaemon = 200000;
+
+std::size_t threadsFor(int configured) {
+  if (configured > 0) {
+    return static_cast<std::size_t>(configured);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Feeds the server's per-request hooks into Prometheus metrics. Series are
+// looked up once per (method, route, status) and cached per thread, so the
+// request path costs two atomic increments.
+class MetricsObserver : public httpd::ServerObserver {
+ public:
+  explicit MetricsObserver(metrics::Registry& registry)
+      : registry_(registry),
+        connections_(registry.gauge("waflow_http_connections", "Open HTTP connections")) {}
+
+  void onRequest(std::string_view method, std::string_view route, int status,
+                 std::chrono::nanoseconds latency) override {
+    thread_local std::unordered_map<std::string, std::pair<metrics::Counter*, metrics::Histogram*>>
+        cache;
+    thread_local const void* cache_owner = nullptr;
+    if (cache_owner != this) {
+      cache.clear();
+      cache_owner = this;
+    }
+    std::string key = fmt::format("{} {} {}", method, route, status);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      auto& counter = registry_.counter(
+          "waflow_http_requests_total", "HTTP requests answered",
+          {{"method", std::string(method)}, {"route", std::string(route)},
+           {"status", std::to_string(status)}});
+      auto& histogram = registry_.histogram(
+          "waflow_http_request_duration_seconds", "Time from complete request to response written",
+          metrics::defaultLatencyBuckets(), {{"route", std::string(route)}});
+      it = cache.emplace(std::move(key), std::make_pair(&counter, &histogram)).first;
+    }
+    it->second.first->inc();
+    it->second.second->observe(std::chrono::duration<double>(latency).count());
+  }
+  void onConnectionOpened() override { connections_.add(1); }
+  void onConnectionClosed() override { connections_.add(-1); }
+  void onHandlerError(std::string_view route, std::string_view what) override {
+    log::get("http")->error("handler for {} failed: {}", route, what);
+  }
+
+ private:
+  metrics::Registry& registry_;
+  metrics::Gauge& connections_;
+};
+
+}  // namespace
+
+class Daemon::Impl {
+ public:
+  Impl(config::Config config, Options options)
+      : config_(std::move(config)),
+        options_(std::move(options)),
+        io_threads_(threadsFor(config_.server.threads)),
+        work_(boost::asio::make_work_guard(io_)),
+        http_client_(io_),
+        bus_(bus::EventBus::Options{static_cast<std::size_t>(
+                                        config_.bus.workers > 0 ? config_.bus.workers : 0),
+                                    config_.bus.capacity, &metrics_}),
+        observer_(metrics_),
+        recent_ids_(kRecentIdsPerDaemon),
+        signals_(io_) {}
+
+  ~Impl() {
+    if (started_ && !stopped_) {
+      requestStop();
+      shutdown();
+    }
+    joinThreads();
+  }
+
+  bool start(std::string* error, std::vector<diag::Diagnostic>* diagnostics) {
+    logger_ = log::get("waflow");
+    for (const auto& s : config_.secrets) {
+      log::addSecret(s);
+    }
+    catalog_.scan(pluginSearchPath(options_.plugin_dirs, config_));
+    for (const auto& failure : catalog_.failures()) {
+      logger_->warn("plugin {}: {}", failure.file.string(), failure.reason);
+    }
+    plan_ = planInstances(config_, catalog_);
+    for (const auto& s : plan_.secrets) {
+      log::addSecret(s);
+    }
+    if (!plan_.ok()) {
+      *diagnostics = plan_.diagnostics;
+      *error = "the configuration has errors";
+      return false;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(config_.data_dir, ec);
+    if (ec) {
+      *error = fmt::format("cannot create data_dir '{}': {}", config_.data_dir, ec.message());
+      return false;
+    }
+    if (!createInstances(error)) {
+      return false;
+    }
+    buildRoutes();
+    if (config_.auto_reply.enabled && !channels_.empty()) {
+      plugin::PluginInstance* ai = nullptr;
+      if (!config_.auto_reply.ai.empty()) {
+        ai = findInstance(config_.auto_reply.ai, WAFLOW_KIND_AI);
+      }
+      auto_reply_ = std::make_unique<AutoReply>(config_.auto_reply, io_, bus_, metrics_,
+                                                channelMap(), ai);
+      auto_reply_->attach();
+    }
+    addCollectors();
+    httpd::ServerOptions server_options;
+    server_options.address = config_.server.address;
+    server_options.port = config_.server.port;
+    server_options.body_limit = config_.server.body_limit;
+    server_options.read_timeout = config_.server.read_timeout;
+    server_options.idle_timeout = config_.server.idle_timeout;
+    server_ = std::make_unique<httpd::HttpServer>(io_, server_options, router_, &observer_);
+    try {
+      server_->start();
+    } catch (const std::exception& e) {
+      *error = e.what();
+      return false;
+    }
+    bus_.start();
+    if (options_.handle_signals) {
+      signals_.add(SIGINT);
+      signals_.add(SIGTERM);
+      signals_.async_wait([this](const boost::system::error_code& e, int signal) {
+        if (!e) {
+          logger_->info("received {}, shutting down gracefully",
+                        signal == SIGINT ? "SIGINT" : "SIGTERM");
+          requestStop();
+        }
+      });
+    }
+    for (std::size_t i = 0; i < io_threads_; ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+    started_ = true;
+    logStartup();
+    return true;
+  }
+
+  uint16_t port() const { return server_ ? server_->port() : 0; }
+
+  void requestStop() {
+    std::lock_guard lock(stop_mutex_);
+    stop_requested_ = true;
+    stop_cv_.notify_all();
+  }
+
+  int wait() {
+    {
+      std::unique_lock lock(stop_mutex_);
+      stop_cv_.wait(lock, [this] { return stop_requested_; });
+    }
+    shutdown();
+    return 0;
+  }
+
+ private:
+  bool createInstances(std::string* error) {
+    plugin::HostServices services{io_, http_client_, bus_,
+                                  std::filesystem::path(config_.data_dir)};
+    for (const auto& planned : plan_.instances) {
+      const auto& entry = *planned.entry;
+      auto instance =
+          std::make_unique<plugin::PluginInstance>(planned.library, entry.id, services);
+      std::string why;
+      if (!instance->create(planned.config.dump(), &why)) {
+        *error = fmt::format("{}:{}:{}: {}.{}: plugin '{}' ({}) refused its config: {}",
+                             entry.file.empty() ? "<built-in config>" : entry.file, entry.line,
+                             entry.column, entry.section, entry.id, entry.plugin,
+                             planned.library->path().string(), why);
+        return false;
+      }
+      instances_.push_back(std::move(instance));
+    }
+    for (auto& instance : instances_) {
+      std::string why;
+      if (!instance->start(&why)) {
+        *error = fmt::format("plugin instance '{}' failed to start: {}", instance->id(), why);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  plugin::PluginInstance* findInstance(const std::string& id, waflow_plugin_kind kind) {
+    for (auto& instance : instances_) {
+      if (instance->id() == id && instance->kind() == kind) {
+        return instance.get();
+      }
+    }
+    return nullptr;
+  }
+
+  std::map<std::string, plugin::PluginInstance*> channelMap() {
+    std::map<std::string, plugin::PluginInstance*> out;
+    for (auto& instance : instances_) {
+      if (instance->kind() == WAFLOW_KIND_CHANNEL) {
+        out[instance->id()] = instance.get();
+      }
+    }
+    return out;
+  }
+
+  void buildRoutes() {
+    channels_ = channelMap();
+    router_.add("GET", "/healthz",
+                [](httpd::HttpRequest&&, httpd::Respond respond) {
+                  respond(httpd::HttpResponse::text(200, "ok\n"));
+                });
+    router_.add("GET", "/readyz", [this](httpd::HttpRequest&&, httpd::Respond respond) {
+      respond(readiness());
+    });
+    router_.add("GET", "/metrics", [this](httpd::HttpRequest&&, httpd::Respond respond) {
+      httpd::HttpResponse r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = metrics_.render();
+      respond(std::move(r));
+    });
+    for (const char* method : {"GET", "POST"}) {
+      router_.addPrefix(
+          method, "/webhooks/",
+          [this](httpd::HttpRequest&& req, httpd::Respond respond) {
+            onWebhook(std::move(req), std::move(respond));
+          },
+          "/webhooks/{channel}");
+    }
+  }
+
+  httpd::HttpResponse readiness() {
+    if (stopping_.load()) {
+      return httpd::HttpResponse::text(503, "shutting down\n");
+    }
+    std::string problems;
+    for (const auto& [id, channel] : channels_) {
+      std::string reason;
+      if (!channel->ready(&reason)) {
+        problems += fmt::format("channel {}: {}\n", id, reason);
+      }
+    }
+    if (!problems.empty()) {
+      return httpd::HttpResponse::text(503, problems);
+    }
+    return httpd::HttpResponse::text(200, "ready\n");
+  }
+
+  void onWebhook(httpd::HttpRequest&& req, httpd::Respond respond) {
+    std::string_view rest = std::string_view(req.path).substr(std::string_view("/webhooks/").size());
+    while (!rest.empty() && rest.back() == '/') {
+      rest.remove_suffix(1);
+    }
+    auto it = channels_.find(std::string(rest));
+    if (it == channels_.end()) {
+      std::string known;
+      for (const auto& [id, _] : channels_) {
+        known += (known.empty() ? "" : ", ") + id;
+      }
+      respond(httpd::HttpResponse::text(
+          404, fmt::format("no channel '{}' here; configured channels: {}\n", rest,
+                           known.empty() ? "(none)" : known)));
+      return;
+    }
+    log::RequestScope scope(req.request_id);
+    std::string channel = it->first;
+    std::string request_id = req.request_id;
+    it->second->handleWebhook(req, [this, channel, request_id,
+                                    respond = std::move(respond)](plugin::WebhookOutcome o) {
+      log::RequestScope inner(request_id);
+      if (o.response.status >= 200 && o.response.status < 300 && !accept(channel, o, request_id)) {
+        httpd::HttpResponse busy = httpd::HttpResponse::text(
+            503, "waflow is busy (event queue full); please redeliver\n");
+        busy.headers.emplace_back("Retry-After", "1");
+        respond(std::move(busy));
+        return;
+      }
+      respond(std::move(o.response));
+    });
+  }
+
+  // Publishes what a webhook carried. Returns false when the bus refused an
+  // event: the webhook is then answered 503 and the provider redelivers;
+  // messages already accepted are recognised as repeats.
+  bool accept(const std::string& channel, const plugin::WebhookOutcome& o,
+              const std::string& request_id) {
+    auto& received = metricFor(received_counters_, "waflow_messages_received_total",
+                               "Customer messages accepted from channels", channel);
+    auto& duplicates = metricFor(duplicate_counters_, "waflow_messages_duplicate_total",
+                                 "Redelivered messages recognised and skipped", channel);
+    for (const auto& m : o.messages) {
+      std::string key = channel + "\n" + m.id;
+      if (!recent_ids_.insert(key)) {
+        duplicates.inc();
+        logger_->debug("message {} from {} already accepted; skipping redelivery", m.id, m.from);
+        continue;
+      }
+      if (bus_.tryPublish(messageReceivedEvent(channel, m, request_id)) !=
+          bus::EventBus::PublishResult::kAccepted) {
+        recent_ids_.erase(key);
+        return false;
+      }
+      received.inc();
+      logger_->debug("message {} ({}) from {} on {}", m.id, m.type, m.from, channel);
+    }
+    for (const auto& s : o.statuses) {
+      if (bus_.tryPublish(messageStatusEvent(channel, s, request_id)) !=
+          bus::EventBus::PublishResult::kAccepted) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  metrics::Counter& metricFor(std::map<std::string, metrics::Counter*>& cache, const char* name,
+                              const char* help, const std::string& channel) {
+    std::lock_guard lock(metric_cache_mutex_);
+    auto& slot = cache[channel];
+    if (slot == nullptr) {
+      slot = &metrics_.counter(name, help, {{"channel", channel}});
+    }
+    return *slot;
+  }
+
+  void addCollectors() {
+    metrics_.addCollector([this](metrics::Registry& r) {
+      for (const auto& instance : instances_) {
+        auto& c = r.counter("waflow_plugin_errors_total",
+                            "Failed plugin calls and error lines logged by plugins",
+                            {{"instance", instance->id()}, {"plugin", instance->library().name()}});
+        uint64_t now = instance->errorCount();
+        if (now > c.value()) {
+          c.inc(now - c.value());
+        }
+      }
+      auto stats = http_client_.stats();
+      r.gauge("waflow_http_client_in_flight", "Outbound HTTP requests in flight")
+          .set(static_cast<double>(stats.in_flight));
+      auto& done = r.counter("waflow_http_client_requests_total", "Outbound HTTP requests finished");
+      if (stats.completed > done.value()) {
+        done.inc(stats.completed - done.value());
+      }
+    });
+  }
+
+  void logStartup() {
+    logger_->info("waflow {} listening on http://{}:{} ({} I/O threads)", WAFLOW_VERSION,
+                  config_.server.address, port(), io_threads_);
+    for (const auto& instance : instances_) {
+      if (instance->kind() == WAFLOW_KIND_CHANNEL) {
+        logger_->info("channel '{}' ({}): webhooks at /webhooks/{}", instance->id(),
+                      instance->library().name(), instance->id());
+      } else {
+        logger_->info("{} '{}' ({})", instance->library().kindName(), instance->id(),
+                      instance->library().name());
+      }
+    }
+    if (auto_reply_) {
+      logger_->info("auto-reply: {}{}", config_.auto_reply.mode,
+                    config_.auto_reply.mode == "ai" ? " via '" + config_.auto_reply.ai + "'" : "");
+    }
+  }
+
+  void shutdown() {
+    if (stopped_) {
+      return;
+    }
+    stopped_ = true;
+    stopping_ = true;
+    auto grace = config_.server.shutdown_timeout;
+    if (server_) {
+      std::promise<void> closed;
+      auto closed_future = closed.get_future();
+      server_->shutdown(grace, [&closed] { closed.set_value(); });
+      closed_future.wait();
+    }
+    bus_.stop(grace);
+    for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
+      (*it)->stop(std::chrono::seconds(5));
+    }
+    auto_reply_.reset();
+    instances_.clear();
+    http_client_.shutdown();
+    signals_.cancel();
+    work_.reset();
+    joinThreads();
+    logger_->info("stopped");
+  }
+
+  void joinThreads() {
+    if (!threads_.empty()) {
+      io_.stop();
+    }
+    for (auto& t : threads_) {
+      if (t.joinable()) {
+        t.join();
+      }
+    }
+    threads_.clear();
+  }
+
+  config::Config config_;
+  Options options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::size_t io_threads_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  metrics::Registry metrics_;
+  HttpClient http_client_;
+  bus::EventBus bus_;
+  MetricsObserver observer_;
+  RecentIds recent_ids_;
+  boost::asio::signal_set signals_;
+  plugin::PluginCatalog catalog_;
+  InstancePlan plan_;
+  std::vector<std::unique_ptr<plugin::PluginInstance>> instances_;
+  std::map<std::string, plugin::PluginInstance*> channels_;
+  std::unique_ptr<AutoReply> auto_reply_;
+  httpd::Router router_;
+  std::unique_ptr<httpd::HttpServer> server_;
+  std::vector<std::thread> threads_;
+
+  std::mutex metric_cache_mutex_;
+  std::map<std::string, metrics::Counter*> received_counters_;
+  std::map<std::string, metrics::Counter*> duplicate_counters_;
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stop_requested_ = false;
+  bool started_ = false;
+  bool stopped_ = false;
+  std::atomic<bool> stopping_{false};
+};
+
+Daemon::Daemon(config::Config config, Options options)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(options))) {}
+Daemon::~Daemon() = default;
+
+bool Daemon::start(std::string* error, std::vector<diag::Diagnostic>* diagnostics) {
+  return impl_->start(error, diagnostics);
+}
+uint16_t Daemon::port() const { return impl_->port(); }
+void Daemon::requestStop() { impl_->requestStop(); }
+int Daemon::wait() { return impl_->wait(); }
+
+}  // namespace waflow::core::app

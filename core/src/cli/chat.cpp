@@ -1,0 +1,179 @@
+#include "cli/chat.h"
+
+#include <curl/curl.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace waflow::core::cli {
+namespace {
+
+using Json = nlohmann::json;
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+struct Reply {
+  long status = 0;
+  std::string body;
+  std::string error;
+};
+
+Reply request(const std::string& url, const std::string* post_body, long timeout_seconds) {
+  Reply r;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) {
+    r.error = "cannot initialise libcurl";
+    return r;
+  }
+  curl_slist* headers = nullptr;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_seconds);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  if (post_body != nullptr) {
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post_body->c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(post_body->size()));
+  }
+  CURLcode rc = curl_easy_perform(curl);
+  if (rc != CURLE_OK) {
+    r.error = curl_easy_strerror(rc);
+  } else {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return r;
+}
+
+// A Cloud API webhook carrying one text message, exactly as Meta sends it.
+std::string webhookBody(const ChatOptions& o, const std::string& id, const std::string& text) {
+  Json body = {
+      {"object", "whatsapp_business_account"},
+      {"entry",
+       {{{"id", "sandbox-waba"},
+         {"changes",
+          {{{"field", "messages"},
+            {"value",
+             {{"messaging_product", "whatsapp"},
+              {"metadata", {{"display_phone_number", "15550000000"}, {"phone_number_id", "sandbox"}}},
+              {"contacts", {{{"profile", {{"name", o.name}}}, {"wa_id", o.from}}}},
+              {"messages",
+               {{{"from", o.from},
+                 {"id", id},
+                 {"timestamp", std::to_string(std::time(nullptr))},
+                 {"type", "text"},
+                 {"text", {{"body", text}}}}}}}}}}}}}}};
+  return body.dump();
+}
+
+}  // namespace
+
+int runChat(const ChatOptions& o) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const std::string webhook = fmt::format("{}/webhooks/{}", o.url, o.channel);
+  bool interactive = isatty(STDIN_FILENO) != 0;
+
+  // Where the replies start: only what arrives from now on is shown.
+  Reply first = request(webhook + "?replies_for=" + o.from + "&after=0&wait=0", nullptr, 10);
+  if (!first.error.empty() || first.status != 200) {
+    std::cerr << fmt::format(
+        "waflow chat: cannot reach the sandbox channel at {}: {}\n"
+        "Is the daemon running (`waflow run`)? Is '{}' a channel-sandbox instance?\n",
+        webhook, first.error.empty() ? fmt::format("HTTP {} {}", first.status, first.body)
+                                     : first.error,
+        o.channel);
+    return 1;
+  }
+  uint64_t after = Json::parse(first.body, nullptr, false).value("next", uint64_t{0});
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::atomic<bool> done{false};
+  int sent = 0;
+  int received = 0;
+
+  std::thread poller([&] {
+    while (!done.load()) {
+      Reply r = request(
+          fmt::format("{}?replies_for={}&after={}&wait=2", webhook, o.from, after), nullptr, 10);
+      if (!r.error.empty() || r.status != 200) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      }
+      Json j = Json::parse(r.body, nullptr, false);
+      if (j.is_discarded()) {
+        continue;
+      }
+      for (const Json& reply : j.value("replies", Json::array())) {
+        std::string text = reply.value("text", "");
+        if (text.empty()) {
+          text = fmt::format("[{}] {}", reply.value("type", "message"),
+                             reply.contains("payload") ? reply["payload"].dump() : "");
+        }
+        std::lock_guard lock(mutex);
+        std::cout << (interactive ? "\r" : "") << "bot> " << text << "\n"
+                  << (interactive ? "you> " : "") << std::flush;
+        ++received;
+      }
+      after = j.value("next", after);
+      cv.notify_all();
+    }
+  });
+
+  if (interactive) {
+    std::cout << fmt::format("Chatting as {} ({}) with channel '{}' at {}. Ctrl-D to quit.\nyou> ",
+                             o.name, o.from, o.channel, o.url)
+              << std::flush;
+  }
+  std::mt19937_64 rng{std::random_device{}()};
+  std::string line;
+  int exit_code = 0;
+  while (std::getline(std::cin, line)) {
+    if (line.empty()) {
+      if (interactive) {
+        std::cout << "you> " << std::flush;
+      }
+      continue;
+    }
+    std::string id = fmt::format("wamid.chat.{:016x}", rng());
+    std::string body = webhookBody(o, id, line);
+    Reply r = request(webhook, &body, 10);
+    if (!r.error.empty() || r.status < 200 || r.status >= 300) {
+      std::lock_guard lock(mutex);
+      std::cerr << fmt::format("waflow chat: sending failed: {}\n",
+                               r.error.empty() ? fmt::format("HTTP {} {}", r.status, r.body)
+                                               : r.error);
+      exit_code = 1;
+    } else {
+      std::lock_guard lock(mutex);
+      ++sent;
+    }
+  }
+  // Input ended: give the bot time to answer what was sent.
+  {
+    std::unique_lock lock(mutex);
+    cv.wait_for(lock, std::chrono::seconds(o.wait_seconds), [&] { return received >= sent; });
+  }
+  done = true;
+  poller.join();
+  curl_global_cleanup();
+  return exit_code;
+}
+
+}  // namespace waflow::core::cli

@@ -1,0 +1,111 @@
+// The core's configuration: the model of waflow.yaml, its schema, and the loaders that turn a
+// file into a Config or a complete list of diagnostics. Loaders are thread-safe if the
+// EnvLookup is; Config is a plain value (YAML::Node members share their tree: copy before
+// mutating).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
+
+#include "config/schema_validator.h"
+#include "config/substitution.h"
+#include "diag/diagnostic.h"
+
+namespace waflow::core::config {
+
+// One entry of channels / ai / integrations: an instance of a plugin.
+struct InstanceConfig {
+  std::string id;       // the key, e.g. "toko-utama"; matches kInstanceIdPattern
+  std::string section;  // "channels", "ai" or "integrations"
+  std::string plugin;   // plugin name; whether it exists is checked by the plugin loader
+  YAML::Node config;    // the raw `config:` node (null when absent or empty), not yet
+                        // substituted: validate it with validateInstanceConfig()
+  std::string file;     // where the instance is defined, for diagnostics
+  int line = 0;         // 1-based position of the id key
+  int column = 0;
+  int config_line = 0;  // 1-based position of the `config:` key; 0 when absent
+  int config_column = 0;
+};
+
+struct ServerConfig {
+  std::string address = "127.0.0.1";  // IPv6 without brackets
+  uint16_t port = 8080;
+  int threads = 0;  // 0 = one per CPU core
+  size_t body_limit = 1024 * 1024;
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds shutdown_timeout{30000};
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace | debug | info | warn | error
+  std::string format = "text";  // text | json
+  std::string file;             // "" = stderr
+};
+
+struct BusConfig {
+  int workers = 0;  // 0 = one per CPU core
+  size_t capacity = 65536;
+};
+
+struct AutoReplyConfig {
+  bool enabled = true;
+  std::string mode = "ai";  // ai | echo | text
+  std::string text;         // the reply for mode text
+  std::string ai;           // ai instance id; the loader fills in the first ai instance
+  std::map<std::string, std::string> keywords;  // keyword -> reply, checked first
+  std::string system_prompt;
+};
+
+struct Config {
+  std::string file;      // "" when built-in defaults
+  std::string base_dir;  // the config file's directory ("" = current directory): relative
+                         // paths below and ${file:} substitutions start here
+  ServerConfig server;
+  LogConfig log;
+  BusConfig bus;
+  std::vector<std::string> plugin_paths;                   // resolved against base_dir
+  std::string data_dir = "./data";                         // resolved against base_dir
+  std::vector<InstanceConfig> channels, ai, integrations;  // in file order
+  AutoReplyConfig auto_reply;
+  std::vector<std::string> secrets;  // values to redact from logs
+  YAML::Node root;                   // the whole parsed file (null for defaults)
+};
+
+struct LoadResult {
+  std::optional<Config> config;               // set when there is no error (warnings allowed)
+  // What could be read despite errors (set unless the YAML itself is broken), so
+  // `waflow validate` can still check every plugin block and report all problems.
+  std::optional<Config> partial;
+  std::vector<diag::Diagnostic> diagnostics;  // sorted by location
+};
+
+inline constexpr std::string_view kInstanceIdPattern = "^[a-z0-9][a-z0-9_-]{0,62}$";
+
+// Reads and validates a config file. A missing or unreadable file is an error.
+LoadResult loadConfigFile(const std::string& path, const EnvLookup& env = processEnv);
+
+// Validates config text; `file_name` labels diagnostics, `base_dir` anchors relative paths.
+LoadResult loadConfigString(std::string_view yaml_text, const std::string& file_name,
+                            const std::string& base_dir, const EnvLookup& env = processEnv);
+
+// The schema of waflow.yaml (JSON-Schema subset, see schema_validator.h), with descriptions.
+// Instances' `config:` blocks are "x-raw": they are validated against the plugin's schema.
+const nlohmann::json& coreConfigSchema();
+
+// Validates `instance.config` against its plugin's schema, with the substitution context of
+// the file it came from; diagnostics name "<section>.<id>.config" and point at the block (or at
+// the instance when the block is absent). Secrets found are in the result.
+ValidationResult validateInstanceConfig(const Config& config, const InstanceConfig& instance,
+                                        const nlohmann::json& plugin_schema,
+                                        const EnvLookup& env = processEnv);
+
+}  // namespace waflow::core::config

@@ -1,0 +1,178 @@
+// The schema of waflow.yaml. docs/configuration.md documents the same keys; a unit test checks
+// that every key here is mentioned there.
+#include "config/config.h"
+
+namespace waflow::core::config {
+namespace {
+
+constexpr const char* kCoreSchema = R"json({
+  "type": "object",
+  "description": "waflow daemon configuration (waflow.yaml). Every key is optional.",
+  "properties": {
+    "server": {
+      "type": "object",
+      "description": "The HTTP server that receives webhooks and serves /healthz, /metrics and the admin API.",
+      "properties": {
+        "listen": {
+          "type": "string",
+          "default": "127.0.0.1:8080",
+          "description": "Address and port to listen on, as host:port ([::1]:8080 for IPv6, :8080 for all interfaces). Port 0 picks a free port."
+        },
+        "threads": {
+          "type": "integer", "minimum": 0, "maximum": 1024, "default": 0,
+          "description": "Threads running the network event loop; 0 = one per CPU core."
+        },
+        "body_limit": {
+          "type": ["string", "integer"], "format": "size", "minimum": 1024, "default": "1MiB",
+          "description": "Largest request body accepted; larger requests get 413."
+        },
+        "read_timeout": {
+          "type": "string", "format": "duration", "minimum": 1, "default": "10s",
+          "description": "Time allowed to receive a whole request."
+        },
+        "idle_timeout": {
+          "type": "string", "format": "duration", "minimum": 1, "default": "60s",
+          "description": "Time an idle keep-alive connection stays open."
+        },
+        "shutdown_timeout": {
+          "type": "string", "format": "duration", "minimum": 0, "default": "30s",
+          "description": "On SIGTERM/SIGINT, time allowed for in-flight work to finish before exiting."
+        }
+      }
+    },
+    "log": {
+      "type": "object",
+      "description": "Logging.",
+      "properties": {
+        "level": {
+          "type": "string", "enum": ["trace", "debug", "info", "warn", "error"], "default": "info",
+          "description": "Least severe level written."
+        },
+        "format": {
+          "type": "string", "enum": ["text", "json"], "default": "text",
+          "description": "text for people, json (one object per line) for log collectors."
+        },
+        "file": {
+          "type": "string", "default": "",
+          "description": "File to append logs to; empty = standard error. Relative to the config file's directory."
+        }
+      }
+    },
+    "bus": {
+      "type": "object",
+      "description": "The internal event bus.",
+      "properties": {
+        "workers": {
+          "type": "integer", "minimum": 0, "maximum": 1024, "default": 0,
+          "description": "Threads handling events; 0 = one per CPU core."
+        },
+        "capacity": {
+          "type": "integer", "minimum": 16, "maximum": 67108864, "default": 65536,
+          "description": "Events queued at most; publishers wait (or fail) when it is full."
+        }
+      }
+    },
+    "plugins": {
+      "type": "object",
+      "description": "Where plugins are found.",
+      "properties": {
+        "paths": {
+          "type": "array", "items": {"type": "string", "minLength": 1}, "default": [],
+          "description": "Extra plugin directories, searched before the built-in ones. Relative to the config file's directory."
+        }
+      }
+    },
+    "data_dir": {
+      "type": "string", "minLength": 1, "default": "./data",
+      "description": "Directory for local state (the SQLite database and others). Relative to the config file's directory."
+    },
+    "channels": {
+      "type": "object", "default": {},
+      "description": "Channel instances (WhatsApp connections): instance id -> {plugin, config}.",
+      "additionalProperties": {"$ref": "instance"}
+    },
+    "ai": {
+      "type": "object", "default": {},
+      "description": "AI provider instances: instance id -> {plugin, config}.",
+      "additionalProperties": {"$ref": "instance"}
+    },
+    "integrations": {
+      "type": "object", "default": {},
+      "description": "Integration instances (payments, CRMs, ...): instance id -> {plugin, config}.",
+      "additionalProperties": {"$ref": "instance"}
+    },
+    "auto_reply": {
+      "type": "object",
+      "description": "The built-in reply used when no flow handles a message.",
+      "properties": {
+        "enabled": {
+          "type": "boolean", "default": true,
+          "description": "Whether messages no flow handled get an automatic reply."
+        },
+        "mode": {
+          "type": "string", "enum": ["ai", "echo", "text"], "default": "ai",
+          "description": "ai: ask an AI instance; echo: repeat the message; text: always send `text`."
+        },
+        "text": {
+          "type": "string", "default": "",
+          "description": "The reply for mode text (required then)."
+        },
+        "ai": {
+          "type": "string", "default": "",
+          "description": "The ai instance id to ask; empty = the first ai instance."
+        },
+        "system_prompt": {
+          "type": "string", "default": "",
+          "description": "System prompt sent to the AI in mode ai."
+        },
+        "keywords": {
+          "type": "object", "default": {},
+          "additionalProperties": {"type": "string"},
+          "description": "keyword -> reply text, checked before the mode: matches when the whole message or one of its words equals the keyword, ignoring case."
+        }
+      }
+    }
+  }
+})json";
+
+constexpr const char* kInstanceSchema = R"json({
+  "type": "object",
+  "description": "A plugin instance.",
+  "properties": {
+    "plugin": {
+      "type": "string", "minLength": 1,
+      "description": "Name of the plugin to instantiate, e.g. channel-cloudapi."
+    },
+    "config": {
+      "type": "object", "x-raw": true,
+      "description": "The plugin's settings, checked against the schema the plugin declares."
+    }
+  },
+  "required": ["plugin"]
+})json";
+
+// Replaces {"$ref": "instance"} (a placeholder, not general $ref support) with the schema.
+void resolveRefs(nlohmann::json& node, const nlohmann::json& instance) {
+  if (node.is_object()) {
+    if (node.size() == 1 && node.contains("$ref") && node["$ref"] == "instance") {
+      node = instance;
+      return;
+    }
+    for (auto& [key, child] : node.items()) {
+      resolveRefs(child, instance);
+    }
+  }
+}
+
+}  // namespace
+
+const nlohmann::json& coreConfigSchema() {
+  static const nlohmann::json schema = [] {
+    nlohmann::json s = nlohmann::json::parse(kCoreSchema);
+    resolveRefs(s, nlohmann::json::parse(kInstanceSchema));
+    return s;
+  }();
+  return schema;
+}
+
+}  // namespace waflow::core::config

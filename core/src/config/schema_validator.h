@@ -1,0 +1,58 @@
+// Schema validation of YAML nodes: converts a YAML subtree to JSON as a JSON-Schema subset
+// directs, collecting every problem as a diagnostic with its exact line and column. Used for
+// the core's waflow.yaml and for each plugin's `config:` block (plugins declare their config
+// as such a schema). Stateless functions; thread-safe if the SubstitutionContext's EnvLookup
+// is.
+//
+// Supported keywords: type (object, array, string, integer, number, boolean, or a list of
+// them), properties, required, additionalProperties (false by default when properties is
+// given; a schema gives map semantics), items, enum, default, minimum, maximum, minLength,
+// maxLength, pattern (ECMAScript, unanchored search), minItems, maxItems, description
+// (ignored). Extensions:
+//   "format": "duration"  "30s", "1h30m", "250ms" -> integer milliseconds
+//   "format": "size"      "512", "64KB", "1MiB"   -> integer bytes
+//   "secret": true        the value is reported in ValidationResult::secrets, and a warning
+//                         suggests ${ENV} or ${file:} when it is written in plain text
+//   "x-raw": true         the node is type-checked only: neither descended into nor
+//                         substituted (it is validated later, e.g. against a plugin's schema)
+// Other keywords are ignored. String scalars get ${...} substitution (see substitution.h)
+// before conversion; substituted values count as secrets unless the schema gives the value
+// an enum, a format or a non-string type.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
+
+#include "config/substitution.h"
+#include "diag/diagnostic.h"
+
+namespace waflow::core::config {
+
+struct ValidationResult {
+  nlohmann::json value;  // the converted value with defaults filled; partial when !ok()
+  std::vector<diag::Diagnostic> diagnostics;  // sorted by location
+  std::vector<std::string> secrets;           // values the logger must redact
+  bool ok() const;                            // no error (warnings allowed)
+};
+
+struct ValidateOptions {
+  // Diagnostic kinds are "<prefix>-schema", "<prefix>-yaml", "<prefix>-env", "<prefix>-file",
+  // "<prefix>-secret"; flow files use their own prefix.
+  std::string kind_prefix = "config";
+  // Where to point when `node` itself has no position (e.g. an absent `config:` block).
+  int fallback_line = 0;  // 1-based
+  int fallback_column = 0;
+};
+
+// Validates and converts `node` (which may be undefined or null: an absent block) against
+// `schema`. `path` names the node in messages ("channels.toko.config"; "" for a file's top
+// level); `file` is copied into every diagnostic.
+ValidationResult validateNode(const YAML::Node& node, const nlohmann::json& schema,
+                              const SubstitutionContext& subst, std::string_view file,
+                              std::string_view path, const ValidateOptions& options = {});
+
+}  // namespace waflow::core::config

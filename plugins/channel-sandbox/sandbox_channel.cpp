@@ -1,0 +1,290 @@
+// channel-sandbox: a local stand-in for WhatsApp, for development and tests
+// without a Meta account.
+//
+// Inbound, it speaks exactly the Cloud API webhook format on the same route a
+// real channel uses (POST /webhooks/<id>), so a flow tested against the
+// sandbox behaves the same against Meta. Outbound, replies are kept in a
+// per-contact mailbox that local listeners read with a long poll:
+//
+//   GET /webhooks/<id>?replies_for=6281234567890&after=0&wait=25
+//   -> {"replies":[{"seq":1,"id":"sandbox.1","to":"...","type":"text","text":"..."}],"next":1}
+//
+// `waflow chat` is such a listener. GET with hub.mode=subscribe answers the
+// Cloud API verification handshake with `verify_token`.
+//
+// Thread-safety: all state is behind one mutex; long polls wait on a Signal.
+#include <waflow/sdk/plugin.hpp>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kSchema = R"({
+  "type": "object",
+  "properties": {
+    "verify_token": {"type": "string", "default": "sandbox",
+                     "description": "Token expected in the Cloud API verification GET (hub.verify_token)."},
+    "phone_number_id": {"type": "string", "default": "sandbox",
+                        "description": "The business number id replies appear to come from."},
+    "poll_timeout": {"type": "string", "format": "duration", "default": "25s",
+                     "description": "Longest time a reply long-poll waits before answering empty."},
+    "mailbox_limit": {"type": "integer", "minimum": 1, "default": 1000,
+                      "description": "Replies kept per contact for listeners; older ones are dropped."},
+    "max_contacts": {"type": "integer", "minimum": 1, "default": 10000,
+                     "description": "Contacts whose mailboxes are kept; the longest-idle one is dropped beyond this."}
+  }
+})";
+
+std::string str(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The text a keyword rule should read for each Cloud API message type.
+std::string textOf(const Json& m, const std::string& type) {
+  if (type == "text") {
+    return str(m.value("text", Json::object()), "body");
+  }
+  if (type == "interactive") {
+    const Json& i = m.value("interactive", Json::object());
+    for (const char* kind : {"button_reply", "list_reply"}) {
+      if (i.contains(kind)) {
+        return str(i[kind], "title");
+      }
+    }
+    return str(i.value("nfm_reply", Json::object()), "body");
+  }
+  if (type == "button") {
+    return str(m.value("button", Json::object()), "text");
+  }
+  if (m.contains(type) && m[type].is_object()) {
+    return str(m[type], "caption");
+  }
+  return {};
+}
+
+std::string replyIdOf(const Json& m, const std::string& type) {
+  if (type == "interactive") {
+    const Json& i = m.value("interactive", Json::object());
+    for (const char* kind : {"button_reply", "list_reply"}) {
+      if (i.contains(kind)) {
+        return str(i[kind], "id");
+      }
+    }
+  }
+  if (type == "button") {
+    return str(m.value("button", Json::object()), "payload");
+  }
+  return {};
+}
+
+class SandboxChannel {
+ public:
+  static constexpr waflow::PluginInfo kInfo{
+      waflow::Kind::kChannel, "channel-sandbox", "0.1.0",
+      "Local stand-in for WhatsApp: Cloud API webhooks in, replies to local listeners", kSchema};
+
+  SandboxChannel(waflow::Host& host, const waflow::Config& config)
+      : host_(host),
+        verify_token_(config.value("verify_token", "sandbox")),
+        phone_number_id_(config.value("phone_number_id", "sandbox")),
+        poll_timeout_(config.value("poll_timeout", 25000)),
+        mailbox_limit_(config.value("mailbox_limit", 1000)),
+        max_contacts_(config.value("max_contacts", 10000)) {}
+
+  waflow::Task<waflow::WebhookResponse> handleWebhook(waflow::WebhookRequest request,
+                                                      waflow::Webhook webhook) {
+    if (request.method == "POST") {
+      co_return receive(request, webhook);
+    }
+    if (auto mode = request.queryParam("hub.mode")) {
+      co_return verify(request);
+    }
+    if (auto contact = request.queryParam("replies_for")) {
+      co_return co_await poll(*contact, request);
+    }
+    co_return waflow::WebhookResponse{
+        200,
+        "waflow sandbox channel. POST Cloud API webhook JSON here; "
+        "GET ?replies_for=<wa_id>&after=<seq> reads replies.\n"};
+  }
+
+  waflow::Task<waflow::SendResult> send(waflow::OutboundMessage message) {
+    if (message.to.empty()) {
+      throw waflow::Error(waflow::Rc::kInvalid, "send: the recipient ('to') is empty");
+    }
+    Json reply = {{"to", message.to}, {"type", message.type}, {"text", message.text}};
+    if (!message.reply_to.empty()) {
+      reply["reply_to"] = message.reply_to;
+    }
+    if (!message.payload_json.empty()) {
+      reply["payload"] = Json::parse(message.payload_json, nullptr, false);
+    }
+    std::string id;
+    waflow::Signal wake;
+    {
+      std::lock_guard lock(mutex_);
+      Mailbox& box = mailbox(message.to);
+      uint64_t seq = ++box.last_seq;
+      id = "sandbox." + std::to_string(++sent_);
+      reply["seq"] = seq;
+      reply["id"] = id;
+      box.replies.push_back(std::move(reply));
+      while (box.replies.size() > mailbox_limit_) {
+        box.replies.pop_front();
+      }
+      wake = box.arrived;
+      box.arrived = waflow::Signal();
+    }
+    wake.notify();
+    host_.debug("reply " + id + " queued for " + message.to);
+    co_return waflow::SendResult{id};
+  }
+
+ private:
+  struct Mailbox {
+    std::deque<Json> replies;
+    uint64_t last_seq = 0;
+    waflow::Signal arrived;  // replaced after each notify
+    uint64_t touch = 0;      // key in touched_
+  };
+
+  // The contact's mailbox, created on first use; memory stays bounded by
+  // dropping the mailbox touched longest ago. Caller holds mutex_.
+  Mailbox& mailbox(const std::string& contact) {
+    auto it = mailboxes_.find(contact);
+    if (it == mailboxes_.end()) {
+      while (mailboxes_.size() >= max_contacts_ && !touched_.empty()) {
+        auto oldest = touched_.begin();
+        mailboxes_.erase(oldest->second);
+        touched_.erase(oldest);
+      }
+      it = mailboxes_.emplace(contact, Mailbox{}).first;
+    } else {
+      touched_.erase(it->second.touch);
+    }
+    it->second.touch = ++clock_;
+    touched_.emplace(it->second.touch, contact);
+    return it->second;
+  }
+
+  waflow::WebhookResponse verify(const waflow::WebhookRequest& request) const {
+    if (request.queryParam("hub.mode") == "subscribe" &&
+        request.queryParam("hub.verify_token") == verify_token_) {
+      return {200, request.queryParam("hub.challenge").value_or("")};
+    }
+    return {403, "Forbidden: hub.verify_token does not match this channel's verify_token\n"};
+  }
+
+  waflow::WebhookResponse receive(const waflow::WebhookRequest& request,
+                                  const waflow::Webhook& webhook) {
+    Json body = Json::parse(request.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      return {400, "body is not JSON: the sandbox expects a WhatsApp Cloud API webhook\n"};
+    }
+    if (str(body, "object") != "whatsapp_business_account") {
+      return {400, "expected \"object\": \"whatsapp_business_account\"\n"};
+    }
+    for (const Json& entry : body.value("entry", Json::array())) {
+      for (const Json& change : entry.value("changes", Json::array())) {
+        if (str(change, "field") != "messages") {
+          continue;
+        }
+        const Json& value = change.value("value", Json::object());
+        std::string recipient = str(value.value("metadata", Json::object()), "phone_number_id");
+        std::map<std::string, std::string> names;
+        for (const Json& c : value.value("contacts", Json::array())) {
+          names[str(c, "wa_id")] = str(c.value("profile", Json::object()), "name");
+        }
+        for (const Json& m : value.value("messages", Json::array())) {
+          waflow::InboundMessage in;
+          in.id = str(m, "id");
+          in.from = str(m, "from");
+          in.from_user_id = str(m, "from_user_id");
+          in.contact_name = names[in.from];
+          in.type = str(m, "type");
+          in.text = textOf(m, in.type);
+          in.reply_id = replyIdOf(m, in.type);
+          in.context_id = str(m.value("context", Json::object()), "id");
+          in.recipient = recipient.empty() ? phone_number_id_ : recipient;
+          in.timestamp = std::strtoll(str(m, "timestamp").c_str(), nullptr, 10);
+          in.raw_json = m.dump();
+          if (in.id.empty()) {
+            return {400, "a message has no \"id\"\n"};
+          }
+          webhook.message(in);
+        }
+        for (const Json& s : value.value("statuses", Json::array())) {
+          waflow::StatusUpdate st;
+          st.message_id = str(s, "id");
+          st.status = str(s, "status");
+          st.recipient = str(s, "recipient_id");
+          st.timestamp = std::strtoll(str(s, "timestamp").c_str(), nullptr, 10);
+          const Json& errors = s.value("errors", Json::array());
+          if (!errors.empty()) {
+            st.error_code = errors[0].value("code", 0);
+            st.error_message = str(errors[0], "message");
+          }
+          st.raw_json = s.dump();
+          webhook.status(st);
+        }
+      }
+    }
+    return {200, "EVENT_RECEIVED"};
+  }
+
+  waflow::Task<waflow::WebhookResponse> poll(std::string contact,
+                                             const waflow::WebhookRequest& request) {
+    uint64_t after = std::strtoull(request.queryParam("after").value_or("0").c_str(), nullptr, 10);
+    auto wait = std::chrono::milliseconds(
+        std::strtoll(request.queryParam("wait").value_or("-1").c_str(), nullptr, 10) * 1000);
+    if (wait.count() < 0 || wait > poll_timeout_) {
+      wait = poll_timeout_;
+    }
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      waflow::Signal arrived;
+      Json out = {{"replies", Json::array()}, {"next", after}};
+      {
+        std::lock_guard lock(mutex_);
+        Mailbox& box = mailbox(contact);
+        for (const Json& r : box.replies) {
+          if (r["seq"].get<uint64_t>() > after) {
+            out["replies"].push_back(r);
+            out["next"] = r["seq"];
+          }
+        }
+        arrived = box.arrived;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (!out["replies"].empty() || left.count() <= 0) {
+        co_return waflow::WebhookResponse{200, out.dump(), "application/json"};
+      }
+      co_await arrived.wait(host_, left);
+    }
+  }
+
+  waflow::Host& host_;
+  const std::string verify_token_;
+  const std::string phone_number_id_;
+  const std::chrono::milliseconds poll_timeout_;
+  const std::size_t mailbox_limit_;
+  const std::size_t max_contacts_;
+  std::mutex mutex_;
+  std::map<std::string, Mailbox> mailboxes_;
+  std::map<uint64_t, std::string> touched_;  // last use -> contact, oldest first
+  uint64_t clock_ = 0;
+  uint64_t sent_ = 0;
+};
+
+}  // namespace
+
+WAFLOW_PLUGIN(SandboxChannel)

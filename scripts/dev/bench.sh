@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The one entry point for waflow's performance figures. Installs what is missing
+# (scripts/dev/setup.sh), configures and builds a Release tree, then runs every benchmark under
+# tests/perf/ and prints its figures:
+#   1. webhook path vs. a bare Beast server (req/s, p50/p99, CPU per request) and idle RSS
+#   2. event bus throughput
+#   3. outbound HTTP client throughput and latency
+#
+#   scripts/dev/bench.sh               # build in ./build-release, run everything (~2 minutes)
+#   BUILD_DIR=/path scripts/dev/bench.sh   # use another build directory
+# Knobs of the webhook benchmark (BENCH_DURATION, BENCH_CONNECTIONS, ...) pass through; see
+# tests/perf/webhook/bench_webhook.sh. Figures are printed, never asserted: compare them with the
+# baselines measured in the same run and with the targets in tests/perf/README.md.
+set -euo pipefail
+
+SECONDS=0
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD_DIR:-$ROOT/build-release}
+JOBS=${JOBS:-$(nproc)}
+
+"$ROOT/scripts/dev/setup.sh"
+
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+# -Wno-restrict: GCC 12 reports a false -Wrestrict on `"'" + std::string(x)` at -O3 (GCC bug
+# 105329), which -Werror turns into a failed Release build.
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-Wno-restrict \
+  "${launcher[@]}" >/dev/null
+echo "bench: building Release targets in $BUILD"
+build_started=$SECONDS
+if ! ninja -C "$BUILD" -j"$JOBS" waflow channel-sandbox ai-mock waflow_minimal_server \
+  waflow_bench_bus waflow_bench_http_client >"$BUILD/bench-build.log" 2>&1; then
+  tail -40 "$BUILD/bench-build.log" >&2
+  echo "bench: the build failed; full log in $BUILD/bench-build.log" >&2
+  exit 1
+fi
+echo "bench: build up to date after $((SECONDS - build_started)) s"
+
+section() {
+  echo
+  echo "################ $* ################"
+}
+
+section "1. webhook path and idle RSS"
+"$ROOT/tests/perf/webhook/bench_webhook.sh" "$BUILD"
+
+section "2. event bus"
+echo "\$ waflow-bench-bus --events 1000000 --conversations 10000 --publishers 2"
+"$BUILD/bin/waflow-bench-bus" --events 1000000 --conversations 10000 --publishers 2
+
+section "3. HTTP client"
+echo "\$ waflow-bench-http-client --requests 50000 --concurrency 200 --body-bytes 1024"
+"$BUILD/bin/waflow-bench-http-client" --requests 50000 --concurrency 200 --body-bytes 1024
+
+echo
+echo "bench: done in $SECONDS s (machine: $(nproc) cores, $(uname -r); every figure above is from this run)"
