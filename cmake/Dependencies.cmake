@@ -12,6 +12,8 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
+# Fast JSON parsing on the webhook path (channel plugins).
+find_package(simdjson REQUIRED)
 
 # Asio and Beast are compiled once, in core/src/asio_impl.cpp; every target that
 # includes them must link waflow_asio so it sees the same configuration.

@@ -13,6 +13,8 @@
 // Cloud API verification handshake with `verify_token`.
 //
 // Thread-safety: all state is behind one mutex; long polls wait on a Signal.
+#include "cloud_webhook.h"
+
 #include <waflow/sdk/plugin.hpp>
 
 #include <atomic>
@@ -42,48 +44,6 @@ constexpr const char* kSchema = R"({
   }
 })";
 
-std::string str(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// The text a keyword rule should read for each Cloud API message type.
-std::string textOf(const Json& m, const std::string& type) {
-  if (type == "text") {
-    return str(m.value("text", Json::object()), "body");
-  }
-  if (type == "interactive") {
-    const Json& i = m.value("interactive", Json::object());
-    for (const char* kind : {"button_reply", "list_reply"}) {
-      if (i.contains(kind)) {
-        return str(i[kind], "title");
-      }
-    }
-    return str(i.value("nfm_reply", Json::object()), "body");
-  }
-  if (type == "button") {
-    return str(m.value("button", Json::object()), "text");
-  }
-  if (m.contains(type) && m[type].is_object()) {
-    return str(m[type], "caption");
-  }
-  return {};
-}
-
-std::string replyIdOf(const Json& m, const std::string& type) {
-  if (type == "interactive") {
-    const Json& i = m.value("interactive", Json::object());
-    for (const char* kind : {"button_reply", "list_reply"}) {
-      if (i.contains(kind)) {
-        return str(i[kind], "id");
-      }
-    }
-  }
-  if (type == "button") {
-    return str(m.value("button", Json::object()), "payload");
-  }
-  return {};
-}
 
 class SandboxChannel {
  public:
@@ -185,59 +145,17 @@ class SandboxChannel {
 
   waflow::WebhookResponse receive(const waflow::WebhookRequest& request,
                                   const waflow::Webhook& webhook) {
-    Json body = Json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-      return {400, "body is not JSON: the sandbox expects a WhatsApp Cloud API webhook\n"};
+    waflow::sandbox::ParsedWebhook parsed = parser_.parse(request.body, phone_number_id_);
+    if (!parsed.error.empty()) {
+      return {400, parsed.error + "\n", "text/plain; charset=utf-8", {}};
     }
-    if (str(body, "object") != "whatsapp_business_account") {
-      return {400, "expected \"object\": \"whatsapp_business_account\"\n"};
+    for (const auto& m : parsed.messages) {
+      webhook.message(m);
     }
-    for (const Json& entry : body.value("entry", Json::array())) {
-      for (const Json& change : entry.value("changes", Json::array())) {
-        if (str(change, "field") != "messages") {
-          continue;
-        }
-        const Json& value = change.value("value", Json::object());
-        std::string recipient = str(value.value("metadata", Json::object()), "phone_number_id");
-        std::map<std::string, std::string> names;
-        for (const Json& c : value.value("contacts", Json::array())) {
-          names[str(c, "wa_id")] = str(c.value("profile", Json::object()), "name");
-        }
-        for (const Json& m : value.value("messages", Json::array())) {
-          waflow::InboundMessage in;
-          in.id = str(m, "id");
-          in.from = str(m, "from");
-          in.from_user_id = str(m, "from_user_id");
-          in.contact_name = names[in.from];
-          in.type = str(m, "type");
-          in.text = textOf(m, in.type);
-          in.reply_id = replyIdOf(m, in.type);
-          in.context_id = str(m.value("context", Json::object()), "id");
-          in.recipient = recipient.empty() ? phone_number_id_ : recipient;
-          in.timestamp = std::strtoll(str(m, "timestamp").c_str(), nullptr, 10);
-          in.raw_json = m.dump();
-          if (in.id.empty()) {
-            return {400, "a message has no \"id\"\n"};
-          }
-          webhook.message(in);
-        }
-        for (const Json& s : value.value("statuses", Json::array())) {
-          waflow::StatusUpdate st;
-          st.message_id = str(s, "id");
-          st.status = str(s, "status");
-          st.recipient = str(s, "recipient_id");
-          st.timestamp = std::strtoll(str(s, "timestamp").c_str(), nullptr, 10);
-          const Json& errors = s.value("errors", Json::array());
-          if (!errors.empty()) {
-            st.error_code = errors[0].value("code", 0);
-            st.error_message = str(errors[0], "message");
-          }
-          st.raw_json = s.dump();
-          webhook.status(st);
-        }
-      }
+    for (const auto& s : parsed.statuses) {
+      webhook.status(s);
     }
-    return {200, "EVENT_RECEIVED"};
+    return {200, "EVENT_RECEIVED", "text/plain; charset=utf-8", {}};
   }
 
   waflow::Task<waflow::WebhookResponse> poll(std::string contact,
@@ -278,6 +196,7 @@ class SandboxChannel {
   const std::chrono::milliseconds poll_timeout_;
   const std::size_t mailbox_limit_;
   const std::size_t max_contacts_;
+  waflow::sandbox::CloudWebhookParser parser_;
   std::mutex mutex_;
   std::map<std::string, Mailbox> mailboxes_;
   std::map<uint64_t, std::string> touched_;  // last use -> contact, oldest first

@@ -15,6 +15,8 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   # storage and rules (used by later parts of the tree)
   libsqlite3-dev liblua5.4-dev
+  # fast JSON parsing on the webhook path (channel plugins)
+  libsimdjson-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev wrk curl procps
 )

@@ -99,17 +99,26 @@ std::string AutoReply::ruleReply(const std::string& text, const std::string& typ
 }
 
 void AutoReply::onMessage(const bus::Event& event, bus::Done done) {
-  auto payload = nlohmann::json::parse(event.payload, nullptr, false);
-  if (payload.is_discarded()) {
-    done();
-    return;
-  }
   auto job = std::make_shared<Job>();
-  job->channel = payload.value("channel", "");
-  job->to = payload.value("from", "");
-  job->text = payload.value("text", "");
-  job->type = payload.value("type", "");
-  job->message_id = payload.value("id", "");
+  if (const ReceivedMessage* received = receivedMessage(event)) {
+    job->channel = received->channel;
+    job->to = received->message.from;
+    job->text = received->message.text;
+    job->type = received->message.type;
+    job->message_id = received->message.id;
+  } else {
+    // Published by a plugin: only the JSON form exists.
+    auto payload = nlohmann::json::parse(event.payload, nullptr, false);
+    if (payload.is_discarded() || !payload.is_object()) {
+      done();
+      return;
+    }
+    job->channel = payload.value("channel", "");
+    job->to = payload.value("from", "");
+    job->text = payload.value("text", "");
+    job->type = payload.value("type", "");
+    job->message_id = payload.value("id", "");
+  }
   job->request_id = event.request_id;
   job->conversation = event.conversation;
   job->done = std::move(done);

@@ -320,26 +320,26 @@ class Daemon::Impl {
   // Publishes what a webhook carried. Returns false when the bus refused an
   // event: the webhook is then answered 503 and the provider redelivers;
   // messages already accepted are recognised as repeats.
-  bool accept(const std::string& channel, const plugin::WebhookOutcome& o,
+  bool accept(const std::string& channel, plugin::WebhookOutcome& o,
               const std::string& request_id) {
     auto& received = metricFor(received_counters_, "waflow_messages_received_total",
                                "Customer messages accepted from channels", channel);
     auto& duplicates = metricFor(duplicate_counters_, "waflow_messages_duplicate_total",
                                  "Redelivered messages recognised and skipped", channel);
-    for (const auto& m : o.messages) {
-      std::string key = channel + "\n" + m.id;
+    for (auto& m : o.messages) {
+      uint64_t key = RecentIds::keyOf(channel, m.id);
       if (!recent_ids_.insert(key)) {
         duplicates.inc();
         logger_->debug("message {} from {} already accepted; skipping redelivery", m.id, m.from);
         continue;
       }
-      if (bus_.tryPublish(messageReceivedEvent(channel, m, request_id)) !=
+      logger_->debug("message {} ({}) from {} on {}", m.id, m.type, m.from, channel);
+      if (bus_.tryPublish(messageReceivedEvent(channel, std::move(m), request_id)) !=
           bus::EventBus::PublishResult::kAccepted) {
         recent_ids_.erase(key);
         return false;
       }
       received.inc();
-      logger_->debug("message {} ({}) from {} on {}", m.id, m.type, m.from, channel);
     }
     for (const auto& s : o.statuses) {
       if (bus_.tryPublish(messageStatusEvent(channel, s, request_id)) !=
@@ -382,8 +382,11 @@ class Daemon::Impl {
   }
 
   void logStartup() {
-    logger_->info("waflow {} listening on http://{}:{} ({} I/O threads)", WAFLOW_VERSION,
-                  config_.server.address, port(), io_threads_);
+    // The bound port matters even when info lines are off (--listen host:0).
+    logger_->log(logger_->should_log(spdlog::level::info) ? spdlog::level::info
+                                                          : spdlog::level::warn,
+                 "waflow {} listening on http://{}:{} ({} I/O threads)", WAFLOW_VERSION,
+                 config_.server.address, port(), io_threads_);
     for (const auto& instance : instances_) {
       if (instance->kind() == WAFLOW_KIND_CHANNEL) {
         logger_->info("channel '{}' ({}): webhooks at /webhooks/{}", instance->id(),

@@ -1,60 +1,123 @@
 #include "app/events.h"
 
-#include <nlohmann/json.hpp>
+#include <cstdio>
 
 namespace waflow::core::app {
 namespace {
 
-nlohmann::json rawOrNull(const std::string& raw) {
-  if (raw.empty()) {
-    return nullptr;
-  }
-  auto parsed = nlohmann::json::parse(raw, nullptr, false);
-  return parsed.is_discarded() ? nlohmann::json(raw) : parsed;
+// Payloads are assembled as text: the provider's raw JSON is spliced in as it
+// came, never parsed and re-serialised (on the webhook path that round trip
+// cost more than everything else together).
+void appendField(std::string& out, std::string_view key, std::string_view value) {
+  out += '"';
+  out += key;
+  out += "\":";
+  appendJsonString(out, value);
+  out += ',';
+}
+
+void appendNumber(std::string& out, std::string_view key, int64_t value) {
+  out += '"';
+  out += key;
+  out += "\":";
+  out += std::to_string(value);
+  out += ',';
+}
+
+void appendRaw(std::string& out, std::string_view raw) {
+  out += "\"raw\":";
+  out += raw.empty() ? std::string_view("null") : raw;
+  out += '}';
 }
 
 }  // namespace
+
+void appendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned char>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+const ReceivedMessage* receivedMessage(const bus::Event& event) {
+  if (event.type != kMessageReceived || !event.native) {
+    return nullptr;
+  }
+  return static_cast<const ReceivedMessage*>(event.native.get());
+}
 
 std::string conversationKey(const std::string& channel, const std::string& contact) {
   return channel + ":" + contact;
 }
 
-bus::Event messageReceivedEvent(const std::string& channel, const waflow::InboundMessage& m,
+bus::Event messageReceivedEvent(const std::string& channel, waflow::InboundMessage&& m,
                                 const std::string& request_id) {
-  nlohmann::json p = {{"channel", channel},
-                      {"id", m.id},
-                      {"from", m.from},
-                      {"from_user_id", m.from_user_id},
-                      {"contact_name", m.contact_name},
-                      {"type", m.type},
-                      {"text", m.text},
-                      {"reply_id", m.reply_id},
-                      {"context_id", m.context_id},
-                      {"recipient", m.recipient},
-                      {"timestamp", m.timestamp},
-                      {"raw", rawOrNull(m.raw_json)}};
+  std::string p;
+  p.reserve(256 + m.raw_json.size() + m.text.size());
+  p += '{';
+  appendField(p, "channel", channel);
+  appendField(p, "id", m.id);
+  appendField(p, "from", m.from);
+  appendField(p, "from_user_id", m.from_user_id);
+  appendField(p, "contact_name", m.contact_name);
+  appendField(p, "type", m.type);
+  appendField(p, "text", m.text);
+  appendField(p, "reply_id", m.reply_id);
+  appendField(p, "context_id", m.context_id);
+  appendField(p, "recipient", m.recipient);
+  appendNumber(p, "timestamp", m.timestamp);
+  appendRaw(p, m.raw_json);
   bus::Event ev;
   ev.type = kMessageReceived;
   ev.conversation = conversationKey(channel, m.from.empty() ? m.from_user_id : m.from);
-  ev.payload = p.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  ev.payload = std::move(p);
   ev.request_id = request_id;
+  ev.native = std::make_shared<const ReceivedMessage>(ReceivedMessage{channel, std::move(m)});
   return ev;
 }
 
 bus::Event messageStatusEvent(const std::string& channel, const waflow::StatusUpdate& s,
                               const std::string& request_id) {
-  nlohmann::json p = {{"channel", channel},
-                      {"message_id", s.message_id},
-                      {"status", s.status},
-                      {"recipient", s.recipient},
-                      {"timestamp", s.timestamp},
-                      {"error_code", s.error_code},
-                      {"error_message", s.error_message},
-                      {"raw", rawOrNull(s.raw_json)}};
+  std::string p;
+  p.reserve(256 + s.raw_json.size());
+  p += '{';
+  appendField(p, "channel", channel);
+  appendField(p, "message_id", s.message_id);
+  appendField(p, "status", s.status);
+  appendField(p, "recipient", s.recipient);
+  appendNumber(p, "timestamp", s.timestamp);
+  appendNumber(p, "error_code", s.error_code);
+  appendField(p, "error_message", s.error_message);
+  appendRaw(p, s.raw_json);
   bus::Event ev;
   ev.type = kMessageStatus;
   ev.conversation = conversationKey(channel, s.recipient);
-  ev.payload = p.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  ev.payload = std::move(p);
   ev.request_id = request_id;
   return ev;
 }

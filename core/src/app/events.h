@@ -10,6 +10,7 @@
 #include <waflow/sdk/types.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace waflow::core::app {
 
@@ -18,10 +19,22 @@ inline constexpr const char* kMessageStatus = "message.status";
 inline constexpr const char* kMessageSent = "message.sent";
 inline constexpr const char* kMessageFailed = "message.failed";
 
+// The native form of a message.received event.
+struct ReceivedMessage {
+  std::string channel;
+  waflow::InboundMessage message;
+};
+// The ReceivedMessage carried by a message.received event, or null.
+const ReceivedMessage* receivedMessage(const bus::Event& event);
+
+// Appends `s` as a JSON string literal (quotes included) to `out`.
+void appendJsonString(std::string& out, std::string_view s);
+
 // "<channel>:<contact>": the ordering key of one conversation.
 std::string conversationKey(const std::string& channel, const std::string& contact);
 
-bus::Event messageReceivedEvent(const std::string& channel, const waflow::InboundMessage& m,
+// Takes the message: it becomes the event's native ReceivedMessage.
+bus::Event messageReceivedEvent(const std::string& channel, waflow::InboundMessage&& m,
                                 const std::string& request_id);
 bus::Event messageStatusEvent(const std::string& channel, const waflow::StatusUpdate& s,
                               const std::string& request_id);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 namespace waflow::core::bus {
@@ -17,6 +18,10 @@ struct Event {
   // Set as the log request id (log::RequestScope) while the event's handlers run.
   std::string request_id;
   std::chrono::system_clock::time_point time = std::chrono::system_clock::now();
+  // Optional in-process form of the payload, so core handlers need not parse
+  // the JSON again (app/events.h says which type each event type carries).
+  // Plugins only ever see `payload`.
+  std::shared_ptr<const void> native;
 };
 
 }  // namespace waflow::core::bus

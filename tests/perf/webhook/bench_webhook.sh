@@ -94,10 +94,12 @@ cpuMicros() {
 }
 
 writeConfig() {  # <file> <auto_reply yaml>
+  local name
+  name=$(basename "$1" .yaml)
   cat >"$1" <<EOF
 server: { listen: 127.0.0.1:0, threads: $SERVER_THREADS }
 log: { level: warn }
-data_dir: $WORK/data-$(basename "$1" .yaml)
+data_dir: $WORK/data-$name
 channels: { sandbox: { plugin: channel-sandbox, config: { mailbox_limit: 1 } } }
 ai: { mock: { plugin: ai-mock } }
 auto_reply: $2
@@ -167,6 +169,8 @@ drainBus() {
 
 RUN=0
 WRK_PATH=/webhooks/sandbox
+# Set by runWrk from wrk's WEBHOOK_RESULT line.
+R_requests=0 R_rps=0 R_p50_us=0 R_p99_us=0 R_non2xx=0 R_socket_errors=0 R_avg_body_bytes=0
 runWrk() {  # <connections> <duration> -> sets R_* from the WEBHOOK_RESULT line
   RUN=$((RUN + 1))
   local out

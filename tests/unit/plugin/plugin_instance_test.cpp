@@ -233,6 +233,30 @@ TEST_F(PluginInstanceTest, SandboxParsesCloudApiWebhooks) {
   EXPECT_EQ(o.statuses[0].error_code, 131047);
 }
 
+TEST_F(PluginInstanceTest, SandboxHandlesSparseAndUnusualMessages) {
+  auto& sandbox = make("channel-sandbox", "sb");
+  // No contacts, no metadata, no context; a user known only by a business-scoped
+  // id; a reaction; an unknown type kept with its raw JSON.
+  std::string body = R"({"object":"whatsapp_business_account","entry":[{"changes":[
+    {"field":"messages","value":{"messages":[
+      {"from_user_id":"US.123","id":"wamid.1","timestamp":"1","type":"text","text":{"body":"hi"}},
+      {"from":"62811","id":"wamid.2","timestamp":"2","type":"reaction",
+       "reaction":{"message_id":"wamid.OUT","emoji":"👍"}},
+      {"from":"62811","id":"wamid.3","timestamp":"3","type":"poll","poll":{"q":1}}]}},
+    {"field":"account_update","value":{"x":1}}]}]})";
+  WebhookOutcome o = deliver(sandbox, webhookPost(body));
+  EXPECT_EQ(o.response.status, 200);
+  ASSERT_EQ(o.messages.size(), 3u);
+  EXPECT_EQ(o.messages[0].from, "");
+  EXPECT_EQ(o.messages[0].from_user_id, "US.123");
+  EXPECT_EQ(o.messages[0].recipient, "sandbox");  // phone_number_id default
+  EXPECT_EQ(o.messages[1].type, "reaction");
+  EXPECT_EQ(o.messages[1].text, "👍");
+  EXPECT_EQ(o.messages[1].context_id, "wamid.OUT");
+  EXPECT_EQ(o.messages[2].type, "poll");
+  EXPECT_EQ(Json::parse(o.messages[2].raw_json)["poll"]["q"], 1);
+}
+
 TEST_F(PluginInstanceTest, SandboxRejectsBodiesThatAreNotCloudApiWebhooks) {
   auto& sandbox = make("channel-sandbox", "sb");
   auto o = deliver(sandbox, webhookPost("not json"));

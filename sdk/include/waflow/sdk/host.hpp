@@ -224,7 +224,8 @@ class Signal {
       Waiter waiter;
       bool await_ready() {
         std::lock_guard lock(state->mutex);
-        return state->notified;
+        waiter.result = state->notified;  // already notified: resume at once with true
+        return waiter.result;
       }
       bool await_suspend(std::coroutine_handle<> h) {
         waiter.handle = h;
