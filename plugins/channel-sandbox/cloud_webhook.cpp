@@ -24,9 +24,13 @@ std::string_view text(Lookup e, const char* key) {
   return {};
 }
 
-Lookup child(Lookup e, const char* key) { return e[key]; }
+Lookup child(Lookup e, const char* key) {
+  return e[key];
+}
 
-bool has(Lookup e, const char* key) { return e[key].error() == simdjson::SUCCESS; }
+bool has(Lookup e, const char* key) {
+  return e[key].error() == simdjson::SUCCESS;
+}
 
 int64_t number(Lookup e, const char* key) {
   std::string_view s = text(e, key);  // Meta sends timestamps as strings
@@ -41,9 +45,15 @@ int64_t number(Lookup e, const char* key) {
 }
 
 // The same lookups starting from an element that exists.
-std::string_view text(element e, const char* key) { return text(Lookup(std::move(e)), key); }
-Lookup child(element e, const char* key) { return child(Lookup(std::move(e)), key); }
-int64_t number(element e, const char* key) { return number(Lookup(std::move(e)), key); }
+std::string_view text(element e, const char* key) {
+  return text(Lookup(std::move(e)), key);
+}
+Lookup child(element e, const char* key) {
+  return child(Lookup(std::move(e)), key);
+}
+int64_t number(element e, const char* key) {
+  return number(Lookup(std::move(e)), key);
+}
 
 // The text a keyword rule reads for each message type, and the id of a tapped
 // button or list row.

@@ -44,7 +44,6 @@ constexpr const char* kSchema = R"({
   }
 })";
 
-
 class SandboxChannel {
  public:
   static constexpr waflow::PluginInfo kInfo{
@@ -70,10 +69,9 @@ class SandboxChannel {
     if (auto contact = request.queryParam("replies_for")) {
       co_return co_await poll(*contact, request);
     }
-    co_return waflow::WebhookResponse{
-        200,
-        "waflow sandbox channel. POST Cloud API webhook JSON here; "
-        "GET ?replies_for=<wa_id>&after=<seq> reads replies.\n"};
+    co_return waflow::WebhookResponse{200,
+                                      "waflow sandbox channel. POST Cloud API webhook JSON here; "
+                                      "GET ?replies_for=<wa_id>&after=<seq> reads replies.\n"};
   }
 
   waflow::Task<waflow::SendResult> send(waflow::OutboundMessage message) {

@@ -200,14 +200,16 @@ void AutoReply::finish(std::shared_ptr<Job> job, bool sent, const std::string& d
                       {"in_reply_to", job->message_id}};
   if (sent) {
     p["provider_message_id"] = detail;
-    metrics_.counter("waflow_replies_sent_total", "Replies the channel accepted",
-                     {{"channel", job->channel}})
+    metrics_
+        .counter("waflow_replies_sent_total", "Replies the channel accepted",
+                 {{"channel", job->channel}})
         .inc();
     log::get("auto-reply")->debug("replied to {} ({})", job->to, detail);
   } else {
     p["error"] = detail;
-    metrics_.counter("waflow_replies_failed_total", "Replies that finally failed",
-                     {{"channel", job->channel}})
+    metrics_
+        .counter("waflow_replies_failed_total", "Replies that finally failed",
+                 {{"channel", job->channel}})
         .inc();
     log::get("auto-reply")->error("reply to {} failed: {}", job->to, detail);
   }

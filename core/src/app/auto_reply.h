@@ -27,9 +27,9 @@ namespace waflow::core::app {
 
 class AutoReply {
  public:
-  AutoReply(const config::AutoReplyConfig& config, boost::asio::io_context& io,
-            bus::EventBus& bus, metrics::Registry& metrics,
-            std::map<std::string, plugin::PluginInstance*> channels, plugin::PluginInstance* ai);
+  AutoReply(const config::AutoReplyConfig& config, boost::asio::io_context& io, bus::EventBus& bus,
+            metrics::Registry& metrics, std::map<std::string, plugin::PluginInstance*> channels,
+            plugin::PluginInstance* ai);
 
   // Subscribes to message.received. Call once, before the bus starts.
   void attach();

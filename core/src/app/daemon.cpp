@@ -59,10 +59,10 @@ class MetricsObserver : public httpd::ServerObserver {
     std::string key = fmt::format("{} {} {}", method, route, status);
     auto it = cache.find(key);
     if (it == cache.end()) {
-      auto& counter = registry_.counter(
-          "waflow_http_requests_total", "HTTP requests answered",
-          {{"method", std::string(method)}, {"route", std::string(route)},
-           {"status", std::to_string(status)}});
+      auto& counter = registry_.counter("waflow_http_requests_total", "HTTP requests answered",
+                                        {{"method", std::string(method)},
+                                         {"route", std::string(route)},
+                                         {"status", std::to_string(status)}});
       auto& histogram = registry_.histogram(
           "waflow_http_request_duration_seconds", "Time from complete request to response written",
           metrics::defaultLatencyBuckets(), {{"route", std::string(route)}});
@@ -92,9 +92,9 @@ class Daemon::Impl {
         io_threads_(threadsFor(config_.server.threads)),
         work_(boost::asio::make_work_guard(io_)),
         http_client_(io_),
-        bus_(bus::EventBus::Options{static_cast<std::size_t>(
-                                        config_.bus.workers > 0 ? config_.bus.workers : 0),
-                                    config_.bus.capacity, &metrics_}),
+        bus_(bus::EventBus::Options{
+            static_cast<std::size_t>(config_.bus.workers > 0 ? config_.bus.workers : 0),
+            config_.bus.capacity, &metrics_}),
         observer_(metrics_),
         recent_ids_(kRecentIdsPerDaemon),
         signals_(io_) {}
@@ -140,8 +140,8 @@ class Daemon::Impl {
       if (!config_.auto_reply.ai.empty()) {
         ai = findInstance(config_.auto_reply.ai, WAFLOW_KIND_AI);
       }
-      auto_reply_ = std::make_unique<AutoReply>(config_.auto_reply, io_, bus_, metrics_,
-                                                channelMap(), ai);
+      auto_reply_ =
+          std::make_unique<AutoReply>(config_.auto_reply, io_, bus_, metrics_, channelMap(), ai);
       auto_reply_->attach();
     }
     addCollectors();
@@ -197,12 +197,10 @@ class Daemon::Impl {
 
  private:
   bool createInstances(std::string* error) {
-    plugin::HostServices services{io_, http_client_, bus_,
-                                  std::filesystem::path(config_.data_dir)};
+    plugin::HostServices services{io_, http_client_, bus_, std::filesystem::path(config_.data_dir)};
     for (const auto& planned : plan_.instances) {
       const auto& entry = *planned.entry;
-      auto instance =
-          std::make_unique<plugin::PluginInstance>(planned.library, entry.id, services);
+      auto instance = std::make_unique<plugin::PluginInstance>(planned.library, entry.id, services);
       std::string why;
       if (!instance->create(planned.config.dump(), &why)) {
         *error = fmt::format("{}:{}:{}: {}.{}: plugin '{}' ({}) refused its config: {}",
@@ -244,13 +242,11 @@ class Daemon::Impl {
 
   void buildRoutes() {
     channels_ = channelMap();
-    router_.add("GET", "/healthz",
-                [](httpd::HttpRequest&&, httpd::Respond respond) {
-                  respond(httpd::HttpResponse::text(200, "ok\n"));
-                });
-    router_.add("GET", "/readyz", [this](httpd::HttpRequest&&, httpd::Respond respond) {
-      respond(readiness());
+    router_.add("GET", "/healthz", [](httpd::HttpRequest&&, httpd::Respond respond) {
+      respond(httpd::HttpResponse::text(200, "ok\n"));
     });
+    router_.add("GET", "/readyz",
+                [this](httpd::HttpRequest&&, httpd::Respond respond) { respond(readiness()); });
     router_.add("GET", "/metrics", [this](httpd::HttpRequest&&, httpd::Respond respond) {
       httpd::HttpResponse r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -285,7 +281,8 @@ class Daemon::Impl {
   }
 
   void onWebhook(httpd::HttpRequest&& req, httpd::Respond respond) {
-    std::string_view rest = std::string_view(req.path).substr(std::string_view("/webhooks/").size());
+    std::string_view rest =
+        std::string_view(req.path).substr(std::string_view("/webhooks/").size());
     while (!rest.empty() && rest.back() == '/') {
       rest.remove_suffix(1);
     }
@@ -307,8 +304,8 @@ class Daemon::Impl {
                                     respond = std::move(respond)](plugin::WebhookOutcome o) {
       log::RequestScope inner(request_id);
       if (o.response.status >= 200 && o.response.status < 300 && !accept(channel, o, request_id)) {
-        httpd::HttpResponse busy = httpd::HttpResponse::text(
-            503, "waflow is busy (event queue full); please redeliver\n");
+        httpd::HttpResponse busy =
+            httpd::HttpResponse::text(503, "waflow is busy (event queue full); please redeliver\n");
         busy.headers.emplace_back("Retry-After", "1");
         respond(std::move(busy));
         return;
@@ -374,7 +371,8 @@ class Daemon::Impl {
       auto stats = http_client_.stats();
       r.gauge("waflow_http_client_in_flight", "Outbound HTTP requests in flight")
           .set(static_cast<double>(stats.in_flight));
-      auto& done = r.counter("waflow_http_client_requests_total", "Outbound HTTP requests finished");
+      auto& done =
+          r.counter("waflow_http_client_requests_total", "Outbound HTTP requests finished");
       if (stats.completed > done.value()) {
         done.inc(stats.completed - done.value());
       }
@@ -383,10 +381,10 @@ class Daemon::Impl {
 
   void logStartup() {
     // The bound port matters even when info lines are off (--listen host:0).
-    logger_->log(logger_->should_log(spdlog::level::info) ? spdlog::level::info
-                                                          : spdlog::level::warn,
-                 "waflow {} listening on http://{}:{} ({} I/O threads)", WAFLOW_VERSION,
-                 config_.server.address, port(), io_threads_);
+    logger_->log(
+        logger_->should_log(spdlog::level::info) ? spdlog::level::info : spdlog::level::warn,
+        "waflow {} listening on http://{}:{} ({} I/O threads)", WAFLOW_VERSION,
+        config_.server.address, port(), io_threads_);
     for (const auto& instance : instances_) {
       if (instance->kind() == WAFLOW_KIND_CHANNEL) {
         logger_->info("channel '{}' ({}): webhooks at /webhooks/{}", instance->id(),
@@ -480,8 +478,14 @@ Daemon::~Daemon() = default;
 bool Daemon::start(std::string* error, std::vector<diag::Diagnostic>* diagnostics) {
   return impl_->start(error, diagnostics);
 }
-uint16_t Daemon::port() const { return impl_->port(); }
-void Daemon::requestStop() { impl_->requestStop(); }
-int Daemon::wait() { return impl_->wait(); }
+uint16_t Daemon::port() const {
+  return impl_->port();
+}
+void Daemon::requestStop() {
+  impl_->requestStop();
+}
+int Daemon::wait() {
+  return impl_->wait();
+}
 
 }  // namespace waflow::core::app

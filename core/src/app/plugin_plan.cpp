@@ -60,20 +60,20 @@ InstancePlan planInstances(const config::Config& config, const plugin::PluginCat
                      : fmt::format("did you mean '{}'?", close);
         }
         plan.diagnostics.push_back(
-            at(entry, fmt::format("{}.{}: plugin '{}' not found", entry.section, entry.id,
-                                  entry.plugin),
+            at(entry,
+               fmt::format("{}.{}: plugin '{}' not found", entry.section, entry.id, entry.plugin),
                hint));
         continue;
       }
       if (library->kind() != kindOfSection(entry.section)) {
-        plan.diagnostics.push_back(at(
-            entry,
-            fmt::format("{}.{}: plugin '{}' (kind: {}) cannot be used under '{}'",
-                        entry.section, entry.id, entry.plugin, library->kindName(), entry.section),
-            fmt::format("move it under '{}'",
-                        library->kind() == WAFLOW_KIND_CHANNEL ? "channels"
-                        : library->kind() == WAFLOW_KIND_AI    ? "ai"
-                                                               : "integrations")));
+        plan.diagnostics.push_back(
+            at(entry,
+               fmt::format("{}.{}: plugin '{}' (kind: {}) cannot be used under '{}'", entry.section,
+                           entry.id, entry.plugin, library->kindName(), entry.section),
+               fmt::format("move it under '{}'", library->kind() == WAFLOW_KIND_CHANNEL ? "channels"
+                                                 : library->kind() == WAFLOW_KIND_AI
+                                                     ? "ai"
+                                                     : "integrations")));
         continue;
       }
       auto result = config::validateInstanceConfig(config, entry, library->configSchema());

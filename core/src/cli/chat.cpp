@@ -1,8 +1,8 @@
 #include "cli/chat.h"
 
 #include <curl/curl.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -41,6 +41,9 @@ Reply request(const std::string& url, const std::string* post_body, long timeout
   curl_slist* headers = nullptr;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  // A daemon on this machine is reached directly even when a proxy is set for
+  // the outside world; a remote daemon is still reached through http_proxy.
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_seconds);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
@@ -63,22 +66,22 @@ Reply request(const std::string& url, const std::string* post_body, long timeout
 
 // A Cloud API webhook carrying one text message, exactly as Meta sends it.
 std::string webhookBody(const ChatOptions& o, const std::string& id, const std::string& text) {
-  Json body = {
-      {"object", "whatsapp_business_account"},
-      {"entry",
-       {{{"id", "sandbox-waba"},
-         {"changes",
-          {{{"field", "messages"},
-            {"value",
-             {{"messaging_product", "whatsapp"},
-              {"metadata", {{"display_phone_number", "15550000000"}, {"phone_number_id", "sandbox"}}},
-              {"contacts", {{{"profile", {{"name", o.name}}}, {"wa_id", o.from}}}},
-              {"messages",
-               {{{"from", o.from},
-                 {"id", id},
-                 {"timestamp", std::to_string(std::time(nullptr))},
-                 {"type", "text"},
-                 {"text", {{"body", text}}}}}}}}}}}}}}};
+  Json body = {{"object", "whatsapp_business_account"},
+               {"entry",
+                {{{"id", "sandbox-waba"},
+                  {"changes",
+                   {{{"field", "messages"},
+                     {"value",
+                      {{"messaging_product", "whatsapp"},
+                       {"metadata",
+                        {{"display_phone_number", "15550000000"}, {"phone_number_id", "sandbox"}}},
+                       {"contacts", {{{"profile", {{"name", o.name}}}, {"wa_id", o.from}}}},
+                       {"messages",
+                        {{{"from", o.from},
+                          {"id", id},
+                          {"timestamp", std::to_string(std::time(nullptr))},
+                          {"type", "text"},
+                          {"text", {{"body", text}}}}}}}}}}}}}}};
   return body.dump();
 }
 
@@ -95,8 +98,8 @@ int runChat(const ChatOptions& o) {
     std::cerr << fmt::format(
         "waflow chat: cannot reach the sandbox channel at {}: {}\n"
         "Is the daemon running (`waflow run`)? Is '{}' a channel-sandbox instance?\n",
-        webhook, first.error.empty() ? fmt::format("HTTP {} {}", first.status, first.body)
-                                     : first.error,
+        webhook,
+        first.error.empty() ? fmt::format("HTTP {} {}", first.status, first.body) : first.error,
         o.channel);
     return 1;
   }
@@ -110,8 +113,8 @@ int runChat(const ChatOptions& o) {
 
   std::thread poller([&] {
     while (!done.load()) {
-      Reply r = request(
-          fmt::format("{}?replies_for={}&after={}&wait=2", webhook, o.from, after), nullptr, 10);
+      Reply r = request(fmt::format("{}?replies_for={}&after={}&wait=2", webhook, o.from, after),
+                        nullptr, 10);
       if (!r.error.empty() || r.status != 200) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         continue;
@@ -156,9 +159,9 @@ int runChat(const ChatOptions& o) {
     Reply r = request(webhook, &body, 10);
     if (!r.error.empty() || r.status < 200 || r.status >= 300) {
       std::lock_guard lock(mutex);
-      std::cerr << fmt::format("waflow chat: sending failed: {}\n",
-                               r.error.empty() ? fmt::format("HTTP {} {}", r.status, r.body)
-                                               : r.error);
+      std::cerr << fmt::format(
+          "waflow chat: sending failed: {}\n",
+          r.error.empty() ? fmt::format("HTTP {} {}", r.status, r.body) : r.error);
       exit_code = 1;
     } else {
       std::lock_guard lock(mutex);

@@ -9,12 +9,12 @@
 #include "log/log.h"
 #include "plugin/plugin_catalog.h"
 
-#include <CLI/CLI.hpp>
-#include <boost/version.hpp>
 #include <curl/curl.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/version.h>
 #include <waflow/sdk/abi.h>
+#include <CLI/CLI.hpp>
+#include <boost/version.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -94,9 +94,10 @@ int runCommand(const std::string& config_flag, const std::vector<std::string>& p
   auto loaded = loadChosen(choice);
   if (!loaded.config) {
     printDiagnostics(loaded.diagnostics, false);
-    std::cerr << fmt::format("waflow: {} has errors; fix them and run again (`waflow validate` "
-                             "lists them all)\n",
-                             choice.path);
+    std::cerr << fmt::format(
+        "waflow: {} has errors; fix them and run again (`waflow validate` "
+        "lists them all)\n",
+        choice.path);
     return 1;
   }
   config::Config cfg = std::move(*loaded.config);
@@ -114,8 +115,9 @@ int runCommand(const std::string& config_flag, const std::vector<std::string>& p
   }
   auto logger = log::get("waflow");
   if (choice.path.empty()) {
-    logger->info("no waflow.yaml here: running the built-in demo (sandbox channel + mock AI). "
-                 "Talk to it with `waflow chat`.");
+    logger->info(
+        "no waflow.yaml here: running the built-in demo (sandbox channel + mock AI). "
+        "Talk to it with `waflow chat`.");
   } else {
     logger->info("config: {}", choice.path);
   }
@@ -300,14 +302,12 @@ int main(int argc, char** argv) {
   cli::ChatOptions chat_options;
   auto* chat = app.add_subcommand(
       "chat", "Talk to a running daemon's sandbox channel from this terminal, as a customer");
-  chat->add_option("--url", chat_options.url, "The daemon's address")
-      ->capture_default_str();
+  chat->add_option("--url", chat_options.url, "The daemon's address")->capture_default_str();
   chat->add_option("--channel", chat_options.channel, "The sandbox channel's id")
       ->capture_default_str();
   chat->add_option("--from", chat_options.from, "Your pretend WhatsApp number")
       ->capture_default_str();
-  chat->add_option("--name", chat_options.name, "Your pretend profile name")
-      ->capture_default_str();
+  chat->add_option("--name", chat_options.name, "Your pretend profile name")->capture_default_str();
   chat->add_option("--wait", chat_options.wait_seconds,
                    "When input ends, wait this many seconds for outstanding replies")
       ->capture_default_str();

@@ -16,7 +16,9 @@ using waflow::view;
 
 namespace {
 
-PluginInstance& instanceOf(waflow_host_ctx* ctx) { return *reinterpret_cast<PluginInstance*>(ctx); }
+PluginInstance& instanceOf(waflow_host_ctx* ctx) {
+  return *reinterpret_cast<PluginInstance*>(ctx);
+}
 
 spdlog::level::level_enum toSpdlog(int32_t level) {
   switch (level) {
@@ -165,21 +167,20 @@ struct PluginInstance::Access {
     }
     req.verify_tls = (r->flags & WAFLOW_HTTP_INSECURE_SKIP_TLS_VERIFY) == 0;
     self.beginWork();
-    return self.services_.http.send(
-        std::move(req), [&self, callback, user](ClientResponse resp) {
-          auto headers = abiHeaders(resp.headers);
-          waflow_http_response out{};
-          out.struct_size = sizeof(out);
-          out.status = resp.status;
-          out.error = toAbi(resp.error);
-          out.error_message = abiStr(resp.error_message);
-          out.headers = headers.data();
-          out.header_count = headers.size();
-          out.body = abiStr(resp.body);
-          out.elapsed_us = static_cast<uint64_t>(resp.elapsed.count());
-          callback(user, &out);
-          self.endWork();
-        });
+    return self.services_.http.send(std::move(req), [&self, callback, user](ClientResponse resp) {
+      auto headers = abiHeaders(resp.headers);
+      waflow_http_response out{};
+      out.struct_size = sizeof(out);
+      out.status = resp.status;
+      out.error = toAbi(resp.error);
+      out.error_message = abiStr(resp.error_message);
+      out.headers = headers.data();
+      out.header_count = headers.size();
+      out.body = abiStr(resp.body);
+      out.elapsed_us = static_cast<uint64_t>(resp.elapsed.count());
+      callback(user, &out);
+      self.endWork();
+    });
   }
 
   static void httpCancel(waflow_host_ctx* ctx, uint64_t id) {

@@ -28,6 +28,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <spdlog/logger.h>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -35,7 +36,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <spdlog/logger.h>
 #include <string>
 #include <vector>
 

@@ -24,7 +24,9 @@ bool hasElfHeader(const std::filesystem::path& file) {
          magic[3] == 'F';
 }
 
-std::string cstr(const char* s) { return s == nullptr ? std::string() : std::string(s); }
+std::string cstr(const char* s) {
+  return s == nullptr ? std::string() : std::string(s);
+}
 
 }  // namespace
 
@@ -67,21 +69,23 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const std::filesystem::path& 
     return nullptr;
   }
   if (!lib->library_.has(WAFLOW_PLUGIN_ENTRY_SYMBOL)) {
-    *error = "entry symbol 'waflow_plugin_entry' is missing: this is not a waflow plugin, or it "
-             "was built without WAFLOW_PLUGIN(...) / hidden the symbol";
+    *error =
+        "entry symbol 'waflow_plugin_entry' is missing: this is not a waflow plugin, or it "
+        "was built without WAFLOW_PLUGIN(...) / hidden the symbol";
     return nullptr;
   }
-  auto& entry =
-      lib->library_.get<const waflow_plugin_descriptor*(uint16_t, uint16_t)>(WAFLOW_PLUGIN_ENTRY_SYMBOL);
+  auto& entry = lib->library_.get<const waflow_plugin_descriptor*(uint16_t, uint16_t)>(
+      WAFLOW_PLUGIN_ENTRY_SYMBOL);
   const waflow_plugin_descriptor* d = entry(host.major, host.minor);
   if (d == nullptr) {
     *error = "waflow_plugin_entry returned no descriptor";
     return nullptr;
   }
   if (d->struct_size < kMinDescriptorSize) {
-    *error = fmt::format("descriptor is {} bytes, smaller than the {} bytes of ABI 1.0: corrupt or "
-                         "not built with the waflow SDK",
-                         d->struct_size, kMinDescriptorSize);
+    *error = fmt::format(
+        "descriptor is {} bytes, smaller than the {} bytes of ABI 1.0: corrupt or "
+        "not built with the waflow SDK",
+        d->struct_size, kMinDescriptorSize);
     return nullptr;
   }
   if (d->abi_major != host.major) {
@@ -155,7 +159,9 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const std::filesystem::path& 
   return lib;
 }
 
-std::string PluginLibrary::kindName() const { return plugin::kindName(kind()); }
+std::string PluginLibrary::kindName() const {
+  return plugin::kindName(kind());
+}
 
 std::string PluginLibrary::abiVersion() const {
   return fmt::format("{}.{}", descriptor_->abi_major, descriptor_->abi_minor);
@@ -188,8 +194,9 @@ std::vector<ConfigKey> PluginLibrary::configKeys() const {
 }
 
 const waflow_channel_api* PluginLibrary::channelApi() const {
-  return kind() == WAFLOW_KIND_CHANNEL ? static_cast<const waflow_channel_api*>(descriptor_->kind_api)
-                                       : nullptr;
+  return kind() == WAFLOW_KIND_CHANNEL
+             ? static_cast<const waflow_channel_api*>(descriptor_->kind_api)
+             : nullptr;
 }
 const waflow_ai_api* PluginLibrary::aiApi() const {
   return kind() == WAFLOW_KIND_AI ? static_cast<const waflow_ai_api*>(descriptor_->kind_api)

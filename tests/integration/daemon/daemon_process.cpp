@@ -86,7 +86,9 @@ std::filesystem::path buildDir() {
   return dir;
 }
 
-std::filesystem::path waflowBinary() { return buildDir() / "bin" / "waflow"; }
+std::filesystem::path waflowBinary() {
+  return buildDir() / "bin" / "waflow";
+}
 
 HttpResult http(const std::string& method, const std::string& url, const std::string& body,
                 const std::vector<std::string>& headers, long timeout_ms) {
@@ -228,7 +230,9 @@ int DaemonProcess::waitExit(std::chrono::milliseconds timeout) {
   return exit_code_;
 }
 
-std::string DaemonProcess::log() const { return readFile(dir_ / "daemon.log"); }
+std::string DaemonProcess::log() const {
+  return readFile(dir_ / "daemon.log");
+}
 
 CommandResult runCommand(const std::vector<std::string>& args, const std::string& input,
                          const std::filesystem::path& cwd, std::chrono::milliseconds timeout) {

@@ -40,8 +40,7 @@ std::string textWebhook(const std::string& from, const std::string& id, const st
 class DaemonProcess {
  public:
   // `config_yaml` empty: no config file (the embedded default).
-  explicit DaemonProcess(const std::string& config_yaml,
-                         std::vector<std::string> extra_args = {},
+  explicit DaemonProcess(const std::string& config_yaml, std::vector<std::string> extra_args = {},
                          std::map<std::string, std::string> env = {});
   ~DaemonProcess();
 

@@ -4,8 +4,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <set>
@@ -73,9 +73,9 @@ TEST(Daemon, EmbeddedDefaultAnswersThroughTheSandboxWithNoConfigFile) {
 TEST(Daemon, ChatCommandTalksToARunningDaemon) {
   DaemonProcess d("");
   ASSERT_TRUE(d.start()) << d.log();
-  auto result = runCommand({waflowBinary().string(), "chat", "--url", d.url(""), "--from",
-                            "628777", "--wait", "10"},
-                           "hello\nberapa harganya?\n");
+  auto result = runCommand(
+      {waflowBinary().string(), "chat", "--url", d.url(""), "--from", "628777", "--wait", "10"},
+      "hello\nberapa harganya?\n");
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("bot> Hello! Welcome to waflow."));
   EXPECT_THAT(result.out, HasSubstr("bot> You said: berapa harganya?"));
@@ -83,7 +83,8 @@ TEST(Daemon, ChatCommandTalksToARunningDaemon) {
 }
 
 TEST(Daemon, ChatExplainsWhenNoDaemonIsRunning) {
-  auto result = runCommand({waflowBinary().string(), "chat", "--url", "http://127.0.0.1:1"}, "hi\n");
+  auto result =
+      runCommand({waflowBinary().string(), "chat", "--url", "http://127.0.0.1:1"}, "hi\n");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("Is the daemon running"));
 }
@@ -95,9 +96,9 @@ TEST(Daemon, RedeliveredMessageIsAnsweredOnce) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(http("POST", d.url("/webhooks/sandbox"), body).status, 200);
   }
-  EXPECT_EQ(http("POST", d.url("/webhooks/sandbox"), textWebhook("628200", "wamid.next", "lagi"))
-                .status,
-            200);
+  EXPECT_EQ(
+      http("POST", d.url("/webhooks/sandbox"), textWebhook("628200", "wamid.next", "lagi")).status,
+      200);
   Json replies = waitForReplies(d, "628200", 2);
   ASSERT_EQ(replies.size(), 2u);
   EXPECT_EQ(replies[0]["text"], "You said: pesan sekali");
@@ -215,9 +216,9 @@ auto_reply: { mode: ai, ai: mock }
     auto r = http("GET", d.url("/webhooks/sandbox?replies_for=628400&after=0&wait=2"));
     EXPECT_EQ(r.status, 200);
   });
-  EXPECT_EQ(http("POST", d.url("/webhooks/sandbox"), textWebhook("628400", "wamid.s", "cepat"))
-                .status,
-            200);
+  EXPECT_EQ(
+      http("POST", d.url("/webhooks/sandbox"), textWebhook("628400", "wamid.s", "cepat")).status,
+      200);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(d.terminate(), 0) << d.log();
   poll.join();
@@ -244,8 +245,7 @@ TEST(Daemon, RunRefusesAnInvalidConfigWithLineAndColumn) {
 TEST(Daemon, RunExplainsAPortInUse) {
   DaemonProcess first(kSandboxConfig);
   ASSERT_TRUE(first.start());
-  DaemonProcess second(kSandboxConfig,
-                       {"--listen", "127.0.0.1:" + std::to_string(first.port())});
+  DaemonProcess second(kSandboxConfig, {"--listen", "127.0.0.1:" + std::to_string(first.port())});
   EXPECT_FALSE(second.start());
   EXPECT_EQ(second.waitExit(), 1);
   EXPECT_THAT(second.log(), HasSubstr("Address already in use"));
@@ -259,7 +259,9 @@ class CliTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
   CommandResult waflow(std::vector<std::string> args) {
     args.insert(args.begin(), waflowBinary().string());
     return runCommand(args, "", dir_);

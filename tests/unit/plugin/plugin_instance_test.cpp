@@ -1,18 +1,18 @@
 // PluginInstance: real plugins (the probe, the sandbox channel, the mock AI)
 // driven through the C ABI with real host services: HTTP against a local
 // server, timers, the bus, logging with redaction, and the exception firewall.
-#include "plugin/plugin_catalog.h"
 #include "plugin/plugin_instance.h"
+#include "plugin/plugin_catalog.h"
 
 #include "bus/event_bus.h"
 #include "http_client/http_client.h"
 #include "log/log.h"
 #include "test_http_server.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -53,8 +53,8 @@ class PluginInstanceTest : public ::testing::Test {
   PluginInstance& make(const std::string& plugin, const std::string& id, Json config = {}) {
     auto lib = catalog_.find(plugin);
     EXPECT_NE(lib, nullptr) << plugin;
-    auto instance = std::make_unique<PluginInstance>(
-        lib, id, HostServices{io_, http_, bus_, data_dir_});
+    auto instance =
+        std::make_unique<PluginInstance>(lib, id, HostServices{io_, http_, bus_, data_dir_});
     std::string error;
     EXPECT_TRUE(instance->create(config.is_null() ? "{}" : config.dump(), &error)) << error;
     EXPECT_TRUE(instance->start(&error)) << error;
@@ -128,7 +128,8 @@ TEST_F(PluginInstanceTest, TimersResumeTheCoroutineAfterTheDelay) {
 
 TEST_F(PluginInstanceTest, PublishedEventsReachBusSubscribers) {
   std::promise<bus::Event> got;
-  bus_.subscribe("probe.*", [&got](const bus::Event& e) { got.set_value(e); }, "test");
+  bus_.subscribe(
+      "probe.*", [&got](const bus::Event& e) { got.set_value(e); }, "test");
   auto& probe = make("probe", "p");
   Json r = Json::parse(call(probe, "publish", {{"n", 7}}).value);
   EXPECT_TRUE(r["published"].get<bool>());

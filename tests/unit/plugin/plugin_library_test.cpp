@@ -1,7 +1,7 @@
 // The loader's checks: each way a file can fail to be a usable plugin gives
 // a message naming the reason (and both ABI versions where they differ).
-#include "plugin/plugin_catalog.h"
 #include "plugin/plugin_library.h"
+#include "plugin/plugin_catalog.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -67,7 +67,8 @@ TEST(PluginLibrary, RefusesAFileThatIsNotASharedLibrary) {
 TEST(PluginLibrary, RefusesAnElfFileThatCannotBeLoaded) {
   TempDir dir;
   auto file = dir.path() / "waflow-plugin-truncated.so";
-  std::ofstream(file, std::ios::binary) << "\x7f" "ELF and then garbage";
+  std::ofstream(file, std::ios::binary) << "\x7f"
+                                           "ELF and then garbage";
   EXPECT_THAT(openError(file), HasSubstr("cannot be loaded"));
 }
 

@@ -13,7 +13,9 @@
 
 namespace {
 
-waflow::Task<int> answer() { co_return 42; }
+waflow::Task<int> answer() {
+  co_return 42;
+}
 waflow::Task<int> sum() {
   int a = co_await answer();
   int b = co_await answer();
@@ -23,7 +25,9 @@ waflow::Task<int> failing() {
   co_await answer();
   throw waflow::Error(waflow::Rc::kRetry, "slow down", std::chrono::milliseconds(250));
 }
-waflow::Task<void> nothing() { co_return; }
+waflow::Task<void> nothing() {
+  co_return;
+}
 
 TEST(SdkTask, NestedAwaitsProduceTheValue) {
   std::optional<int> got;
@@ -100,8 +104,8 @@ class FakeHost {
     };
     api_.timer_cancel = [](waflow_host_ctx* c, uint64_t id) { self(c)->cancel(id); };
     api_.post = [](waflow_host_ctx* c, void (*fn)(void*), void* u) {
-      self(c)->add(0, [](void* p, int32_t) { reinterpret_cast<Post*>(p)->run(); },
-                   new Post{fn, u});
+      self(c)->add(
+          0, [](void* p, int32_t) { reinterpret_cast<Post*>(p)->run(); }, new Post{fn, u});
     };
   }
   ~FakeHost() {

@@ -119,15 +119,19 @@ class Host {
     std::chrono::milliseconds delay_;
     std::coroutine_handle<> handle_;
   };
-  SleepAwaitable sleep(std::chrono::milliseconds delay) const { return SleepAwaitable(api_, delay); }
+  SleepAwaitable sleep(std::chrono::milliseconds delay) const {
+    return SleepAwaitable(api_, delay);
+  }
 
   // Calls `fn(cancelled)` once after `delay`, or with true after cancelTimer().
-  uint64_t startTimer(std::chrono::milliseconds delay, std::function<void(bool cancelled)> fn) const {
+  uint64_t startTimer(std::chrono::milliseconds delay,
+                      std::function<void(bool cancelled)> fn) const {
     auto* heap = new std::function<void(bool)>(std::move(fn));
     return api_->timer_start(
         api_->ctx, static_cast<uint64_t>(delay.count() < 0 ? 0 : delay.count()),
         [](void* user, int32_t cancelled) {
-          std::unique_ptr<std::function<void(bool)>> f(static_cast<std::function<void(bool)>*>(user));
+          std::unique_ptr<std::function<void(bool)>> f(
+              static_cast<std::function<void(bool)>*>(user));
           (*f)(cancelled != 0);
         },
         heap);

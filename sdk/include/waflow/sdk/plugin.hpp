@@ -186,9 +186,13 @@ concept HasCall = requires(P& p, std::string op, Config input) {
   { p.call(std::move(op), std::move(input)) } -> std::same_as<Task<CallResult>>;
 };
 template <class P>
-concept HasStart = requires(P& p) { p.start(); };
+concept HasStart = requires(P& p) {
+  p.start();
+};
 template <class P>
-concept HasStop = requires(P& p) { p.stop(); };
+concept HasStop = requires(P& p) {
+  p.stop();
+};
 
 // ---- lifecycle trampolines ---------------------------------------------------
 
@@ -254,58 +258,73 @@ void handleWebhook(waflow_instance* i, const waflow_webhook_request* r,
                    const waflow_webhook_sink* sink) noexcept {
   Instance<P>* inst = self<P>(i);
   try {
-    WebhookRequest req{std::string(view(r->method)),         std::string(view(r->path)),
-                       std::string(view(r->query)),          copyHeaders(r->headers, r->header_count),
-                       std::string(view(r->body)),           std::string(view(r->remote_address)),
+    WebhookRequest req{std::string(view(r->method)),    std::string(view(r->path)),
+                       std::string(view(r->query)),     copyHeaders(r->headers, r->header_count),
+                       std::string(view(r->body)),      std::string(view(r->remote_address)),
                        std::string(view(r->request_id))};
-    spawn(inst->plugin.handleWebhook(std::move(req), Webhook(sink)),
-          [inst, sink](std::optional<WebhookResponse> response, std::exception_ptr error) noexcept {
-            if (error) {
-              inst->host.error("handleWebhook failed: " + describe(error).message);
-              respond(sink, WebhookResponse{500, "internal error", "text/plain; charset=utf-8", {}});
-            } else {
-              respond(sink, *response);
-            }
-          });
+    spawn(
+        inst->plugin.handleWebhook(std::move(req), Webhook(sink)),
+        [inst, sink](std::optional<WebhookResponse> response, std::exception_ptr error) noexcept {
+          if (error) {
+            inst->host.error("handleWebhook failed: " + describe(error).message);
+            respond(sink, WebhookResponse{500, "internal error", "text/plain; charset=utf-8", {}});
+          } else {
+            respond(sink, *response);
+          }
+        });
   } catch (...) {
     inst->host.error("handleWebhook failed: " + describe(std::current_exception()).message);
     respond(sink, WebhookResponse{500, "internal error", "text/plain; charset=utf-8", {}});
   }
 }
 
-template <class P>
-void send(waflow_instance* i, const waflow_outbound_message* m, waflow_send_callback cb,
-          void* user) noexcept {
-  auto finish = [cb, user](const Failure* f, const SendResult* ok) noexcept {
-    waflow_send_result r{};
+// Runs the task `make()` returns and reports its outcome through the ABI
+// result struct `AbiResult` (waflow_send_result, waflow_ai_result or
+// waflow_call_result, which share rc / error_message / retry_after_ms).
+// `fill(result, value)` copies a successful value in. Whatever is thrown,
+// while creating the task or inside it, becomes a failure: the callback
+// always runs exactly once.
+template <typename AbiResult, typename Make, typename Fill, typename Callback>
+void runToCallback(Make make, Fill fill, Callback cb, void* user) noexcept {
+  auto fail = [cb, user](const Failure& f) noexcept {
+    AbiResult r{};
     r.struct_size = sizeof(r);
-    if (ok != nullptr) {
-      r.rc = WAFLOW_OK;
-      r.provider_message_id = abiStr(ok->provider_message_id);
-    } else {
-      r.rc = static_cast<int32_t>(f->code);
-      r.error_message = abiStr(f->message);
-      r.retry_after_ms = f->retry_after_ms;
-    }
+    r.rc = static_cast<int32_t>(f.code);
+    r.error_message = abiStr(f.message);
+    r.retry_after_ms = f.retry_after_ms;
     cb(user, &r);
   };
   try {
-    OutboundMessage msg{std::string(view(m->id)),       std::string(view(m->to)),
-                        std::string(view(m->type)),     std::string(view(m->text)),
-                        std::string(view(m->reply_to)), std::string(view(m->payload_json))};
-    spawn(self<P>(i)->plugin.send(std::move(msg)),
-          [finish](std::optional<SendResult> result, std::exception_ptr error) noexcept {
-            if (error) {
-              Failure f = describe(error);
-              finish(&f, nullptr);
-            } else {
-              finish(nullptr, &*result);
-            }
-          });
+    spawn(make(), [fill, fail, cb, user](auto result, std::exception_ptr error) noexcept {
+      if (error) {
+        fail(describe(error));
+        return;
+      }
+      AbiResult r{};
+      r.struct_size = sizeof(r);
+      r.rc = WAFLOW_OK;
+      fill(r, *result);
+      cb(user, &r);
+    });
   } catch (...) {
-    Failure f = describe(std::current_exception());
-    finish(&f, nullptr);
+    fail(describe(std::current_exception()));
   }
+}
+
+template <class P>
+void send(waflow_instance* i, const waflow_outbound_message* m, waflow_send_callback cb,
+          void* user) noexcept {
+  runToCallback<waflow_send_result>(
+      [&] {
+        OutboundMessage msg{std::string(view(m->id)),       std::string(view(m->to)),
+                            std::string(view(m->type)),     std::string(view(m->text)),
+                            std::string(view(m->reply_to)), std::string(view(m->payload_json))};
+        return self<P>(i)->plugin.send(std::move(msg));
+      },
+      [](waflow_send_result& r, const SendResult& v) {
+        r.provider_message_id = abiStr(v.provider_message_id);
+      },
+      cb, user);
 }
 
 template <class P>
@@ -337,36 +356,17 @@ constexpr auto readyFunction() -> int32_t (*)(waflow_instance*, waflow_error*) {
 template <class P>
 void complete(waflow_instance* i, const waflow_ai_request* r, waflow_ai_callback cb,
               void* user) noexcept {
-  auto finish = [cb, user](const Failure* f, const AiResult* ok) noexcept {
-    waflow_ai_result out{};
-    out.struct_size = sizeof(out);
-    if (ok != nullptr) {
-      out.rc = WAFLOW_OK;
-      out.content = abiStr(ok->content);
-      out.result_json = abiStr(ok->result_json);
-    } else {
-      out.rc = static_cast<int32_t>(f->code);
-      out.error_message = abiStr(f->message);
-      out.retry_after_ms = f->retry_after_ms;
-    }
-    cb(user, &out);
-  };
-  try {
-    AiRequest req{std::string(view(r->request_json)), std::string(view(r->conversation)),
-                  std::string(view(r->request_id))};
-    spawn(self<P>(i)->plugin.complete(std::move(req)),
-          [finish](std::optional<AiResult> result, std::exception_ptr error) noexcept {
-            if (error) {
-              Failure f = describe(error);
-              finish(&f, nullptr);
-            } else {
-              finish(nullptr, &*result);
-            }
-          });
-  } catch (...) {
-    Failure f = describe(std::current_exception());
-    finish(&f, nullptr);
-  }
+  runToCallback<waflow_ai_result>(
+      [&] {
+        AiRequest req{std::string(view(r->request_json)), std::string(view(r->conversation)),
+                      std::string(view(r->request_id))};
+        return self<P>(i)->plugin.complete(std::move(req));
+      },
+      [](waflow_ai_result& out, const AiResult& v) {
+        out.content = abiStr(v.content);
+        out.result_json = abiStr(v.result_json);
+      },
+      cb, user);
 }
 
 // ---- integration ------------------------------------------------------------
@@ -374,34 +374,13 @@ void complete(waflow_instance* i, const waflow_ai_request* r, waflow_ai_callback
 template <class P>
 void call(waflow_instance* i, waflow_str operation, waflow_str input, waflow_call_callback cb,
           void* user) noexcept {
-  auto finish = [cb, user](const Failure* f, const CallResult* ok) noexcept {
-    waflow_call_result out{};
-    out.struct_size = sizeof(out);
-    if (ok != nullptr) {
-      out.rc = WAFLOW_OK;
-      out.output_json = abiStr(ok->output_json);
-    } else {
-      out.rc = static_cast<int32_t>(f->code);
-      out.error_message = abiStr(f->message);
-      out.retry_after_ms = f->retry_after_ms;
-    }
-    cb(user, &out);
-  };
-  try {
-    Config parsed = input.size == 0 ? Config::object() : Config::parse(view(input));
-    spawn(self<P>(i)->plugin.call(std::string(view(operation)), std::move(parsed)),
-          [finish](std::optional<CallResult> result, std::exception_ptr error) noexcept {
-            if (error) {
-              Failure f = describe(error);
-              finish(&f, nullptr);
-            } else {
-              finish(nullptr, &*result);
-            }
-          });
-  } catch (...) {
-    Failure f = describe(std::current_exception());
-    finish(&f, nullptr);
-  }
+  runToCallback<waflow_call_result>(
+      [&] {
+        Config parsed = input.size == 0 ? Config::object() : Config::parse(view(input));
+        return self<P>(i)->plugin.call(std::string(view(operation)), std::move(parsed));
+      },
+      [](waflow_call_result& out, const CallResult& v) { out.output_json = abiStr(v.output_json); },
+      cb, user);
 }
 
 // ---- the descriptor -----------------------------------------------------------
@@ -416,8 +395,8 @@ const void* kindApi() {
     static_assert(HasSend<P>,
                   "a channel plugin needs: waflow::Task<waflow::SendResult> "
                   "send(waflow::OutboundMessage message)");
-    static const waflow_channel_api api = {sizeof(waflow_channel_api), &handleWebhook<P>,
-                                           &send<P>, readyFunction<P>(), {}};
+    static const waflow_channel_api api = {
+        sizeof(waflow_channel_api), &handleWebhook<P>, &send<P>, readyFunction<P>(), {}};
     return &api;
   } else if constexpr (kind == Kind::kAi) {
     static_assert(HasComplete<P>,
@@ -426,7 +405,8 @@ const void* kindApi() {
     static const waflow_ai_api api = {sizeof(waflow_ai_api), &complete<P>, {}};
     return &api;
   } else {
-    static_assert(kind == Kind::kIntegration, "PluginInfo::kind must be kChannel, kAi or kIntegration");
+    static_assert(kind == Kind::kIntegration,
+                  "PluginInfo::kind must be kChannel, kAi or kIntegration");
     static_assert(HasCall<P>,
                   "an integration plugin needs: waflow::Task<waflow::CallResult> "
                   "call(std::string operation, waflow::Config input)");
@@ -443,21 +423,20 @@ const waflow_plugin_descriptor* descriptorFor() noexcept {
   static_assert(ConstructibleFromHost<P>,
                 "a plugin class needs the constructor: Class(waflow::Host& host, const "
                 "waflow::Config& config)");
-  static const waflow_plugin_descriptor descriptor = {
-      sizeof(waflow_plugin_descriptor),
-      WAFLOW_PLUGIN_ABI_MAJOR,
-      WAFLOW_PLUGIN_ABI_MINOR,
-      static_cast<int32_t>(P::kInfo.kind),
-      P::kInfo.name,
-      P::kInfo.version,
-      P::kInfo.description,
-      P::kInfo.config_schema,
-      &create<P>,
-      &start<P>,
-      &stop<P>,
-      &destroy<P>,
-      kindApi<P>(),
-      {}};
+  static const waflow_plugin_descriptor descriptor = {sizeof(waflow_plugin_descriptor),
+                                                      WAFLOW_PLUGIN_ABI_MAJOR,
+                                                      WAFLOW_PLUGIN_ABI_MINOR,
+                                                      static_cast<int32_t>(P::kInfo.kind),
+                                                      P::kInfo.name,
+                                                      P::kInfo.version,
+                                                      P::kInfo.description,
+                                                      P::kInfo.config_schema,
+                                                      &create<P>,
+                                                      &start<P>,
+                                                      &stop<P>,
+                                                      &destroy<P>,
+                                                      kindApi<P>(),
+                                                      {}};
   return &descriptor;
 }
 
@@ -466,10 +445,10 @@ const waflow_plugin_descriptor* descriptorFor() noexcept {
 
 // Exports the plugin's entry point. Use exactly once per shared library, at
 // namespace scope, after the class definition.
-#define WAFLOW_PLUGIN(Class)                                                              \
-  extern "C" __attribute__((visibility("default"))) const waflow_plugin_descriptor*       \
-  waflow_plugin_entry(uint16_t host_abi_major, uint16_t host_abi_minor) noexcept {        \
-    (void)host_abi_major;                                                                 \
-    (void)host_abi_minor;                                                                 \
-    return ::waflow::detail::descriptorFor<Class>();                                      \
+#define WAFLOW_PLUGIN(Class)                                                        \
+  extern "C" __attribute__((visibility("default"))) const waflow_plugin_descriptor* \
+  waflow_plugin_entry(uint16_t host_abi_major, uint16_t host_abi_minor) noexcept {  \
+    (void)host_abi_major;                                                           \
+    (void)host_abi_minor;                                                           \
+    return ::waflow::detail::descriptorFor<Class>();                                \
   }

@@ -46,95 +46,103 @@ struct PromiseBase {
 
 }  // namespace detail
 
-template <typename T>
-class [[nodiscard]] Task {
- public:
-  struct promise_type : detail::PromiseBase {
-    std::optional<T> value;
-    Task get_return_object() { return Task(std::coroutine_handle<promise_type>::from_promise(*this)); }
-    template <typename U>
-    void return_value(U&& v) {
-      value.emplace(std::forward<U>(v));
-    }
-  };
+namespace detail {
 
-  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  Task& operator=(Task&& other) noexcept {
+// What Task<T> and Task<void> share: ownership of the coroutine frame and
+// the awaiter protocol (start the task, resume the awaiter when it ends).
+template <typename Promise>
+class TaskBase {
+ public:
+  TaskBase(TaskBase&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  TaskBase& operator=(TaskBase&& other) noexcept {
     if (this != &other) {
       reset();
       handle_ = std::exchange(other.handle_, {});
     }
     return *this;
   }
-  Task(const Task&) = delete;
-  Task& operator=(const Task&) = delete;
-  ~Task() { reset(); }
+  TaskBase(const TaskBase&) = delete;
+  TaskBase& operator=(const TaskBase&) = delete;
+  ~TaskBase() { reset(); }
 
   bool await_ready() const noexcept { return false; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) noexcept {
     handle_.promise().continuation = awaiter;
     return handle_;
   }
-  T await_resume() {
-    auto& p = handle_.promise();
-    if (p.error) {
-      std::rethrow_exception(p.error);
+
+ protected:
+  explicit TaskBase(std::coroutine_handle<Promise> h) : handle_(h) {}
+  Promise& promise() const { return handle_.promise(); }
+  void rethrowIfFailed() const {
+    if (promise().error) {
+      std::rethrow_exception(promise().error);
     }
-    return std::move(*p.value);
   }
 
  private:
-  explicit Task(std::coroutine_handle<promise_type> h) : handle_(h) {}
   void reset() {
     if (handle_) {
       handle_.destroy();
       handle_ = {};
     }
   }
-  std::coroutine_handle<promise_type> handle_;
+  std::coroutine_handle<Promise> handle_;
+};
+
+template <typename T>
+struct ValuePromise;
+struct VoidPromise;
+
+}  // namespace detail
+
+template <typename T>
+class [[nodiscard]] Task : public detail::TaskBase<detail::ValuePromise<T>> {
+ public:
+  using promise_type = detail::ValuePromise<T>;
+  T await_resume() {
+    this->rethrowIfFailed();
+    return std::move(*this->promise().value);
+  }
+
+ private:
+  friend promise_type;
+  explicit Task(std::coroutine_handle<promise_type> h) : detail::TaskBase<promise_type>(h) {}
 };
 
 template <>
-class [[nodiscard]] Task<void> {
+class [[nodiscard]] Task<void> : public detail::TaskBase<detail::VoidPromise> {
  public:
-  struct promise_type : detail::PromiseBase {
-    Task get_return_object() { return Task(std::coroutine_handle<promise_type>::from_promise(*this)); }
-    void return_void() noexcept {}
-  };
-
-  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  Task& operator=(Task&& other) noexcept {
-    if (this != &other) {
-      reset();
-      handle_ = std::exchange(other.handle_, {});
-    }
-    return *this;
-  }
-  Task(const Task&) = delete;
-  Task& operator=(const Task&) = delete;
-  ~Task() { reset(); }
-
-  bool await_ready() const noexcept { return false; }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) noexcept {
-    handle_.promise().continuation = awaiter;
-    return handle_;
-  }
-  void await_resume() {
-    if (handle_.promise().error) {
-      std::rethrow_exception(handle_.promise().error);
-    }
-  }
+  using promise_type = detail::VoidPromise;
+  void await_resume() { rethrowIfFailed(); }
 
  private:
-  explicit Task(std::coroutine_handle<promise_type> h) : handle_(h) {}
-  void reset() {
-    if (handle_) {
-      handle_.destroy();
-      handle_ = {};
-    }
-  }
-  std::coroutine_handle<promise_type> handle_;
+  friend promise_type;
+  explicit Task(std::coroutine_handle<promise_type> h) : detail::TaskBase<promise_type>(h) {}
 };
+
+namespace detail {
+
+template <typename T>
+struct ValuePromise : PromiseBase {
+  std::optional<T> value;
+  Task<T> get_return_object() {
+    return Task<T>(std::coroutine_handle<ValuePromise>::from_promise(*this));
+  }
+  template <typename U>
+  void return_value(U&& v) {
+    value.emplace(std::forward<U>(v));
+  }
+};
+
+struct VoidPromise : PromiseBase {
+  Task<void> get_return_object() {
+    return Task<void>(std::coroutine_handle<VoidPromise>::from_promise(*this));
+  }
+  void return_void() noexcept {}
+};
+
+}  // namespace detail
 
 namespace detail {
 
@@ -151,8 +159,9 @@ struct Detached {
 };
 
 template <typename T>
-using Outcome = std::conditional_t<std::is_void_v<T>, std::variant<std::monostate, std::exception_ptr>,
-                                   std::variant<std::monostate, T, std::exception_ptr>>;
+using Outcome =
+    std::conditional_t<std::is_void_v<T>, std::variant<std::monostate, std::exception_ptr>,
+                       std::variant<std::monostate, T, std::exception_ptr>>;
 
 }  // namespace detail
 

@@ -63,7 +63,9 @@ struct PluginInfo {
 inline std::string_view view(waflow_str s) noexcept {
   return s.size == 0 ? std::string_view() : std::string_view(s.data, s.size);
 }
-inline waflow_str abiStr(std::string_view s) noexcept { return waflow_str{s.data(), s.size()}; }
+inline waflow_str abiStr(std::string_view s) noexcept {
+  return waflow_str{s.data(), s.size()};
+}
 
 namespace detail {
 inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
@@ -81,9 +83,12 @@ inline std::optional<std::string_view> findHeader(const Headers& headers, std::s
   return std::nullopt;
 }
 inline int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 inline std::string percentDecode(std::string_view in) {
@@ -148,7 +153,8 @@ struct WebhookRequest {
       std::string_view pair = q.substr(0, amp);
       auto eq = pair.find('=');
       if (detail::percentDecode(pair.substr(0, eq)) == name) {
-        return eq == std::string_view::npos ? std::string() : detail::percentDecode(pair.substr(eq + 1));
+        return eq == std::string_view::npos ? std::string()
+                                            : detail::percentDecode(pair.substr(eq + 1));
       }
       if (amp == std::string_view::npos) {
         break;

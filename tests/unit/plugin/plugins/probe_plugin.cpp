@@ -13,8 +13,8 @@ using namespace std::chrono_literals;
 
 class Probe {
  public:
-  static constexpr waflow::PluginInfo kInfo{
-      waflow::Kind::kIntegration, PROBE_NAME, "9.9.9", "Loader and host-service probe", R"({
+  static constexpr waflow::PluginInfo kInfo{waflow::Kind::kIntegration, PROBE_NAME, "9.9.9",
+                                            "Loader and host-service probe", R"({
         "type": "object",
         "properties": {
           "fail_create": {"type": "boolean", "default": false},
@@ -39,10 +39,10 @@ class Probe {
       req.headers = {{"X-Probe", "1"}};
       req.timeout = std::chrono::milliseconds(input.value("timeout_ms", 5000));
       waflow::HttpResponse resp = co_await host_.http(std::move(req));
-      co_return waflow::CallResult{Json{{"status", resp.status},
-                                        {"error", static_cast<int>(resp.error)},
-                                        {"body", resp.body}}
-                                       .dump()};
+      co_return waflow::CallResult{Json{
+          {"status", resp.status},
+          {"error", static_cast<int>(resp.error)},
+          {"body", resp.body}}.dump()};
     }
     if (operation == "sleep") {
       auto start = std::chrono::steady_clock::now();
