@@ -13,7 +13,7 @@
 // Cloud API verification handshake with `verify_token`.
 //
 // Thread-safety: all state is behind one mutex; long polls wait on a Signal.
-#include "cloud_webhook.h"
+#include "webhook_parser.h"
 
 #include <waflow/sdk/plugin.hpp>
 
@@ -143,11 +143,14 @@ class SandboxChannel {
 
   waflow::WebhookResponse receive(const waflow::WebhookRequest& request,
                                   const waflow::Webhook& webhook) {
-    waflow::sandbox::ParsedWebhook parsed = parser_.parse(request.body, phone_number_id_);
-    if (!parsed.error.empty()) {
+    waflow::cloudapi::ParsedWebhook parsed = parser_.parse(request.body);
+    if (!parsed.ok()) {
       return {400, parsed.error + "\n", "text/plain; charset=utf-8", {}};
     }
-    for (const auto& m : parsed.messages) {
+    for (auto& m : parsed.messages) {
+      if (m.recipient.empty()) {
+        m.recipient = phone_number_id_;
+      }
       webhook.message(m);
     }
     for (const auto& s : parsed.statuses) {
@@ -194,7 +197,9 @@ class SandboxChannel {
   const std::chrono::milliseconds poll_timeout_;
   const std::size_t mailbox_limit_;
   const std::size_t max_contacts_;
-  waflow::sandbox::CloudWebhookParser parser_;
+  // The same parser as the real Cloud API channel: the sandbox accepts exactly
+  // what Meta sends.
+  waflow::cloudapi::WebhookParser parser_;
   std::mutex mutex_;
   std::map<std::string, Mailbox> mailboxes_;
   std::map<uint64_t, std::string> touched_;  // last use -> contact, oldest first

@@ -91,7 +91,9 @@ class Daemon::Impl {
         options_(std::move(options)),
         io_threads_(threadsFor(config_.server.threads)),
         work_(boost::asio::make_work_guard(io_)),
-        http_client_(io_),
+        // Media downloads (documents reach 100 MB on the Cloud API) need more room
+        // than the client's 64 MiB default.
+        http_client_(io_, ClientOptions{.max_response_bytes = 128ull * 1024 * 1024}),
         bus_(bus::EventBus::Options{
             static_cast<std::size_t>(config_.bus.workers > 0 ? config_.bus.workers : 0),
             config_.bus.capacity, &metrics_}),

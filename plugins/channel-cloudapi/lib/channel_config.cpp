@@ -2,37 +2,6 @@
 
 namespace waflow::cloudapi {
 
-const char* const kConfigSchema = R"({
-  "type": "object",
-  "properties": {
-    "phone_number_id": {"type": "string", "minLength": 1,
-      "description": "The business phone number's id (WhatsApp Manager > API Setup). Sends go to /<version>/<phone_number_id>/messages."},
-    "waba_id": {"type": "string", "default": "",
-      "description": "WhatsApp Business Account id, for logs and template management."},
-    "access_token": {"type": "string", "minLength": 1, "secret": true,
-      "description": "A permanent system-user access token with whatsapp_business_messaging. Use ${ENV} or ${file:...}."},
-    "app_secret": {"type": "string", "default": "", "secret": true,
-      "description": "The Meta app's secret: the key of X-Hub-Signature-256. Required unless verify_signature is false."},
-    "verify_token": {"type": "string", "minLength": 1, "secret": true,
-      "description": "Any string you choose; Meta sends it back when you register the webhook URL."},
-    "verify_signature": {"type": "boolean", "default": true,
-      "description": "Check X-Hub-Signature-256 on every POST. Turning it off lets anyone forge messages; a warning is logged."},
-    "graph_api_version": {"type": "string", "pattern": "^v[0-9]+\\.[0-9]+$", "default": "v23.0",
-      "description": "Graph API version used in every URL, e.g. v23.0."},
-    "base_url": {"type": "string", "pattern": "^https?://", "default": "https://graph.facebook.com",
-      "description": "Graph API base URL; tests point it at a local fake."},
-    "timeout": {"type": "string", "format": "duration", "default": "30s",
-      "description": "Time limit of each call to the Graph API."},
-    "download_media": {"type": "boolean", "default": true,
-      "description": "Download inbound images, audio, video, documents and stickers to media_dir."},
-    "media_dir": {"type": "string", "default": "",
-      "description": "Where downloaded media is kept; empty = <data_dir>/plugins/<channel id>/media."},
-    "max_media_bytes": {"type": "string", "format": "size", "default": "100MiB",
-      "description": "Largest media file downloaded."}
-  },
-  "required": ["phone_number_id", "access_token", "verify_token"]
-})";
-
 std::string ChannelConfig::graphUrl(const std::string& path) const {
   std::string url = base_url;
   while (!url.empty() && url.back() == '/') {

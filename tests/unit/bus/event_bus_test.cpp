@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -251,7 +252,8 @@ TEST(EventBusTest, AsyncHandlerHoldsItsConversationUntilDone) {
   EventBus bus({.workers = 2});
   std::mutex mu;
   std::vector<std::string> log;  // "async:<payload>" / "after:<payload>"
-  std::vector<EventBus::Done> pending;
+  // By payload: A1 and B1 run on different workers, in either order.
+  std::map<std::string, EventBus::Done> pending;
   auto record = [&](std::string entry) {
     std::lock_guard lock(mu);
     log.push_back(std::move(entry));
@@ -265,7 +267,7 @@ TEST(EventBusTest, AsyncHandlerHoldsItsConversationUntilDone) {
       [&](const Event& event, EventBus::Done done) {
         record("async:" + event.payload);
         std::lock_guard lock(mu);
-        pending.push_back(std::move(done));
+        pending[event.payload] = std::move(done);
       },
       "ai");
   bus.subscribe(
@@ -289,7 +291,7 @@ TEST(EventBusTest, AsyncHandlerHoldsItsConversationUntilDone) {
   EventBus::Done a1;
   {
     std::lock_guard lock(mu);
-    a1 = std::move(pending[0]);
+    a1 = std::move(pending.at("A1"));
   }
   std::thread([done = std::move(a1)]() mutable { done(); }).join();
   ASSERT_TRUE(waitUntil([&] { return logged("async:A2"); }));
@@ -300,7 +302,7 @@ TEST(EventBusTest, AsyncHandlerHoldsItsConversationUntilDone) {
     ASSERT_NE(after_a1, log.end());
     EXPECT_LT(after_a1, async_a2);
     EXPECT_EQ(std::find(log.begin(), log.end(), "after:A2"), log.end());
-    for (auto& done : pending) {
+    for (auto& [payload, done] : pending) {
       if (done) {
         done();
       }

@@ -1,0 +1,302 @@
+// channel-cloudapi: a WhatsApp Business number connected through Meta's Cloud
+// API. docs/channels/cloudapi.md is the operator's guide.
+//
+// Inbound: GET answers Meta's verification handshake; POST is accepted only
+// with a valid X-Hub-Signature-256 over the raw body (checked before anything
+// is parsed), then every message and status is handed to the daemon, which
+// acknowledges once they are accepted. Value-level errors and non-message
+// notifications (template status, quality updates, ...) become bus events;
+// media is downloaded in the background and announced as media.downloaded.
+//
+// Outbound: every message type is built and checked against Meta's limits
+// before the call; Meta's answer is classified into retry-later, never-retry
+// and token-expired (the channel then reports not ready, so /readyz fails, and
+// publishes channel.unhealthy).
+//
+// Thread-safety: the parser is thread-safe, the config immutable, and the
+// health state atomic/mutex-protected; all methods may run concurrently.
+#include "channel_config.h"
+#include "graph_errors.h"
+#include "media.h"
+#include "media_ref.h"
+#include "outbound.h"
+#include "signature.h"
+#include "verification.h"
+#include "webhook_parser.h"
+
+#include <waflow/sdk/plugin.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+namespace {
+
+using Json = nlohmann::json;
+namespace cloudapi = waflow::cloudapi;
+
+// MIME types for uploading a local file when the flow did not say.
+std::string mimeForPath(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (auto& c : ext) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},
+      {".png", "image/png"},
+      {".webp", "image/webp"},
+      {".mp4", "video/mp4"},
+      {".3gp", "video/3gpp"},
+      {".ogg", "audio/ogg"},
+      {".opus", "audio/ogg"},
+      {".mp3", "audio/mpeg"},
+      {".m4a", "audio/mp4"},
+      {".aac", "audio/aac"},
+      {".amr", "audio/amr"},
+      {".pdf", "application/pdf"},
+      {".txt", "text/plain"},
+      {".doc", "application/msword"},
+      {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+      {".xls", "application/vnd.ms-excel"},
+      {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}};
+  for (const auto& [e, mime] : kTypes) {
+    if (ext == e) {
+      return mime;
+    }
+  }
+  return "application/octet-stream";
+}
+
+class CloudApiChannel {
+ public:
+  static constexpr waflow::PluginInfo kInfo{
+      waflow::Kind::kChannel, "channel-cloudapi", "0.1.0",
+      "WhatsApp Business number through Meta's Cloud API (Graph API)", cloudapi::kConfigSchema};
+
+  CloudApiChannel(waflow::Host& host, const waflow::Config& config)
+      : host_(host), config_(cloudapi::parseConfig(config)) {
+    if (config_.media_dir.empty()) {
+      config_.media_dir = std::string(host_.dataDir()) + "/media";
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(config_.media_dir, ec);
+    if (ec) {
+      throw waflow::Error(waflow::Rc::kInvalid, "media_dir '" + config_.media_dir +
+                                                    "' cannot be created: " + ec.message());
+    }
+  }
+
+  void start() {
+    if (!config_.verify_signature) {
+      host_.warn(
+          "verify_signature is false: webhooks are accepted WITHOUT checking "
+          "X-Hub-Signature-256, so anyone who can reach this URL can forge customer messages. "
+          "Use this only for local experiments.");
+    }
+    host_.info("Cloud API number " + config_.phone_number_id + " via " +
+               config_.graphUrl(config_.phone_number_id + "/messages"));
+  }
+
+  waflow::Task<waflow::WebhookResponse> handleWebhook(waflow::WebhookRequest request,
+                                                      waflow::Webhook webhook) {
+    if (request.method == "GET") {
+      auto answer = cloudapi::answerVerification(request, config_.verify_token);
+      if (answer.status != 200) {
+        host_.warn("refused a webhook verification request: " + answer.body);
+      }
+      co_return answer;
+    }
+    if (config_.verify_signature) {
+      std::string why;
+      if (!cloudapi::verifySignature(config_.app_secret, request.body,
+                                     request.header(cloudapi::kSignatureHeader), &why)) {
+        host_.warn("rejected a webhook from " + request.remote_address + ": " + why);
+        bool missing = !request.header(cloudapi::kSignatureHeader).has_value();
+        co_return text(missing ? 401 : 403, why);
+      }
+    }
+    cloudapi::ParsedWebhook parsed = parser_.parse(request.body);
+    if (!parsed.ok()) {
+      host_.warn("unreadable webhook: " + parsed.error);
+      co_return text(400, parsed.error);
+    }
+    for (const auto& w : parsed.warnings) {
+      host_.warn("webhook: " + w);
+    }
+    for (const auto& m : parsed.messages) {
+      webhook.message(m);
+    }
+    for (const auto& s : parsed.statuses) {
+      webhook.status(s);
+      if (s.status == "failed" && s.error_code != 0 &&
+          cloudapi::classifyStatusError(s.error_code).rc == waflow::Rc::kAuth) {
+        markUnhealthy("a failed status reports Meta error " + std::to_string(s.error_code));
+      }
+    }
+    for (const auto& e : parsed.errors) {
+      host_.warn("Meta reported error " + std::to_string(e.code) + " (" + e.title +
+                 "): " + (e.details.empty() ? e.message : e.details));
+      host_.publish({"channel.error", "", withChannel(e.raw_json), request.request_id});
+    }
+    for (const auto& f : parsed.other_fields) {
+      Json payload = {{"channel", std::string(host_.instanceId())},
+                      {"field", f.field},
+                      {"entry_id", f.entry_id},
+                      {"value", Json::parse(f.value_json, nullptr, false)}};
+      host_.publish({"channel.notification", "", payload.dump(), request.request_id});
+    }
+    if (config_.download_media) {
+      for (const auto& m : parsed.messages) {
+        if (auto ref = cloudapi::mediaOf(m)) {
+          waflow::spawn(fetchMedia(*ref, m.id, m.from, request.request_id),
+                        [](std::exception_ptr) noexcept {});
+        }
+      }
+    }
+    co_return text(200, "EVENT_RECEIVED");
+  }
+
+  waflow::Task<waflow::SendResult> send(waflow::OutboundMessage message) {
+    Json body;
+    if (message.type == "mark_read" || message.type == "typing") {
+      Json p =
+          Json::parse(message.payload_json.empty() ? "{}" : message.payload_json, nullptr, false);
+      std::string id = p.is_object() ? p.value("message_id", message.reply_to) : message.reply_to;
+      if (id.empty()) {
+        throw waflow::Error(waflow::Rc::kInvalid,
+                            message.type + ": message_id (or reply_to) names the message to mark");
+      }
+      body = cloudapi::buildMarkAsRead(id, message.type == "typing");
+    } else {
+      co_await uploadLocalMedia(message);
+      body = cloudapi::buildSendBody(message);
+    }
+    waflow::HttpRequest req;
+    req.method = "POST";
+    req.url = config_.graphUrl(config_.phone_number_id + "/messages");
+    req.headers = {{"Authorization", "Bearer " + config_.access_token},
+                   {"Content-Type", "application/json"}};
+    req.body = body.dump();
+    req.timeout = config_.timeout;
+    waflow::HttpResponse response = co_await host_.http(std::move(req));
+    cloudapi::SendOutcome outcome = cloudapi::classify(response);
+    if (outcome.rc == waflow::Rc::kAuth) {
+      markUnhealthy(outcome.message);
+    }
+    if (!outcome.ok()) {
+      throw outcome.toError("sending " + message.type + " to " + message.to);
+    }
+    markHealthy();
+    co_return waflow::SendResult{outcome.provider_message_id};
+  }
+
+  bool ready(std::string& reason) {
+    std::lock_guard lock(mutex_);
+    reason = unhealthy_reason_;
+    return unhealthy_reason_.empty();
+  }
+
+ private:
+  static waflow::WebhookResponse text(int status, std::string body) {
+    return {status, std::move(body) + "\n", "text/plain; charset=utf-8", {}};
+  }
+
+  std::string withChannel(const std::string& raw) const {
+    Json payload = {{"channel", std::string(host_.instanceId())},
+                    {"error", Json::parse(raw, nullptr, false)}};
+    return payload.dump();
+  }
+
+  void markUnhealthy(const std::string& why) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!unhealthy_reason_.empty()) {
+        return;
+      }
+      unhealthy_reason_ =
+          "access token rejected (" + why + "): create a new system-user token and restart";
+    }
+    host_.error("channel unhealthy: " + why);
+    Json payload = {{"channel", std::string(host_.instanceId())}, {"reason", why}};
+    host_.publish({"channel.unhealthy", "", payload.dump(), ""});
+  }
+
+  void markHealthy() {
+    std::lock_guard lock(mutex_);
+    if (!unhealthy_reason_.empty()) {
+      unhealthy_reason_.clear();
+      host_.info("channel healthy again: a send succeeded");
+    }
+  }
+
+  // Media given as a local file ({"path": "..."}) is uploaded first and sent
+  // by the id Meta returns.
+  waflow::Task<void> uploadLocalMedia(waflow::OutboundMessage& message) {
+    static const char* const kMediaTypes[] = {"image", "audio", "video", "document", "sticker"};
+    bool media = false;
+    for (const char* t : kMediaTypes) {
+      media = media || message.type == t;
+    }
+    if (!media || message.payload_json.empty()) {
+      co_return;
+    }
+    Json payload = Json::parse(message.payload_json, nullptr, false);
+    if (!payload.is_object() || !payload.contains("path")) {
+      co_return;
+    }
+    std::string path = payload["path"].get<std::string>();
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      throw waflow::Error(waflow::Rc::kInvalid, message.type + ".path: cannot read '" + path + "'");
+    }
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    std::string mime = payload.value("mime_type", mimeForPath(path));
+    std::string filename =
+        payload.value("filename", std::filesystem::path(path).filename().string());
+    std::string id = co_await cloudapi::uploadMedia(host_, config_, bytes.str(), mime, filename);
+    payload.erase("path");
+    payload.erase("mime_type");
+    if (message.type != "document") {
+      payload.erase("filename");
+    }
+    payload["id"] = id;
+    message.payload_json = payload.dump();
+  }
+
+  waflow::Task<void> fetchMedia(cloudapi::MediaRef ref, std::string message_id, std::string from,
+                                std::string request_id) {
+    Json payload = {{"channel", std::string(host_.instanceId())},
+                    {"message_id", message_id},
+                    {"from", from},
+                    {"kind", ref.kind},
+                    {"media_id", ref.id}};
+    try {
+      cloudapi::DownloadedMedia media =
+          co_await cloudapi::downloadMedia(host_, config_, ref.id, ref.mime_type, ref.sha256);
+      payload["path"] = media.path;
+      payload["mime_type"] = media.mime_type;
+      payload["size"] = media.size;
+      payload["sha256"] = media.sha256;
+      host_.debug("media " + ref.id + " of message " + message_id + " saved to " + media.path);
+      host_.publish({"media.downloaded", "", payload.dump(), request_id});
+    } catch (const std::exception& e) {
+      payload["error"] = e.what();
+      host_.warn("media " + ref.id + " of message " + message_id + " not downloaded: " + e.what());
+      host_.publish({"media.failed", "", payload.dump(), request_id});
+    }
+  }
+
+  waflow::Host& host_;
+  cloudapi::ChannelConfig config_;
+  cloudapi::WebhookParser parser_;
+  std::mutex mutex_;
+  std::string unhealthy_reason_;
+};
+
+}  // namespace
+
+WAFLOW_PLUGIN(CloudApiChannel)
