@@ -501,8 +501,9 @@ void PluginInstance::complete(const waflow::AiRequest& request,
       pending);
 }
 
-void PluginInstance::call(const std::string& operation, const std::string& input_json,
-                          std::function<void(CallOutcome)> done) {
+void PluginInstance::runOperation(OperationFn fn, const std::string& operation,
+                                  const std::string& input_json,
+                                  std::function<void(CallOutcome)> done) {
   beginWork();
   auto* pending = new Pending{this, std::move(done), [this](bool failed) {
                                 if (failed) {
@@ -510,17 +511,28 @@ void PluginInstance::call(const std::string& operation, const std::string& input
                                 }
                                 endWork();
                               }};
-  library_->integrationApi()->call(
-      instance_, abiStr(operation), abiStr(input_json),
-      [](void* user, const waflow_call_result* res) {
-        std::unique_ptr<Pending> p(static_cast<Pending*>(user));
-        CallOutcome o = outcomeOf(res);
-        o.value = std::string(view(res->output_json));
-        bool failed = !o.ok();
-        p->done(std::move(o));
-        p->finish(failed);
-      },
-      pending);
+  fn(instance_, abiStr(operation), abiStr(input_json),
+     [](void* user, const waflow_call_result* res) {
+       std::unique_ptr<Pending> p(static_cast<Pending*>(user));
+       CallOutcome o = outcomeOf(res);
+       o.value = std::string(view(res->output_json));
+       bool failed = !o.ok();
+       p->done(std::move(o));
+       p->finish(failed);
+     },
+     pending);
+}
+
+void PluginInstance::call(const std::string& operation, const std::string& input_json,
+                          std::function<void(CallOutcome)> done) {
+  runOperation(library_->integrationApi()->call, operation, input_json,
+               std::move(done));
+}
+
+void PluginInstance::execute(const std::string& operation, const std::string& input_json,
+                             std::function<void(CallOutcome)> done) {
+  runOperation(library_->storageApi()->execute, operation, input_json,
+               std::move(done));
 }
 
 }  // namespace waflow::core::plugin

@@ -96,6 +96,9 @@ class PluginInstance {
   bool ready(std::string* reason);
   // AI.
   void complete(const waflow::AiRequest& request, std::function<void(CallOutcome)> done);
+  // Storage: one operation of <waflow/sdk/storage.hpp>.
+  void execute(const std::string& operation, const std::string& input_json,
+               std::function<void(CallOutcome)> done);
   // Integration.
   void call(const std::string& operation, const std::string& input_json,
             std::function<void(CallOutcome)> done);
@@ -106,6 +109,12 @@ class PluginInstance {
  private:
   friend struct Access;
 
+  // An integration call or a storage operation: both take (operation, input
+  // JSON) and answer a waflow_call_result.
+  using OperationFn = void (*)(waflow_instance*, waflow_str, waflow_str, waflow_call_callback,
+                               void*);
+  void runOperation(OperationFn fn, const std::string& operation, const std::string& input_json,
+                    std::function<void(CallOutcome)> done);
   void beginWork() { outstanding_.fetch_add(1, std::memory_order_relaxed); }
   void endWork() { outstanding_.fetch_sub(1, std::memory_order_acq_rel); }
 

@@ -134,6 +134,19 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const std::filesystem::path& 
       }
       break;
     }
+    case WAFLOW_KIND_STORAGE: {
+      if (d->abi_minor < 1) {
+        *error = fmt::format("a storage plugin needs ABI 1.1 or newer, but it was built for {}.{}",
+                             d->abi_major, d->abi_minor);
+        return nullptr;
+      }
+      auto* api = static_cast<const waflow_storage_api*>(d->kind_api);
+      if (api == nullptr || api->execute == nullptr) {
+        *error = "storage plugin lacks execute()";
+        return nullptr;
+      }
+      break;
+    }
     case WAFLOW_KIND_INTEGRATION: {
       auto* api = static_cast<const waflow_integration_api*>(d->kind_api);
       if (api == nullptr || api->call == nullptr) {
@@ -201,6 +214,10 @@ const waflow_channel_api* PluginLibrary::channelApi() const {
 const waflow_ai_api* PluginLibrary::aiApi() const {
   return kind() == WAFLOW_KIND_AI ? static_cast<const waflow_ai_api*>(descriptor_->kind_api)
                                   : nullptr;
+}
+const waflow_storage_api* PluginLibrary::storageApi() const {
+  return kind() == WAFLOW_KIND_STORAGE ? static_cast<const waflow_storage_api*>(descriptor_->kind_api)
+                                       : nullptr;
 }
 const waflow_integration_api* PluginLibrary::integrationApi() const {
   return kind() == WAFLOW_KIND_INTEGRATION

@@ -61,6 +61,7 @@ class PluginLibrary {
 
   const waflow_channel_api* channelApi() const;
   const waflow_ai_api* aiApi() const;
+  const waflow_storage_api* storageApi() const;
   const waflow_integration_api* integrationApi() const;
 
  private:

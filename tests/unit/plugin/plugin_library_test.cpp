@@ -8,6 +8,8 @@
 
 #include <fstream>
 
+#include <fmt/format.h>
+
 namespace waflow::core::plugin {
 namespace {
 
@@ -15,6 +17,9 @@ using ::testing::HasSubstr;
 
 const std::filesystem::path kTestPlugins = WAFLOW_TEST_PLUGIN_DIR;
 const std::filesystem::path kPlugins = WAFLOW_PLUGIN_DIR;
+const std::string kHostAbi = fmt::format("{}.{}", WAFLOW_ABI_MAJOR, WAFLOW_ABI_MINOR);
+const std::string kNewerAbi = fmt::format("{}.{}", WAFLOW_ABI_MAJOR, WAFLOW_ABI_MINOR + 1);
+const std::string kOtherMajorAbi = fmt::format("{}.{}", WAFLOW_ABI_MAJOR + 1, WAFLOW_ABI_MINOR);
 
 std::string openError(const std::filesystem::path& file, AbiVersion host = {}) {
   std::string error;
@@ -45,7 +50,7 @@ TEST(PluginLibrary, LoadsARealPluginAndReadsItsDescriptor) {
   EXPECT_EQ(lib->name(), "channel-sandbox");
   EXPECT_EQ(lib->kind(), WAFLOW_KIND_CHANNEL);
   EXPECT_EQ(lib->kindName(), "channel");
-  EXPECT_EQ(lib->abiVersion(), "1.0");
+  EXPECT_EQ(lib->abiVersion(), kHostAbi);
   EXPECT_NE(lib->channelApi(), nullptr);
   EXPECT_EQ(lib->aiApi(), nullptr);
   auto keys = lib->configKeys();
@@ -79,28 +84,32 @@ TEST(PluginLibrary, RefusesALibraryWithoutTheEntrySymbol) {
 
 TEST(PluginLibrary, RefusesAPluginBuiltForANewerMinorNamingBothVersions) {
   std::string error = openError(kTestPlugins / "waflow-plugin-probe-newer-minor.so");
-  EXPECT_THAT(error, HasSubstr("built for plugin ABI 1.1"));
-  EXPECT_THAT(error, HasSubstr("this waflow's ABI 1.0"));
+  EXPECT_THAT(error, HasSubstr("built for plugin ABI " + kNewerAbi));
+  EXPECT_THAT(error, HasSubstr("this waflow's ABI " + kHostAbi));
   EXPECT_THAT(error, HasSubstr("upgrade waflow"));
 }
 
 TEST(PluginLibrary, RefusesAPluginWithAnotherMajorNamingBothVersions) {
   std::string error = openError(kTestPlugins / "waflow-plugin-probe-other-major.so");
-  EXPECT_THAT(error, HasSubstr("built for plugin ABI 2.0"));
-  EXPECT_THAT(error, HasSubstr("speaks ABI 1.0"));
+  EXPECT_THAT(error, HasSubstr("built for plugin ABI " + kOtherMajorAbi));
+  EXPECT_THAT(error, HasSubstr("speaks ABI " + kHostAbi));
   EXPECT_THAT(error, HasSubstr("major versions differ"));
 }
 
 TEST(PluginLibrary, AcceptsAPluginBuiltForAnOlderMinor) {
-  // A host one minor ahead (as after the next ABI addition) loads today's plugins.
+  // Built against ABI 1.0, loaded by this 1.1 daemon.
   std::string error;
-  auto lib = PluginLibrary::open(kTestPlugins / "waflow-plugin-probe.so", {1, 1}, &error);
+  auto lib = PluginLibrary::open(kTestPlugins / "waflow-plugin-probe-older-minor.so", {}, &error);
   ASSERT_NE(lib, nullptr) << error;
   EXPECT_EQ(lib->abiVersion(), "1.0");
-  // And the 1.1 plugin loads into that host too.
-  lib = PluginLibrary::open(kTestPlugins / "waflow-plugin-probe-newer-minor.so", {1, 1}, &error);
+  // And a host one minor ahead loads today's plugins, and the "newer" one too.
+  AbiVersion ahead{WAFLOW_ABI_MAJOR, WAFLOW_ABI_MINOR + 1};
+  lib = PluginLibrary::open(kTestPlugins / "waflow-plugin-probe.so", ahead, &error);
   ASSERT_NE(lib, nullptr) << error;
-  EXPECT_EQ(lib->abiVersion(), "1.1");
+  EXPECT_EQ(lib->abiVersion(), kHostAbi);
+  lib = PluginLibrary::open(kTestPlugins / "waflow-plugin-probe-newer-minor.so", ahead, &error);
+  ASSERT_NE(lib, nullptr) << error;
+  EXPECT_EQ(lib->abiVersion(), kNewerAbi);
 }
 
 TEST(PluginCatalog, ScansDirectoriesAndKeepsFailuresWithTheirFiles) {
@@ -119,8 +128,8 @@ TEST(PluginCatalog, ScansDirectoriesAndKeepsFailuresWithTheirFiles) {
   }
   EXPECT_THAT(failures["waflow-plugin-junk.so"], HasSubstr("not a shared library"));
   EXPECT_THAT(failures["waflow-plugin-no-entry.so"], HasSubstr("entry symbol"));
-  EXPECT_THAT(failures["waflow-plugin-probe-newer-minor.so"], HasSubstr("ABI 1.1"));
-  EXPECT_THAT(failures["waflow-plugin-probe-other-major.so"], HasSubstr("ABI 2.0"));
+  EXPECT_THAT(failures["waflow-plugin-probe-newer-minor.so"], HasSubstr("ABI " + kNewerAbi));
+  EXPECT_THAT(failures["waflow-plugin-probe-other-major.so"], HasSubstr("ABI " + kOtherMajorAbi));
   EXPECT_EQ(failures.count("README.txt"), 0u);
 }
 

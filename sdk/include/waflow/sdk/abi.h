@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define WAFLOW_ABI_MAJOR 1
-#define WAFLOW_ABI_MINOR 0
+#define WAFLOW_ABI_MINOR 1
 
 /* Name of the one symbol every plugin exports. */
 #define WAFLOW_PLUGIN_ENTRY_SYMBOL "waflow_plugin_entry"
@@ -72,7 +72,7 @@ typedef enum waflow_rc {
 typedef enum waflow_plugin_kind {
   WAFLOW_KIND_CHANNEL = 1,    /* WhatsApp Cloud API, BSPs, gateways, the sandbox */
   WAFLOW_KIND_AI = 2,         /* chat-completion providers */
-  WAFLOW_KIND_STORAGE = 3,    /* reserved: the storage table arrives in a later minor */
+  WAFLOW_KIND_STORAGE = 3,    /* since 1.1: durable inbox, outbox, contacts, key-value */
   WAFLOW_KIND_INTEGRATION = 4 /* anything else flows call: CRMs, payments, webhooks out */
 } waflow_plugin_kind;
 
@@ -366,6 +366,29 @@ typedef struct waflow_integration_api {
 } waflow_integration_api;
 
 /* ---------------------------------------------------------------------------
+ * Storage plugins (since ABI 1.1)
+ * ------------------------------------------------------------------------- */
+
+/* A storage plugin keeps what the daemon must not lose: the inbox of received
+ * messages, the outbox of messages to send, statuses, contacts and key-value
+ * data. The daemon talks to it through named operations with JSON input and
+ * output; <waflow/sdk/storage.hpp> defines every operation, its input and
+ * output, and the guarantees each gives (docs/storage.md explains them).
+ * Operations are a protocol on top of this one function, so new operations
+ * arrive without changing the ABI; an unknown operation answers
+ * WAFLOW_ERR_UNSUPPORTED.
+ *
+ * The callback runs exactly once. An operation that writes calls it only once
+ * the write is durable (committed and synced). Blocking work must run on the
+ * plugin's own threads, never on the thread that called execute(). */
+typedef struct waflow_storage_api {
+  uint32_t struct_size;
+  void (*execute)(waflow_instance* instance, waflow_str operation, waflow_str input_json,
+                  waflow_call_callback callback, void* user);
+  void* reserved[8];
+} waflow_storage_api;
+
+/* ---------------------------------------------------------------------------
  * The descriptor
  * ------------------------------------------------------------------------- */
 
@@ -392,8 +415,8 @@ typedef struct waflow_plugin_descriptor {
   /* Required. */
   void (*destroy)(waflow_instance* instance);
 
-  /* Points at the table for `kind`: waflow_channel_api, waflow_ai_api or
-   * waflow_integration_api. */
+  /* Points at the table for `kind`: waflow_channel_api, waflow_ai_api,
+   * waflow_storage_api (since 1.1) or waflow_integration_api. */
   const void* kind_api;
   void* reserved[8];
 } waflow_plugin_descriptor;

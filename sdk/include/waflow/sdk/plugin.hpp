@@ -22,6 +22,8 @@
 //                 Task<SendResult> send(OutboundMessage)
 //                 [bool ready(std::string& reason)]
 //   kAi:          Task<AiResult> complete(AiRequest)
+//   kStorage:     Task<CallResult> execute(std::string operation, Config input)
+//                 (the operations are defined in <waflow/sdk/storage.hpp>)
 //   kIntegration: Task<CallResult> call(std::string operation, Config input)
 //
 // Thread-safety: the host calls these from several threads at once; protect
@@ -192,6 +194,11 @@ concept HasStart = requires(P& p) {
 template <class P>
 concept HasStop = requires(P& p) {
   p.stop();
+};
+
+template <class P>
+concept HasExecute = requires(P& p, std::string op, Config input) {
+  { p.execute(std::move(op), std::move(input)) } -> std::same_as<Task<CallResult>>;
 };
 
 // ---- lifecycle trampolines ---------------------------------------------------
@@ -383,6 +390,20 @@ void call(waflow_instance* i, waflow_str operation, waflow_str input, waflow_cal
       cb, user);
 }
 
+// ---- storage ----------------------------------------------------------------
+
+template <class P>
+void execute(waflow_instance* i, waflow_str operation, waflow_str input, waflow_call_callback cb,
+             void* user) noexcept {
+  runToCallback<waflow_call_result>(
+      [&] {
+        Config parsed = input.size == 0 ? Config::object() : Config::parse(view(input));
+        return self<P>(i)->plugin.execute(std::string(view(operation)), std::move(parsed));
+      },
+      [](waflow_call_result& out, const CallResult& v) { out.output_json = abiStr(v.output_json); },
+      cb, user);
+}
+
 // ---- the descriptor -----------------------------------------------------------
 
 template <class P>
@@ -404,9 +425,15 @@ const void* kindApi() {
                   "complete(waflow::AiRequest request)");
     static const waflow_ai_api api = {sizeof(waflow_ai_api), &complete<P>, {}};
     return &api;
+  } else if constexpr (kind == Kind::kStorage) {
+    static_assert(HasExecute<P>,
+                  "a storage plugin needs: waflow::Task<waflow::CallResult> "
+                  "execute(std::string operation, waflow::Config input)");
+    static const waflow_storage_api api = {sizeof(waflow_storage_api), &execute<P>, {}};
+    return &api;
   } else {
     static_assert(kind == Kind::kIntegration,
-                  "PluginInfo::kind must be kChannel, kAi or kIntegration");
+                  "PluginInfo::kind must be kChannel, kAi, kStorage or kIntegration");
     static_assert(HasCall<P>,
                   "an integration plugin needs: waflow::Task<waflow::CallResult> "
                   "call(std::string operation, waflow::Config input)");

@@ -22,6 +22,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 enum class Kind : int32_t {
   kChannel = WAFLOW_KIND_CHANNEL,
   kAi = WAFLOW_KIND_AI,
+  kStorage = WAFLOW_KIND_STORAGE,  // since ABI 1.1
   kIntegration = WAFLOW_KIND_INTEGRATION,
 };
 
