@@ -27,7 +27,7 @@ fi
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
 echo "bench: building Release targets in $BUILD"
 build_started=$SECONDS
-if ! ninja -C "$BUILD" -j"$JOBS" waflow channel-sandbox ai-mock waflow_minimal_server \
+if ! ninja -C "$BUILD" -j"$JOBS" waflow channel-sandbox ai-mock storage-sqlite waflow_minimal_server \
   waflow_bench_bus waflow_bench_http_client >"$BUILD/bench-build.log" 2>&1; then
   tail -40 "$BUILD/bench-build.log" >&2
   echo "bench: the build failed; full log in $BUILD/bench-build.log" >&2

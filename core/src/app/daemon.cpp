@@ -2,8 +2,8 @@
 
 #include "app/auto_reply.h"
 #include "app/events.h"
+#include "app/inbox.h"
 #include "app/plugin_plan.h"
-#include "app/recent_ids.h"
 #include "bus/event_bus.h"
 #include "http_client/http_client.h"
 #include "http_server/http_server.h"
@@ -28,8 +28,6 @@
 
 namespace waflow::core::app {
 namespace {
-
-constexpr std::size_t kRecentIdsPerDaemon = 200000;
 
 std::size_t threadsFor(int configured) {
   if (configured > 0) {
@@ -98,7 +96,6 @@ class Daemon::Impl {
             static_cast<std::size_t>(config_.bus.workers > 0 ? config_.bus.workers : 0),
             config_.bus.capacity, &metrics_}),
         observer_(metrics_),
-        recent_ids_(kRecentIdsPerDaemon),
         signals_(io_) {}
 
   ~Impl() {
@@ -136,6 +133,19 @@ class Daemon::Impl {
     if (!createInstances(error)) {
       return false;
     }
+    plugin::PluginInstance* storage = nullptr;
+    for (auto& instance : instances_) {
+      if (instance->kind() == WAFLOW_KIND_STORAGE) {
+        storage = instance.get();
+      }
+    }
+    if (storage == nullptr) {
+      *error =
+          "no storage is configured (storage.plugin): waflow keeps every message it "
+          "acknowledges in storage, by default storage-sqlite";
+      return false;
+    }
+    inbox_ = std::make_unique<Inbox>(*storage, bus_, metrics_, io_);
     buildRoutes();
     if (config_.auto_reply.enabled && !channels_.empty()) {
       plugin::PluginInstance* ai = nullptr;
@@ -146,6 +156,7 @@ class Daemon::Impl {
           std::make_unique<AutoReply>(config_.auto_reply, io_, bus_, metrics_, channelMap(), ai);
       auto_reply_->attach();
     }
+    inbox_->attachCompletion();  // after every other message.received handler
     addCollectors();
     httpd::ServerOptions server_options;
     server_options.address = config_.server.address;
@@ -176,6 +187,12 @@ class Daemon::Impl {
       threads_.emplace_back([this] { io_.run(); });
     }
     started_ = true;
+    if (std::size_t recovered = inbox_->recover(std::chrono::seconds(30)); recovered > 0) {
+      logger_->info(
+          "{} message(s) stored before the last stop were not finished; handling "
+          "them now",
+          recovered);
+    }
     logStartup();
     return true;
   }
@@ -302,61 +319,27 @@ class Daemon::Impl {
     log::RequestScope scope(req.request_id);
     std::string channel = it->first;
     std::string request_id = req.request_id;
-    it->second->handleWebhook(req, [this, channel, request_id,
-                                    respond = std::move(respond)](plugin::WebhookOutcome o) {
-      log::RequestScope inner(request_id);
-      if (o.response.status >= 200 && o.response.status < 300 && !accept(channel, o, request_id)) {
-        httpd::HttpResponse busy =
-            httpd::HttpResponse::text(503, "waflow is busy (event queue full); please redeliver\n");
-        busy.headers.emplace_back("Retry-After", "1");
-        respond(std::move(busy));
-        return;
-      }
-      respond(std::move(o.response));
-    });
-  }
-
-  // Publishes what a webhook carried. Returns false when the bus refused an
-  // event: the webhook is then answered 503 and the provider redelivers;
-  // messages already accepted are recognised as repeats.
-  bool accept(const std::string& channel, plugin::WebhookOutcome& o,
-              const std::string& request_id) {
-    auto& received = metricFor(received_counters_, "waflow_messages_received_total",
-                               "Customer messages accepted from channels", channel);
-    auto& duplicates = metricFor(duplicate_counters_, "waflow_messages_duplicate_total",
-                                 "Redelivered messages recognised and skipped", channel);
-    for (auto& m : o.messages) {
-      uint64_t key = RecentIds::keyOf(channel, m.id);
-      if (!recent_ids_.insert(key)) {
-        duplicates.inc();
-        logger_->debug("message {} from {} already accepted; skipping redelivery", m.id, m.from);
-        continue;
-      }
-      logger_->debug("message {} ({}) from {} on {}", m.id, m.type, m.from, channel);
-      if (bus_.tryPublish(messageReceivedEvent(channel, std::move(m), request_id)) !=
-          bus::EventBus::PublishResult::kAccepted) {
-        recent_ids_.erase(key);
-        return false;
-      }
-      received.inc();
-    }
-    for (const auto& s : o.statuses) {
-      if (bus_.tryPublish(messageStatusEvent(channel, s, request_id)) !=
-          bus::EventBus::PublishResult::kAccepted) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  metrics::Counter& metricFor(std::map<std::string, metrics::Counter*>& cache, const char* name,
-                              const char* help, const std::string& channel) {
-    std::lock_guard lock(metric_cache_mutex_);
-    auto& slot = cache[channel];
-    if (slot == nullptr) {
-      slot = &metrics_.counter(name, help, {{"channel", channel}});
-    }
-    return *slot;
+    it->second->handleWebhook(
+        req, [this, channel, request_id, respond = std::move(respond)](plugin::WebhookOutcome o) {
+          log::RequestScope inner(request_id);
+          bool carries = !o.messages.empty() || !o.statuses.empty();
+          if (o.response.status < 200 || o.response.status >= 300 || !carries) {
+            respond(std::move(o.response));
+            return;
+          }
+          httpd::HttpResponse response = std::move(o.response);
+          inbox_->accept(channel, std::move(o), request_id,
+                         [respond, response = std::move(response)](bool stored) mutable {
+                           if (stored) {
+                             respond(std::move(response));
+                             return;
+                           }
+                           httpd::HttpResponse busy = httpd::HttpResponse::text(
+                               503, "waflow could not store this webhook; please redeliver\n");
+                           busy.headers.emplace_back("Retry-After", "1");
+                           respond(std::move(busy));
+                         });
+        });
   }
 
   void addCollectors() {
@@ -415,6 +398,9 @@ class Daemon::Impl {
       server_->shutdown(grace, [&closed] { closed.set_value(); });
       closed_future.wait();
     }
+    if (inbox_) {
+      inbox_->stop();
+    }
     bus_.stop(grace);
     for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
       (*it)->stop(std::chrono::seconds(5));
@@ -450,20 +436,16 @@ class Daemon::Impl {
   HttpClient http_client_;
   bus::EventBus bus_;
   MetricsObserver observer_;
-  RecentIds recent_ids_;
   boost::asio::signal_set signals_;
   plugin::PluginCatalog catalog_;
   InstancePlan plan_;
   std::vector<std::unique_ptr<plugin::PluginInstance>> instances_;
   std::map<std::string, plugin::PluginInstance*> channels_;
   std::unique_ptr<AutoReply> auto_reply_;
+  std::unique_ptr<Inbox> inbox_;  // destroyed after the threads end (see ~Impl)
   httpd::Router router_;
   std::unique_ptr<httpd::HttpServer> server_;
   std::vector<std::thread> threads_;
-
-  std::mutex metric_cache_mutex_;
-  std::map<std::string, metrics::Counter*> received_counters_;
-  std::map<std::string, metrics::Counter*> duplicate_counters_;
 
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

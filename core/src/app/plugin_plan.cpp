@@ -14,6 +14,9 @@ waflow_plugin_kind kindOfSection(const std::string& section) {
   if (section == "ai") {
     return WAFLOW_KIND_AI;
   }
+  if (section == "storage") {
+    return WAFLOW_KIND_STORAGE;
+  }
   return WAFLOW_KIND_INTEGRATION;
 }
 
@@ -41,8 +44,21 @@ bool InstancePlan::ok() const {
 
 InstancePlan planInstances(const config::Config& config, const plugin::PluginCatalog& catalog) {
   InstancePlan plan;
+  // Storage first: it is created before and stopped after everything that uses it.
+  std::vector<const config::InstanceConfig*> entries;
+  if (!config.storage.plugin.empty()) {
+    entries.push_back(&config.storage);
+  }
   for (const auto* section : {&config.channels, &config.ai, &config.integrations}) {
     for (const auto& entry : *section) {
+      entries.push_back(&entry);
+    }
+  }
+  {
+    for (const config::InstanceConfig* entry_ptr : entries) {
+      const config::InstanceConfig& entry = *entry_ptr;
+      const std::string label =
+          entry.section == "storage" ? entry.section : entry.section + "." + entry.id;
       auto library = catalog.find(entry.plugin);
       if (!library) {
         std::string hint;
@@ -60,9 +76,7 @@ InstancePlan planInstances(const config::Config& config, const plugin::PluginCat
                      : fmt::format("did you mean '{}'?", close);
         }
         plan.diagnostics.push_back(
-            at(entry,
-               fmt::format("{}.{}: plugin '{}' not found", entry.section, entry.id, entry.plugin),
-               hint));
+            at(entry, fmt::format("{}: plugin '{}' not found", label, entry.plugin), hint));
         continue;
       }
       if (library->kind() != kindOfSection(entry.section)) {

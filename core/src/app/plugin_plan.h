@@ -26,7 +26,7 @@ struct PlannedInstance {
 };
 
 struct InstancePlan {
-  std::vector<PlannedInstance> instances;  // channels, then ai, then integrations
+  std::vector<PlannedInstance> instances;  // storage, channels, ai, integrations
   std::vector<diag::Diagnostic> diagnostics;
   std::vector<std::string> secrets;
 

@@ -311,6 +311,7 @@ class Loader {
   void checkListen(const json& value, Config& config);
   void collectInstances(const json& value, Config& config);
   void checkAutoReply(const json& value, Config& config);
+  void collectStorage(const json& value, Config& config);
 
   std::string file_;
   std::string base_dir_;
@@ -415,6 +416,28 @@ void Loader::collectInstances(const json& value, Config& config) {
   }
 }
 
+void Loader::collectStorage(const json& value, Config& config) {
+  InstanceConfig& storage = config.storage;
+  storage.id = "storage";
+  storage.section = "storage";
+  storage.file = file_;
+  storage.plugin = "storage-sqlite";
+  if (auto s = value.find("storage"); s != value.end() && s->is_object()) {
+    storage.plugin = s->value("plugin", storage.plugin);
+  }
+  const Entry section = findEntry(root_, "storage");
+  if (section.found) {
+    storage.line = section.key.Mark().line + 1;
+    storage.column = section.key.Mark().column + 1;
+    const Entry config_entry = findEntry(section.value, "config");
+    if (config_entry.found) {
+      storage.config = config_entry.value;
+      storage.config_line = config_entry.key.Mark().line + 1;
+      storage.config_column = config_entry.key.Mark().column + 1;
+    }
+  }
+}
+
 void Loader::checkAutoReply(const json& value, Config& config) {
   auto section = value.find("auto_reply");
   if (section == value.end() || !section->is_object()) {
@@ -515,6 +538,7 @@ LoadResult Loader::load(std::string_view text) {
   config.secrets = std::move(validated.secrets);
   checkListen(value, config);
   collectInstances(value, config);
+  collectStorage(value, config);
   checkAutoReply(value, config);
 
   if (auto server = value.find("server"); server != value.end() && server->is_object()) {
@@ -608,8 +632,11 @@ ValidationResult validateInstanceConfig(const Config& config, const InstanceConf
   ValidateOptions options;
   options.fallback_line = instance.config_line > 0 ? instance.config_line : instance.line;
   options.fallback_column = instance.config_line > 0 ? instance.config_column : instance.column;
-  return validateNode(instance.config, plugin_schema, subst, instance.file,
-                      instance.section + "." + instance.id + ".config", options);
+  // "channels.toko.config", or "storage.config" for the single storage instance.
+  const std::string path = instance.section == "storage"
+                               ? std::string("storage.config")
+                               : instance.section + "." + instance.id + ".config";
+  return validateNode(instance.config, plugin_schema, subst, instance.file, path, options);
 }
 
 }  // namespace waflow::core::config

@@ -24,7 +24,7 @@ namespace waflow::core::config {
 // One entry of channels / ai / integrations: an instance of a plugin.
 struct InstanceConfig {
   std::string id;       // the key, e.g. "toko-utama"; matches kInstanceIdPattern
-  std::string section;  // "channels", "ai" or "integrations"
+  std::string section;  // "channels", "ai", "integrations" or "storage"
   std::string plugin;   // plugin name; whether it exists is checked by the plugin loader
   YAML::Node config;    // the raw `config:` node (null when absent or empty), not yet
                         // substituted: validate it with validateInstanceConfig()
@@ -75,13 +75,15 @@ struct Config {
   std::vector<std::string> plugin_paths;                   // resolved against base_dir
   std::string data_dir = "./data";                         // resolved against base_dir
   std::vector<InstanceConfig> channels, ai, integrations;  // in file order
+  // The storage instance (id "storage"); plugin storage-sqlite unless `storage:` says otherwise.
+  InstanceConfig storage;
   AutoReplyConfig auto_reply;
   std::vector<std::string> secrets;  // values to redact from logs
   YAML::Node root;                   // the whole parsed file (null for defaults)
 };
 
 struct LoadResult {
-  std::optional<Config> config;               // set when there is no error (warnings allowed)
+  std::optional<Config> config;  // set when there is no error (warnings allowed)
   // What could be read despite errors (set unless the YAML itself is broken), so
   // `waflow validate` can still check every plugin block and report all problems.
   std::optional<Config> partial;

@@ -101,6 +101,21 @@ constexpr const char* kCoreSchema = R"json({
       "description": "Integration instances (payments, CRMs, ...): instance id -> {plugin, config}.",
       "additionalProperties": {"$ref": "instance"}
     },
+    "storage": {
+      "type": "object", "default": {"plugin": "storage-sqlite"},
+      "description": "Where received messages, the outbox, statuses and contacts are kept durably: {plugin, config}. Default: storage-sqlite, a database file in data_dir.",
+      "properties": {
+        "plugin": {
+          "type": "string", "minLength": 1,
+          "description": "The storage plugin, e.g. storage-sqlite (default) or storage-postgres."
+        },
+        "config": {
+          "type": "object", "x-raw": true,
+          "description": "The storage plugin's settings, checked against its schema."
+        }
+      },
+      "required": ["plugin"]
+    },
     "auto_reply": {
       "type": "object",
       "description": "The built-in reply used when no flow handles a message.",

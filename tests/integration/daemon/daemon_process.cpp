@@ -223,6 +223,15 @@ int DaemonProcess::terminate(std::chrono::milliseconds timeout) {
   return exit_code_;
 }
 
+void DaemonProcess::kill9() {
+  if (exit_code_ < 0) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    exit_code_ = decodeStatus(status);
+  }
+}
+
 int DaemonProcess::waitExit(std::chrono::milliseconds timeout) {
   if (exit_code_ < 0) {
     exit_code_ = waitWithTimeout(pid_, timeout);

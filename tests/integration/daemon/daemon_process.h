@@ -50,6 +50,8 @@ class DaemonProcess {
   std::string url(const std::string& path) const;
   // SIGTERM and wait; returns the exit code (or 128+signal).
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(40));
+  // kill -9: no chance to clean up, as in a crash or an OOM kill.
+  void kill9();
   // Waits for the process to exit by itself; returns the exit code.
   int waitExit(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   std::string log() const;

@@ -85,6 +85,8 @@ inline constexpr const char* kOutboxClaim = "outbox.claim";
 // outbox.sent
 //   in:  {"id", "provider_message_id", "now"}
 //   out: {}    state sent; the provider's id is kept for status matching.
+//   outbox.sent, outbox.retry and outbox.failed fail with Rc::kInvalid naming
+//   the id when no message has it.
 inline constexpr const char* kOutboxSent = "outbox.sent";
 
 // outbox.retry
@@ -121,5 +123,16 @@ inline constexpr const char* kOutboxGet = "outbox.get";
 inline constexpr const char* kKvGet = "kv.get";
 inline constexpr const char* kKvPut = "kv.put";
 inline constexpr const char* kKvDelete = "kv.delete";
+
+// ---- diagnostics ------------------------------------------------------------------------------
+//
+// stats
+//   in:  {}
+//   out: {"writes", "commits", "batches_max", "schema_version"}: since start, the
+//        write operations committed and the transactions that committed them
+//        (writes / commits is the average group-commit batch) and the largest
+//        batch; and the schema version of the store. Answered without touching
+//        the database.
+inline constexpr const char* kStats = "stats";
 
 }  // namespace waflow::storage

@@ -1,0 +1,355 @@
+#include "app/inbox.h"
+
+#include "app/events.h"
+#include "log/log.h"
+
+#include <waflow/sdk/storage.hpp>
+
+#include <boost/asio/post.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <future>
+
+#include <fmt/format.h>
+
+namespace waflow::core::app {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::chrono::milliseconds kReplayInterval{500};
+constexpr int kReplayBatch = 1000;
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The inbox.put input, assembled as text so the event payloads (already JSON)
+// are spliced in without a parse.
+std::string inboxPutInput(const std::vector<bus::Event>& events) {
+  std::string in = "{\"messages\":[";
+  const int64_t now = nowMs();
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const ReceivedMessage& r = *receivedMessage(events[i]);
+    const waflow::InboundMessage& m = r.message;
+    in += i == 0 ? "{" : ",{";
+    in += "\"channel\":";
+    appendJsonString(in, r.channel);
+    in += ",\"id\":";
+    appendJsonString(in, m.id);
+    in += ",\"contact\":";
+    appendJsonString(in, m.from.empty() ? m.from_user_id : m.from);
+    in += ",\"contact_name\":";
+    appendJsonString(in, m.contact_name);
+    in += ",\"conversation\":";
+    appendJsonString(in, events[i].conversation);
+    in += ",\"type\":";
+    appendJsonString(in, m.type);
+    in += ",\"received_at\":" + std::to_string(now);
+    in += ",\"event\":";
+    in += events[i].payload;
+    in += '}';
+  }
+  in += "]}";
+  return in;
+}
+
+std::vector<bool> newFlags(const std::string& output, std::size_t expected) {
+  Json out = Json::parse(output, nullptr, false);
+  std::vector<bool> flags;
+  if (out.is_object() && out.contains("new") && out["new"].is_array()) {
+    for (const Json& f : out["new"]) {
+      flags.push_back(f.is_boolean() && f.get<bool>());
+    }
+  }
+  if (flags.size() != expected) {
+    throw std::runtime_error(
+        fmt::format("storage answered {} flags for {} items", flags.size(), expected));
+  }
+  return flags;
+}
+
+}  // namespace
+
+struct Inbox::Batch {
+  std::string channel;
+  std::vector<bus::Event> events;  // message.received, not yet published
+  std::vector<waflow::StatusUpdate> statuses;
+  std::vector<std::string> keys;  // channel/id of each event
+  std::function<void(bool)> done;
+  std::mutex mutex;
+  int remaining = 0;
+  bool failed = false;
+};
+
+Inbox::Inbox(plugin::PluginInstance& storage, bus::EventBus& bus, metrics::Registry& metrics,
+             boost::asio::io_context& io)
+    : storage_(storage), bus_(bus), metrics_(metrics), io_(io), replay_timer_(io) {}
+
+Inbox::~Inbox() = default;
+
+std::string Inbox::keyOf(const std::string& channel, const std::string& id) const {
+  return channel + "\n" + id;
+}
+
+void Inbox::accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
+                   const std::string& request_id, std::function<void(bool stored)> done) {
+  auto batch = std::make_shared<Batch>();
+  batch->channel = channel;
+  batch->done = std::move(done);
+  for (auto& m : outcome.messages) {
+    batch->keys.push_back(keyOf(channel, m.id));
+    batch->events.push_back(messageReceivedEvent(channel, std::move(m), request_id));
+  }
+  batch->statuses = std::move(outcome.statuses);
+  batch->remaining = (batch->events.empty() ? 0 : 1) + (batch->statuses.empty() ? 0 : 1);
+  if (batch->remaining == 0) {
+    batch->done(true);
+    return;
+  }
+  // Claimed by this request: the replay must not publish them meanwhile.
+  {
+    std::lock_guard lock(mutex_);
+    published_.insert(batch->keys.begin(), batch->keys.end());
+  }
+  auto finishOne = [this, batch, request_id](bool ok) {
+    bool last = false;
+    {
+      std::lock_guard lock(batch->mutex);
+      batch->failed = batch->failed || !ok;
+      last = --batch->remaining == 0;
+    }
+    if (!last) {
+      return;
+    }
+    if (batch->failed) {
+      std::lock_guard lock(mutex_);
+      for (const auto& k : batch->keys) {
+        published_.erase(k);
+      }
+    }
+    batch->done(!batch->failed);
+  };
+
+  if (!batch->events.empty()) {
+    storage_.execute(storage::kInboxPut, inboxPutInput(batch->events),
+                     [this, batch, request_id, finishOne](plugin::CallOutcome o) {
+                       log::RequestScope scope(request_id);
+                       if (!o.ok()) {
+                         log::get("inbox")->error("storing {} message(s) from {} failed: {}",
+                                                  batch->events.size(), batch->channel, o.error);
+                         finishOne(false);
+                         return;
+                       }
+                       std::vector<bool> fresh;
+                       try {
+                         fresh = newFlags(o.value, batch->events.size());
+                       } catch (const std::exception& e) {
+                         log::get("inbox")->error("storage answered inbox.put oddly: {}", e.what());
+                         finishOne(false);
+                         return;
+                       }
+                       auto& duplicates =
+                           metrics_.counter("waflow_messages_duplicate_total",
+                                            "Redelivered messages recognised and skipped",
+                                            {{"channel", batch->channel}});
+                       auto& received = metrics_.counter("waflow_messages_received_total",
+                                                         "Customer messages stored from channels",
+                                                         {{"channel", batch->channel}});
+                       for (std::size_t i = 0; i < fresh.size(); ++i) {
+                         const auto& m = receivedMessage(batch->events[i])->message;
+                         if (!fresh[i]) {
+                           duplicates.inc();
+                           log::get("inbox")->debug(
+                               "message {} from {} was already stored; not processing it "
+                               "again",
+                               m.id, m.from);
+                           std::lock_guard lock(mutex_);
+                           published_.erase(batch->keys[i]);
+                           continue;
+                         }
+                         received.inc();
+                         log::get("inbox")->debug("message {} ({}) from {} on {} stored", m.id,
+                                                  m.type, m.from, batch->channel);
+                         if (bus_.tryPublish(std::move(batch->events[i])) !=
+                             bus::EventBus::PublishResult::kAccepted) {
+                           // Durable but not yet queued: the replay publishes it when there is
+                           // room.
+                           {
+                             std::lock_guard lock(mutex_);
+                             published_.erase(batch->keys[i]);
+                           }
+                           scheduleReplay();
+                         }
+                       }
+                       finishOne(true);
+                     });
+  }
+
+  if (!batch->statuses.empty()) {
+    Json in = {{"statuses", Json::array()}};
+    for (const auto& s : batch->statuses) {
+      in["statuses"].push_back({{"channel", channel},
+                                {"message_id", s.message_id},
+                                {"status", s.status},
+                                {"timestamp", s.timestamp},
+                                {"error_code", s.error_code},
+                                {"error_message", s.error_message},
+                                {"raw", Json::parse(s.raw_json, nullptr, false).is_discarded()
+                                            ? Json(nullptr)
+                                            : Json::parse(s.raw_json)}});
+    }
+    storage_.execute(
+        storage::kStatusPut, in.dump(-1, ' ', false, Json::error_handler_t::replace),
+        [this, batch, request_id, finishOne](plugin::CallOutcome o) {
+          log::RequestScope scope(request_id);
+          if (!o.ok()) {
+            log::get("inbox")->error("storing statuses failed: {}", o.error);
+            finishOne(false);
+            return;
+          }
+          std::vector<bool> fresh;
+          try {
+            fresh = newFlags(o.value, batch->statuses.size());
+          } catch (const std::exception&) {
+            fresh.assign(batch->statuses.size(), true);
+          }
+          for (std::size_t i = 0; i < fresh.size(); ++i) {
+            if (fresh[i]) {
+              bus_.tryPublish(messageStatusEvent(batch->channel, batch->statuses[i], request_id));
+            }
+          }
+          finishOne(true);
+        });
+  }
+}
+
+void Inbox::attachCompletion() {
+  bus_.subscribe(
+      kMessageReceived,
+      [this](const bus::Event& event) {
+        std::string channel;
+        std::string id;
+        if (const ReceivedMessage* r = receivedMessage(event)) {
+          channel = r->channel;
+          id = r->message.id;
+        } else {
+          Json p = Json::parse(event.payload, nullptr, false);
+          if (!p.is_object()) {
+            return;
+          }
+          channel = p.value("channel", "");
+          id = p.value("id", "");
+        }
+        Json in = {{"messages", {{{"channel", channel}, {"id", id}}}}};
+        std::string key = keyOf(channel, id);
+        storage_.execute(storage::kInboxDone, in.dump(), [this, key](plugin::CallOutcome o) {
+          if (!o.ok()) {
+            log::get("inbox")->warn(
+                "marking a message done failed ({}); it will be handled "
+                "again after a restart",
+                o.error);
+          }
+          std::lock_guard lock(mutex_);
+          published_.erase(key);
+        });
+      },
+      "inbox-done");
+}
+
+std::size_t Inbox::recover(std::chrono::milliseconds timeout) {
+  std::promise<plugin::CallOutcome> answer;
+  auto future = answer.get_future();
+  storage_.execute(storage::kInboxPending, Json{{"limit", 100000}}.dump(),
+                   [&answer](plugin::CallOutcome o) { answer.set_value(std::move(o)); });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    log::get("inbox")->error("storage did not list pending messages within {} ms", timeout.count());
+    return 0;
+  }
+  plugin::CallOutcome o = future.get();
+  if (!o.ok()) {
+    log::get("inbox")->error("listing pending messages failed: {}", o.error);
+    return 0;
+  }
+  Json out = Json::parse(o.value, nullptr, false);
+  std::size_t published = 0;
+  for (const Json& m : out.value("messages", Json::array())) {
+    Replayed r = publishStored(m);
+    published += r == Replayed::kPublished ? 1 : 0;
+    if (r == Replayed::kBusFull) {
+      scheduleReplay();
+      break;
+    }
+  }
+  return published;
+}
+
+Inbox::Replayed Inbox::publishStored(const nlohmann::json& m) {
+  std::string key = keyOf(m.value("channel", ""), m.value("id", ""));
+  {
+    std::lock_guard lock(mutex_);
+    if (!published_.insert(key).second) {
+      return Replayed::kInFlight;
+    }
+  }
+  bus::Event ev;
+  ev.type = kMessageReceived;
+  ev.conversation = m.value("conversation", "");
+  ev.payload = m.value("event", Json::object()).dump();
+  ev.request_id = log::newRequestId();
+  if (bus_.tryPublish(std::move(ev)) == bus::EventBus::PublishResult::kAccepted) {
+    return Replayed::kPublished;
+  }
+  std::lock_guard lock(mutex_);
+  published_.erase(key);
+  return Replayed::kBusFull;
+}
+
+void Inbox::scheduleReplay() {
+  std::lock_guard lock(mutex_);
+  if (replay_scheduled_ || stopped_) {
+    return;
+  }
+  replay_scheduled_ = true;
+  replay_timer_.expires_after(kReplayInterval);
+  replay_timer_.async_wait([this](const boost::system::error_code& ec) {
+    {
+      std::lock_guard l(mutex_);
+      replay_scheduled_ = false;
+    }
+    if (!ec && !stopped_) {
+      replay();
+    }
+  });
+}
+
+void Inbox::replay() {
+  storage_.execute(
+      storage::kInboxPending, Json{{"limit", kReplayBatch}}.dump(), [this](plugin::CallOutcome o) {
+        if (!o.ok() || stopped_) {
+          scheduleReplay();
+          return;
+        }
+        Json out = Json::parse(o.value, nullptr, false);
+        bool full = false;
+        for (const Json& m : out.value("messages", Json::array())) {
+          if (publishStored(m) == Replayed::kBusFull) {
+            full = true;
+            break;
+          }
+        }
+        if (full) {
+          scheduleReplay();
+        }
+      });
+}
+
+void Inbox::stop() {
+  stopped_ = true;
+  boost::asio::post(io_, [this] { replay_timer_.cancel(); });
+}
+
+}  // namespace waflow::core::app

@@ -1,0 +1,80 @@
+// Inbox — makes a webhook's contents durable before it is acknowledged.
+//
+// accept() stores every message (storage operation inbox.put) and status
+// (status.put) a channel parsed, and only then reports success, so the daemon
+// answers the provider 200 only for what is on disk. A message the storage
+// already had (a redelivery, also one from before a restart) is acknowledged
+// and not processed again. New messages are then published on the bus.
+//
+// A message stays "pending" in storage until every message.received handler
+// has run (a completion handler subscribed last marks it done). After a crash,
+// recover() publishes what was stored but not finished. If the bus is full
+// when a stored message is to be published, the message is not lost: it stays
+// pending and a background replay publishes it once there is room.
+//
+// Thread-safety: all methods may be called from any thread.
+#pragma once
+
+#include "bus/event_bus.h"
+#include "metrics/metrics.h"
+#include "plugin/plugin_instance.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace waflow::core::app {
+
+class Inbox {
+ public:
+  Inbox(plugin::PluginInstance& storage, bus::EventBus& bus, metrics::Registry& metrics,
+        boost::asio::io_context& io);
+  ~Inbox();
+
+  // Stores and then publishes. `done(true)` once everything is durable;
+  // `done(false)` when storage failed (nothing may be assumed stored: answer
+  // non-2xx so the provider redelivers).
+  void accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
+              const std::string& request_id, std::function<void(bool stored)> done);
+
+  // Subscribes the completion handler. Call after every other
+  // message.received subscriber, before the bus starts.
+  void attachCompletion();
+
+  // Publishes messages stored but not finished before the last stop. Blocks
+  // until they are queued (or `timeout`); returns how many.
+  std::size_t recover(std::chrono::milliseconds timeout);
+
+  // Stops the background replay. Call while the io_context still runs; destroy
+  // the Inbox only after the io_context's threads have ended.
+  void stop();
+
+ private:
+  struct Batch;
+  void publishNew(Batch& batch, const std::string& request_id);
+  // Publishes one message listed by inbox.pending, unless it is in flight.
+  enum class Replayed { kPublished, kInFlight, kBusFull };
+  Replayed publishStored(const nlohmann::json& stored);
+  void scheduleReplay();
+  void replay();
+  std::string keyOf(const std::string& channel, const std::string& id) const;
+
+  plugin::PluginInstance& storage_;
+  bus::EventBus& bus_;
+  metrics::Registry& metrics_;
+  boost::asio::io_context& io_;
+  boost::asio::steady_timer replay_timer_;
+
+  std::mutex mutex_;
+  std::set<std::string> published_;  // published and not yet done: never replayed twice
+  bool replay_scheduled_ = false;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace waflow::core::app

@@ -1,0 +1,183 @@
+#include "schema.h"
+
+#include <waflow/sdk/types.hpp>
+
+#include <iterator>
+#include <string>
+
+namespace waflow::storage_sqlite {
+namespace {
+
+// Never edit a migration that has shipped: append a new one instead. Times are
+// Unix milliseconds; JSON columns hold text that json() accepts.
+const char* const kMigrations[] = {
+    // 1: the initial schema.
+    R"sql(
+CREATE TABLE contacts (
+  channel         TEXT NOT NULL,
+  contact         TEXT NOT NULL,
+  name            TEXT NOT NULL DEFAULT '',
+  attributes      TEXT NOT NULL DEFAULT '{}',
+  tags            TEXT NOT NULL DEFAULT '[]',
+  opted_in        INTEGER NOT NULL DEFAULT 0,
+  last_inbound_at INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  PRIMARY KEY (channel, contact)
+) WITHOUT ROWID;
+
+CREATE TABLE conversations (
+  channel    TEXT NOT NULL,
+  contact    TEXT NOT NULL,
+  state      TEXT NOT NULL DEFAULT '{}',
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (channel, contact)
+) WITHOUT ROWID;
+
+-- seq is the order messages were stored in: inbox.pending replays in it.
+CREATE TABLE inbox (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  channel      TEXT NOT NULL,
+  id           TEXT NOT NULL,
+  contact      TEXT NOT NULL,
+  contact_name TEXT NOT NULL DEFAULT '',
+  conversation TEXT NOT NULL,
+  type         TEXT NOT NULL,
+  received_at  INTEGER NOT NULL,
+  event        TEXT NOT NULL,
+  done         INTEGER NOT NULL DEFAULT 0,
+  stored_at    INTEGER NOT NULL,
+  UNIQUE (channel, id)
+);
+CREATE INDEX inbox_pending ON inbox (seq) WHERE done = 0;
+
+-- Every status a provider reported for a message we sent: its history.
+CREATE TABLE message_statuses (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  channel       TEXT NOT NULL,
+  message_id    TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  timestamp     INTEGER NOT NULL,
+  error_code    INTEGER NOT NULL DEFAULT 0,
+  error_message TEXT NOT NULL DEFAULT '',
+  raw           TEXT,
+  stored_at     INTEGER NOT NULL,
+  UNIQUE (channel, message_id, status)
+);
+
+-- seq orders a conversation's messages; state is pending, sending, sent,
+-- failed or in_doubt. last_status is the newest provider status.
+CREATE TABLE outbox (
+  seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  id                  TEXT NOT NULL UNIQUE,
+  channel             TEXT NOT NULL,
+  "to"                TEXT NOT NULL,
+  conversation        TEXT NOT NULL,
+  type                TEXT NOT NULL,
+  text                TEXT NOT NULL DEFAULT '',
+  reply_to            TEXT NOT NULL DEFAULT '',
+  payload             TEXT,
+  not_before          INTEGER NOT NULL DEFAULT 0,
+  state               TEXT NOT NULL DEFAULT 'pending',
+  attempts            INTEGER NOT NULL DEFAULT 0,
+  owner               TEXT,
+  lease_until         INTEGER,
+  provider_message_id TEXT,
+  last_error          TEXT NOT NULL DEFAULT '',
+  last_status         TEXT,
+  last_status_at      INTEGER,
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (state, not_before);
+CREATE INDEX outbox_conversation ON outbox (conversation, state, seq);
+CREATE INDEX outbox_lease ON outbox (state, lease_until);
+CREATE INDEX outbox_provider ON outbox (channel, provider_message_id)
+  WHERE provider_message_id IS NOT NULL;
+
+CREATE TABLE scheduled_jobs (
+  id          TEXT PRIMARY KEY,
+  kind        TEXT NOT NULL,
+  due_at      INTEGER NOT NULL,
+  payload     TEXT NOT NULL DEFAULT '{}',
+  state       TEXT NOT NULL DEFAULT 'pending',
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  owner       TEXT,
+  lease_until INTEGER,
+  last_error  TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+CREATE INDEX scheduled_jobs_due ON scheduled_jobs (state, due_at);
+
+CREATE TABLE insights (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  channel    TEXT NOT NULL,
+  contact    TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  data       TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX insights_contact ON insights (channel, contact, kind, created_at);
+
+CREATE TABLE kv (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
+};
+
+constexpr int64_t kVersion = static_cast<int64_t>(std::size(kMigrations));
+
+}  // namespace
+
+int64_t currentSchemaVersion() {
+  return kVersion;
+}
+
+int64_t migrate(Db& db) {
+  // IMMEDIATE takes the write lock before reading the version, so two
+  // processes starting on one file cannot both apply the same migration.
+  db.exec("BEGIN IMMEDIATE");
+  int64_t found = 0;
+  try {
+    found = db.userVersion();
+    if (found > kVersion) {
+      throw waflow::Error(
+          waflow::Rc::kError,
+          "storage-sqlite: " + db.path() + " has schema version " + std::to_string(found) +
+              ", newer than this storage-sqlite supports (schema version " +
+              std::to_string(kVersion) +
+              "); it was written by a newer waflow. Upgrade waflow, or set `path` to another "
+              "database file");
+    }
+    for (int64_t v = found + 1; v <= kVersion; ++v) {
+      if (v > found + 1) {
+        db.exec("BEGIN IMMEDIATE");
+      }
+      try {
+        db.exec(kMigrations[v - 1]);
+        // PRAGMA takes no parameters; the version is an integer we produced.
+        db.exec(("PRAGMA user_version = " + std::to_string(v)).c_str());
+        db.exec("COMMIT");
+      } catch (const SqliteError& e) {
+        throw SqliteError(e.code(), "storage-sqlite: migrating " + db.path() +
+                                        " to schema version " + std::to_string(v) +
+                                        " failed (the database is left at version " +
+                                        std::to_string(v - 1) + "): " + e.what());
+      }
+    }
+    if (found == kVersion) {
+      db.exec("COMMIT");
+    }
+  } catch (...) {
+    if (db.inTransaction()) {
+      db.exec("ROLLBACK");
+    }
+    throw;
+  }
+  return found;
+}
+
+}  // namespace waflow::storage_sqlite

@@ -1,0 +1,548 @@
+// The storage conformance suite: the contract of <waflow/sdk/storage.hpp>,
+// checked against every storage plugin through the real loader and host. Each
+// backend is one entry of INSTANTIATE_TEST_SUITE_P at the bottom.
+#include "sqlite_backend.h"
+#include "storage_harness.h"
+
+#include <waflow/sdk/storage.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace waflow::test::storage {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using Ops = std::vector<std::pair<std::string, Json>>;
+
+constexpr int64_t kNow = 1700000000000;
+
+class StorageConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    harness_ = std::make_unique<StorageHarness>(
+        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    config_ = GetParam().config(harness_->dir());
+    harness_->openOrFail(GetParam().plugin, config_);
+  }
+  void TearDown() override { harness_.reset(); }
+
+  // Stops and destroys the instance, then opens the same store again.
+  void restart() {
+    harness_->close();
+    harness_->openOrFail(GetParam().plugin, config_);
+  }
+
+  Json ok(const std::string& op, const Json& input) { return harness_->ok(op, input); }
+  CallOutcome exec(const std::string& op, const Json& input) { return harness_->exec(op, input); }
+
+  Json put(std::vector<Json> messages) {
+    return ok("inbox.put", {{"messages", std::move(messages)}});
+  }
+  Json pending(int limit = 1000) { return ok("inbox.pending", {{"limit", limit}}); }
+  Json add(std::vector<Json> messages) {
+    return ok("outbox.add", {{"messages", std::move(messages)}});
+  }
+  Json claim(int64_t now, int limit = 100, int64_t lease_ms = 30000) {
+    return ok("outbox.claim",
+              {{"limit", limit}, {"now", now}, {"lease_ms", lease_ms}, {"owner", "worker-1"}});
+  }
+  Json get(const std::string& id) { return ok("outbox.get", {{"id", id}})["message"]; }
+  void sent(const std::string& id, const std::string& provider_id, int64_t now = kNow) {
+    ok("outbox.sent", {{"id", id}, {"provider_message_id", provider_id}, {"now", now}});
+  }
+  Json stats() { return ok("stats", Json::object()); }
+
+  std::unique_ptr<StorageHarness> harness_;
+  Json config_;
+};
+
+// ---- inbox ----------------------------------------------------------------------
+
+TEST_P(StorageConformance, InboxPutStoresMessagesAsGivenAndReportsThemNew) {
+  Json a = inboxMessage("wamid.A1");
+  Json b = inboxMessage("wamid.B2", "6281200000002", kNow + 5, "");
+  EXPECT_EQ(put({a, b}), Json({{"new", {true, true}}}));
+  Json out = pending();
+  ASSERT_EQ(out["messages"].size(), 2u);
+  EXPECT_EQ(out["messages"][0], a);  // every field, the event object included, as given
+  EXPECT_EQ(out["messages"][1], b);
+  // Only (channel, id) must be non-empty; a message the channel could not fully
+  // describe is still stored, not refused.
+  Json sparse = inboxMessage("wamid.C3", "", kNow, "");
+  sparse["type"] = "";
+  sparse["conversation"] = "";
+  EXPECT_EQ(put({sparse}), Json({{"new", {true}}}));
+  EXPECT_EQ(pending()["messages"][2], sparse);
+}
+
+TEST_P(StorageConformance, RedeliveryIsNotNewAndLeavesTheStoredRowAlone) {
+  Json original = inboxMessage("wamid.R1");
+  put({original});
+  Json again = original;
+  again["type"] = "image";
+  again["event"]["text"] = "something else";
+  EXPECT_EQ(put({again, inboxMessage("wamid.R2")}), Json({{"new", {false, true}}}));
+  // The same id twice in one call: only the first is new.
+  EXPECT_EQ(put({inboxMessage("wamid.R3"), inboxMessage("wamid.R3")}),
+            Json({{"new", {true, false}}}));
+  // (channel, id) is the key: the same id on another channel is another message.
+  Json other = inboxMessage("wamid.R1");
+  other["channel"] = "wa-second";
+  EXPECT_EQ(put({other}), Json({{"new", {true}}}));
+  Json out = pending();
+  ASSERT_EQ(out["messages"].size(), 4u);
+  EXPECT_EQ(out["messages"][0], original);
+}
+
+TEST_P(StorageConformance, InboxPendingReturnsUndoneMessagesInStoredOrder) {
+  put({inboxMessage("m1"), inboxMessage("m2")});
+  put({inboxMessage("m3")});
+  put({inboxMessage("m4"), inboxMessage("m5")});
+  EXPECT_EQ(ok("inbox.done", {{"messages",
+                               {{{"channel", "wa-main"}, {"id", "m2"}},
+                                {{"channel", "wa-main"}, {"id", "m4"}},
+                                {{"channel", "wa-main"}, {"id", "never-stored"}}}}}),
+            Json::object());
+  EXPECT_THAT(ids(pending()), ElementsAre("m1", "m3", "m5"));
+  EXPECT_THAT(ids(pending(2)), ElementsAre("m1", "m3"));
+  // Done is per channel.
+  ok("inbox.done", {{"messages", {{{"channel", "wa-second"}, {"id", "m1"}}}}});
+  EXPECT_THAT(ids(pending()), ElementsAre("m1", "m3", "m5"));
+  // A redelivery of a handled message does not make it pending again.
+  EXPECT_EQ(put({inboxMessage("m2")}), Json({{"new", {false}}}));
+  EXPECT_THAT(ids(pending()), ElementsAre("m1", "m3", "m5"));
+}
+
+TEST_P(StorageConformance, ConcurrentPutsWithOverlappingIdsAreNewExactlyOnce) {
+  constexpr int kCallers = 200;
+  constexpr int kIds = 60;
+  Ops calls;
+  for (int i = 0; i < kCallers; ++i) {
+    Json messages = Json::array();
+    for (int k : {i % kIds, (i * 7 + 3) % kIds, (i * 13 + 5) % kIds}) {
+      messages.push_back(
+          inboxMessage("wamid.C" + std::to_string(k), "62812000000" + std::to_string(k % 10)));
+    }
+    calls.emplace_back("inbox.put", Json{{"messages", messages}});
+  }
+  std::vector<CallOutcome> outcomes = harness_->start(calls, 8).wait();
+  std::map<std::string, int> new_count;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    ASSERT_TRUE(outcomes[i].ok()) << outcomes[i].error;
+    Json flags = Json::parse(outcomes[i].value)["new"];
+    const Json& sent_messages = calls[i].second["messages"];
+    ASSERT_EQ(flags.size(), sent_messages.size());
+    for (std::size_t k = 0; k < flags.size(); ++k) {
+      new_count[sent_messages[k]["id"]] += flags[k].get<bool>() ? 1 : 0;
+    }
+  }
+  ASSERT_EQ(new_count.size(), static_cast<std::size_t>(kIds));
+  for (const auto& [id, count] : new_count) {
+    EXPECT_EQ(count, 1) << id;
+  }
+  EXPECT_EQ(pending()["messages"].size(), static_cast<std::size_t>(kIds));
+}
+
+// ---- contacts ----------------------------------------------------------------------
+
+TEST_P(StorageConformance, InboxPutUpsertsTheContact) {
+  EXPECT_EQ(ok("contact.get", {{"channel", "wa-main"}, {"contact", "6281299999999"}}),
+            Json({{"contact", nullptr}}));
+  const std::string who = "6281211112222";
+  auto contact = [&] {
+    return ok("contact.get", {{"channel", "wa-main"}, {"contact", who}})["contact"];
+  };
+  put({inboxMessage("c1", who, kNow + 2000, "Budi")});
+  EXPECT_EQ(contact(), Json({{"channel", "wa-main"},
+                             {"contact", who},
+                             {"name", "Budi"},
+                             {"last_inbound_at", kNow + 2000},
+                             {"attributes", Json::object()},
+                             {"tags", Json::array()},
+                             {"opted_in", false}}));
+  // An older message does not move last_inbound_at back; an empty name keeps the name.
+  put({inboxMessage("c2", who, kNow + 1000, "")});
+  EXPECT_EQ(contact()["last_inbound_at"], kNow + 2000);
+  EXPECT_EQ(contact()["name"], "Budi");
+  put({inboxMessage("c3", who, kNow + 3000, "")});
+  EXPECT_EQ(contact()["last_inbound_at"], kNow + 3000);
+  EXPECT_EQ(contact()["name"], "Budi");
+  put({inboxMessage("c4", who, kNow + 4000, "Budi Santoso")});
+  EXPECT_EQ(contact()["name"], "Budi Santoso");
+  EXPECT_EQ(contact()["last_inbound_at"], kNow + 4000);
+  // Contacts are per channel.
+  EXPECT_EQ(ok("contact.get", {{"channel", "wa-second"}, {"contact", who}})["contact"], nullptr);
+}
+
+// ---- outbox ------------------------------------------------------------------------
+
+TEST_P(StorageConformance, OutboxAddKeepsTheFirstMessageForAnId) {
+  Json m1 = outboxMessage("out-1", "wa-main:1");
+  Json m2 = outboxMessage("out-2", "wa-main:1", kNow + 60000);
+  m2["type"] = "interactive";
+  m2["reply_to"] = "wamid.IN";
+  m2["payload"] = {{"buttons", {{{"id", "yes"}, {"title", "Ya"}}}}};
+  EXPECT_EQ(add({m1}), Json({{"added", {true}}}));
+  Json changed = m1;
+  changed["text"] = "another text";
+  EXPECT_EQ(add({changed, m2, m2}), Json({{"added", {false, true, false}}}));
+
+  Json expected = m1;
+  expected["attempts"] = 0;
+  expected["state"] = "pending";
+  expected["provider_message_id"] = nullptr;
+  expected["last_error"] = "";
+  expected["statuses"] = Json::array();
+  EXPECT_EQ(get("out-1"), expected);
+  Json got2 = get("out-2");
+  EXPECT_EQ(got2["payload"], m2["payload"]);
+  EXPECT_EQ(got2["reply_to"], "wamid.IN");
+  EXPECT_EQ(got2["not_before"], kNow + 60000);
+  EXPECT_EQ(get("no-such-id"), nullptr);
+}
+
+TEST_P(StorageConformance, ClaimKeepsEachConversationInOrderThroughRetriesAndFailures) {
+  add({outboxMessage("a1", "A"), outboxMessage("a2", "A"), outboxMessage("b1", "B"),
+       outboxMessage("a3", "A")});
+  Json first = claim(kNow);
+  // a2 and a3 wait behind a1, which is now being sent.
+  ASSERT_THAT(ids(first), ElementsAre("a1", "b1"));
+  Json expected = outboxMessage("a1", "A");
+  expected["attempts"] = 0;
+  expected["state"] = "sending";
+  EXPECT_EQ(first["messages"][0], expected);
+  EXPECT_EQ(get("a1")["state"], "sending");
+
+  // A retry later: a1 is not due, and still holds a2 back.
+  ok("outbox.retry", {{"id", "a1"}, {"not_before", kNow + 1000}, {"error", "timeout"}});
+  EXPECT_THAT(ids(claim(kNow + 999)), IsEmpty());
+  Json retried = claim(kNow + 1000);
+  ASSERT_THAT(ids(retried), ElementsAre("a1"));
+  EXPECT_EQ(retried["messages"][0]["attempts"], 1);
+  EXPECT_EQ(retried["messages"][0]["not_before"], kNow + 1000);
+  EXPECT_EQ(get("a1")["last_error"], "timeout");
+
+  // A failure releases the conversation: a2 is next, then a3 after a2 is sent.
+  ok("outbox.failed", {{"id", "a1"}, {"error", "131026 undeliverable"}, {"now", kNow + 1100}});
+  EXPECT_THAT(ids(claim(kNow + 1100)), ElementsAre("a2"));
+  EXPECT_THAT(ids(claim(kNow + 1100)), IsEmpty());
+  sent("a2", "wamid.OUT.a2");
+  EXPECT_THAT(ids(claim(kNow + 1200)), ElementsAre("a3"));
+
+  Json a1 = get("a1");
+  EXPECT_EQ(a1["state"], "failed");
+  EXPECT_EQ(a1["last_error"], "131026 undeliverable");
+  Json a2 = get("a2");
+  EXPECT_EQ(a2["state"], "sent");
+  EXPECT_EQ(a2["provider_message_id"], "wamid.OUT.a2");
+}
+
+TEST_P(StorageConformance, ClaimTakesDueMessagesOldestFirstUpToTheLimit) {
+  add({outboxMessage("c1", "C"), outboxMessage("d1", "D"), outboxMessage("e1", "E", kNow + 5000),
+       outboxMessage("f1", "F")});
+  add({outboxMessage("g1", "G")});
+  EXPECT_THAT(ids(claim(kNow, 2)), ElementsAre("c1", "d1"));
+  EXPECT_THAT(ids(claim(kNow, 2)), ElementsAre("f1", "g1"));
+  EXPECT_THAT(ids(claim(kNow, 2)), IsEmpty());
+  EXPECT_THAT(ids(claim(kNow + 5000, 2)), ElementsAre("e1"));
+}
+
+TEST_P(StorageConformance, ALeaseKeepsAMessageUntilRecoverMarksItInDoubt) {
+  add({outboxMessage("l1", "L"), outboxMessage("l2", "M")});
+  ASSERT_THAT(ids(claim(kNow, 100, 1000)), ElementsAre("l1", "l2"));
+  sent("l2", "wamid.OUT.l2");
+  // Not claimed again by anyone while the lease runs.
+  EXPECT_THAT(ids(claim(kNow + 999)), IsEmpty());
+  EXPECT_EQ(ok("outbox.recover", {{"now", kNow + 999}}), Json({{"in_doubt", Json::array()}}));
+  // Expired: it may or may not have reached the provider.
+  Json recovered = ok("outbox.recover", {{"now", kNow + 1000}});
+  ASSERT_THAT(ids(recovered, "in_doubt"), ElementsAre("l1"));
+  Json expected = outboxMessage("l1", "L");
+  expected["attempts"] = 0;
+  expected["state"] = "in_doubt";
+  EXPECT_EQ(recovered["in_doubt"][0], expected);
+  EXPECT_EQ(get("l1")["state"], "in_doubt");
+  EXPECT_EQ(get("l2")["state"], "sent");  // a sent message is never in doubt
+  EXPECT_THAT(ids(ok("outbox.recover", {{"now", kNow + 5000}}), "in_doubt"), IsEmpty());
+  EXPECT_THAT(ids(claim(kNow + 5000)), IsEmpty());
+  // The daemon's decision goes through the usual operations.
+  ok("outbox.retry", {{"id", "l1"}, {"not_before", kNow + 5000}, {"error", "in doubt"}});
+  EXPECT_THAT(ids(claim(kNow + 5000)), ElementsAre("l1"));
+}
+
+TEST_P(StorageConformance, UpdatesOfAnUnknownOutboxIdAreInvalid) {
+  CallOutcome s = exec("outbox.sent", {{"id", "ghost"}, {"provider_message_id", "w"}, {"now", 1}});
+  EXPECT_EQ(s.rc, waflow::Rc::kInvalid);
+  EXPECT_THAT(s.error, HasSubstr("ghost"));
+  EXPECT_EQ(exec("outbox.retry", {{"id", "ghost"}, {"not_before", 1}, {"error", ""}}).rc,
+            waflow::Rc::kInvalid);
+  EXPECT_EQ(exec("outbox.failed", {{"id", "ghost"}, {"error", ""}, {"now", 1}}).rc,
+            waflow::Rc::kInvalid);
+  EXPECT_EQ(get("ghost"), nullptr);
+}
+
+// ---- statuses -------------------------------------------------------------------------
+
+TEST_P(StorageConformance, StatusPutDedupsAndKeepsTheHistoryOfASentMessage) {
+  add({outboxMessage("s1", "S")});
+  claim(kNow);
+  sent("s1", "wamid.OUT.s1");
+  EXPECT_EQ(ok("status.put", {{"statuses",
+                               {status("wamid.OUT.s1", "sent", kNow + 1000),
+                                status("wamid.OUT.s1", "delivered", kNow + 2000),
+                                status("wamid.OUT.s1", "delivered", kNow + 2000)}}}),
+            Json({{"new", {true, true, false}}}));
+  EXPECT_EQ(ok("status.put", {{"statuses",
+                               {status("wamid.OUT.s1", "read", kNow + 3000),
+                                status("wamid.OUT.s1", "sent", kNow + 1000)}}}),
+            Json({{"new", {true, false}}}));
+  Json s1 = get("s1");
+  EXPECT_EQ(s1["state"], "sent");
+  EXPECT_EQ(s1["statuses"],
+            Json::parse(R"([{"status":"sent","timestamp":1700000001000,"error_code":0},
+                            {"status":"delivered","timestamp":1700000002000,"error_code":0},
+                            {"status":"read","timestamp":1700000003000,"error_code":0}])"));
+}
+
+TEST_P(StorageConformance, AStatusThatArrivesBeforeTheSendIsRecordedStillCounts) {
+  add({outboxMessage("s2", "S2")});
+  claim(kNow);
+  // The provider's webhook can beat the answer to our send request.
+  EXPECT_EQ(ok("status.put", {{"statuses", {status("wamid.OUT.s2", "sent", kNow + 10)}}}),
+            Json({{"new", {true}}}));
+  sent("s2", "wamid.OUT.s2", kNow + 20);
+  ok("status.put", {{"statuses", {status("wamid.OUT.s2", "failed", kNow + 30, 131026)}}});
+  Json s2 = get("s2");
+  ASSERT_EQ(s2["statuses"].size(), 2u);
+  EXPECT_EQ(s2["statuses"][0]["status"], "sent");
+  EXPECT_EQ(s2["statuses"][1],
+            Json({{"status", "failed"}, {"timestamp", kNow + 30}, {"error_code", 131026}}));
+  // Statuses of messages the outbox never had are kept too, and still deduplicated.
+  EXPECT_EQ(
+      ok("status.put",
+         {{"statuses",
+           {status("wamid.elsewhere", "read", kNow), status("wamid.elsewhere", "read", kNow)}}}),
+      Json({{"new", {true, false}}}));
+}
+
+// ---- key-value -------------------------------------------------------------------------
+
+TEST_P(StorageConformance, KeyValueGetPutDelete) {
+  EXPECT_EQ(ok("kv.get", {{"key", "cursor"}}), Json({{"value", nullptr}}));
+  EXPECT_EQ(ok("kv.put", {{"key", "cursor"}, {"value", "41"}}), Json::object());
+  EXPECT_EQ(ok("kv.put", {{"key", "cursor"}, {"value", "42"}}), Json::object());
+  ok("kv.put", {{"key", "empty"}, {"value", ""}});
+  EXPECT_EQ(ok("kv.get", {{"key", "cursor"}}), Json({{"value", "42"}}));
+  EXPECT_EQ(ok("kv.get", {{"key", "empty"}}), Json({{"value", ""}}));
+  EXPECT_EQ(ok("kv.delete", {{"key", "cursor"}}), Json({{"deleted", true}}));
+  EXPECT_EQ(ok("kv.delete", {{"key", "cursor"}}), Json({{"deleted", false}}));
+  EXPECT_EQ(ok("kv.get", {{"key", "cursor"}}), Json({{"value", nullptr}}));
+}
+
+// ---- errors ----------------------------------------------------------------------------
+
+TEST_P(StorageConformance, AnUnknownOperationIsUnsupported) {
+  CallOutcome o = exec("inbox.purge", Json::object());
+  EXPECT_EQ(o.rc, waflow::Rc::kUnsupported);
+  EXPECT_THAT(o.error, HasSubstr("inbox.purge"));
+}
+
+TEST_P(StorageConformance, MalformedInputIsInvalidAndNamesTheField) {
+  Json no_time = inboxMessage("x1");
+  no_time.erase("received_at");
+  Json bad_time = inboxMessage("x2");
+  bad_time["received_at"] = "yesterday";
+  Json bad_event = inboxMessage("x3");
+  bad_event["event"] = "text";
+  Json bad_raw = status("w", "read", 1);
+  bad_raw["raw"] = "raw";
+  Json no_conversation = outboxMessage("o", "");
+  struct Case {
+    std::string op;
+    Json input;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"inbox.put", Json::object(), "messages"},
+      {"inbox.put", {{"messages", "m"}}, "messages"},
+      {"inbox.put", {{"messages", {no_time}}}, "messages[0].received_at"},
+      {"inbox.put", {{"messages", {inboxMessage("ok"), bad_time}}}, "messages[1].received_at"},
+      {"inbox.put", {{"messages", {bad_event}}}, "messages[0].event"},
+      {"inbox.pending", {{"limit", 0}}, "limit"},
+      {"inbox.done", {{"messages", {{{"channel", "wa-main"}}}}}, "messages[0].id"},
+      {"status.put", {{"statuses", {bad_raw}}}, "statuses[0].raw"},
+      {"contact.get", {{"channel", "wa-main"}}, "contact"},
+      {"outbox.add", {{"messages", {no_conversation}}}, "messages[0].conversation"},
+      {"outbox.claim", {{"limit", 1}, {"now", 1}, {"lease_ms", 0}, {"owner", "w"}}, "lease_ms"},
+      {"outbox.claim", {{"limit", 1}, {"now", 1}, {"lease_ms", 10}}, "owner"},
+      {"outbox.claim", {{"limit", 1.5}, {"now", 1}, {"lease_ms", 10}, {"owner", "w"}}, "limit"},
+      {"outbox.sent", {{"id", "x"}, {"now", 1}}, "provider_message_id"},
+      {"outbox.retry", {{"id", "x"}, {"error", ""}}, "not_before"},
+      {"outbox.failed", {{"id", 5}, {"error", ""}, {"now", 1}}, "id"},
+      {"outbox.recover", Json::object(), "now"},
+      {"outbox.get", {{"id", ""}}, "id"},
+      {"kv.put", {{"key", "k"}, {"value", 3}}, "value"},
+      {"kv.get", Json::object(), "key"},
+      {"kv.delete", {{"key", nullptr}}, "key"},
+  };
+  for (const Case& c : cases) {
+    CallOutcome o = exec(c.op, c.input);
+    EXPECT_EQ(o.rc, waflow::Rc::kInvalid) << c.op << " " << c.input.dump();
+    EXPECT_THAT(o.error, HasSubstr(c.field)) << c.op << " " << c.input.dump();
+    EXPECT_THAT(o.error, HasSubstr(c.op));
+  }
+  // An operation is all-or-nothing: the valid message of a rejected put was not stored.
+  EXPECT_THAT(ids(pending()), IsEmpty());
+}
+
+// ---- group commit, batches, shutdown ----------------------------------------------------
+
+TEST_P(StorageConformance, ConcurrentWritesShareCommits) {
+  constexpr int kPuts = 500;
+  Json before = stats();
+  for (const char* key : {"writes", "commits", "batches_max"}) {
+    ASSERT_TRUE(before[key].is_number_unsigned()) << before.dump();
+  }
+  Ops calls;
+  for (int i = 0; i < kPuts; ++i) {
+    calls.emplace_back("inbox.put",
+                       Json{{"messages", {inboxMessage("wamid.G" + std::to_string(i))}}});
+  }
+  // With the backend's write lock held, every put is queued before the first commit.
+  std::shared_ptr<void> blocked =
+      GetParam().block_writes ? GetParam().block_writes(config_) : nullptr;
+  Calls running = harness_->start(calls, 4);
+  blocked.reset();
+  for (const CallOutcome& o : running.wait()) {
+    ASSERT_TRUE(o.ok()) << o.error;
+    EXPECT_EQ(Json::parse(o.value), Json({{"new", {true}}}));
+  }
+  Json after = stats();
+  uint64_t writes = after["writes"].get<uint64_t>() - before["writes"].get<uint64_t>();
+  uint64_t commits = after["commits"].get<uint64_t>() - before["commits"].get<uint64_t>();
+  EXPECT_EQ(writes, static_cast<uint64_t>(kPuts));
+  EXPECT_LT(commits, writes);
+  if (GetParam().block_writes) {
+    EXPECT_LE(commits, 3u) << after.dump();
+    EXPECT_GE(after["batches_max"].get<uint64_t>(), static_cast<uint64_t>(kPuts / 2));
+  }
+  EXPECT_EQ(pending()["messages"].size(), static_cast<std::size_t>(kPuts));
+}
+
+TEST_P(StorageConformance, AFailingOperationInABatchFailsAlone) {
+  if (!GetParam().block_writes) {
+    GTEST_SKIP() << "the backend cannot hold its writes to form one batch";
+  }
+  Json before = stats();
+  std::shared_ptr<void> blocked = GetParam().block_writes(config_);
+  Calls running = harness_->start(
+      {{"inbox.put", {{"messages", {inboxMessage("wamid.ok1")}}}},
+       {"outbox.sent", {{"id", "ghost"}, {"provider_message_id", "w"}, {"now", kNow}}},
+       {"inbox.put", {{"messages", {inboxMessage("wamid.ok2")}}}},
+       {"kv.put", {{"key", "k"}, {"value", "v"}}},
+       {"outbox.failed", {{"id", "ghost"}, {"error", "e"}, {"now", kNow}}}},
+      1);
+  blocked.reset();
+  std::vector<CallOutcome> o = running.wait();
+  EXPECT_TRUE(o[0].ok()) << o[0].error;
+  EXPECT_EQ(o[1].rc, waflow::Rc::kInvalid);
+  EXPECT_TRUE(o[2].ok()) << o[2].error;
+  EXPECT_TRUE(o[3].ok()) << o[3].error;
+  EXPECT_EQ(o[4].rc, waflow::Rc::kInvalid);
+  Json after = stats();
+  EXPECT_LE(after["commits"].get<uint64_t>() - before["commits"].get<uint64_t>(), 2u);
+  EXPECT_THAT(ids(pending()), ElementsAre("wamid.ok1", "wamid.ok2"));
+  EXPECT_EQ(ok("kv.get", {{"key", "k"}}), Json({{"value", "v"}}));
+}
+
+TEST_P(StorageConformance, StopAnswersEverythingQueuedFirst) {
+  Ops calls;
+  for (int i = 0; i < 100; ++i) {
+    calls.emplace_back("inbox.put",
+                       Json{{"messages", {inboxMessage("wamid.S" + std::to_string(i))}}});
+  }
+  Calls running = harness_->start(calls, 2);
+  harness_->close();
+  for (const CallOutcome& o : running.wait()) {
+    EXPECT_TRUE(o.ok()) << o.error;
+  }
+  restart();
+  EXPECT_EQ(pending()["messages"].size(), 100u);
+}
+
+TEST_P(StorageConformance, EverythingSurvivesARestart) {
+  put({inboxMessage("i1"), inboxMessage("i2"), inboxMessage("i3", "6281233334444", kNow, "Sari")});
+  ok("inbox.done", {{"messages", {{{"channel", "wa-main"}, {"id", "i2"}}}}});
+  add({outboxMessage("o1", "R"), outboxMessage("o2", "R"), outboxMessage("o3", "Q")});
+  claim(kNow);
+  sent("o1", "wamid.OUT.o1");
+  ok("status.put", {{"statuses", {status("wamid.OUT.o1", "delivered", kNow + 1)}}});
+  ok("kv.put", {{"key", "cursor"}, {"value", "7"}});
+
+  restart();
+
+  EXPECT_THAT(ids(pending()), ElementsAre("i1", "i3"));  // still pending, still in order
+  EXPECT_EQ(put({inboxMessage("i2")}), Json({{"new", {false}}}));
+  EXPECT_EQ(
+      ok("contact.get", {{"channel", "wa-main"}, {"contact", "6281233334444"}})["contact"]["name"],
+      "Sari");
+  Json o1 = get("o1");
+  EXPECT_EQ(o1["state"], "sent");
+  EXPECT_EQ(o1["provider_message_id"], "wamid.OUT.o1");
+  ASSERT_EQ(o1["statuses"].size(), 1u);
+  EXPECT_EQ(o1["statuses"][0]["status"], "delivered");
+  EXPECT_EQ(get("o3")["state"], "sending");
+  EXPECT_THAT(ids(claim(kNow)), ElementsAre("o2"));
+  EXPECT_EQ(ok("kv.get", {{"key", "cursor"}}), Json({{"value", "7"}}));
+}
+
+// ---- schema ------------------------------------------------------------------------------
+
+TEST_P(StorageConformance, AFreshStoreIsAtTheCurrentSchemaVersion) {
+  int64_t current = stats()["schema_version"].get<int64_t>();
+  EXPECT_GE(current, 1);
+  if (GetParam().schema_version) {
+    EXPECT_EQ(GetParam().schema_version(config_), current);
+  }
+  restart();  // opening an up-to-date store changes nothing
+  EXPECT_EQ(stats()["schema_version"].get<int64_t>(), current);
+}
+
+TEST_P(StorageConformance, AStoreFromANewerSchemaIsRefused) {
+  if (!GetParam().set_schema_version) {
+    GTEST_SKIP() << "the backend cannot set its schema version from outside";
+  }
+  put({inboxMessage("kept")});
+  int64_t current = stats()["schema_version"].get<int64_t>();
+  harness_->close();
+  GetParam().set_schema_version(config_, current + 1);
+  std::string error;
+  EXPECT_FALSE(harness_->open(GetParam().plugin, config_, &error));
+  EXPECT_THAT(error, HasSubstr("schema version " + std::to_string(current + 1)));
+  EXPECT_THAT(error, HasSubstr("schema version " + std::to_string(current)));
+  EXPECT_THAT(error, HasSubstr("newer"));
+  // Refusing touched nothing: back at its version the store opens with its data.
+  GetParam().set_schema_version(config_, current);
+  harness_->openOrFail(GetParam().plugin, config_);
+  EXPECT_THAT(ids(pending()), ElementsAre("kept"));
+}
+
+std::string backendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param.name;
+}
+
+// One line per storage plugin.
+INSTANTIATE_TEST_SUITE_P(Backends, StorageConformance, ::testing::Values(sqliteBackend()),
+                         backendName);
+
+}  // namespace
+}  // namespace waflow::test::storage
