@@ -28,7 +28,7 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}
 echo "bench: building Release targets in $BUILD"
 build_started=$SECONDS
 if ! ninja -C "$BUILD" -j"$JOBS" waflow channel-sandbox ai-mock storage-sqlite waflow_minimal_server \
-  waflow_bench_bus waflow_bench_http_client >"$BUILD/bench-build.log" 2>&1; then
+  waflow_bench_bus waflow_bench_http_client waflow_bench_storage >"$BUILD/bench-build.log" 2>&1; then
   tail -40 "$BUILD/bench-build.log" >&2
   echo "bench: the build failed; full log in $BUILD/bench-build.log" >&2
   exit 1
@@ -50,6 +50,10 @@ echo "\$ waflow-bench-bus --events 1000000 --conversations 10000 --publishers 2"
 section "3. HTTP client"
 echo "\$ waflow-bench-http-client --requests 50000 --concurrency 1000 --body-bytes 1024"
 "$BUILD/bin/waflow-bench-http-client" --requests 50000 --concurrency 1000 --body-bytes 1024
+
+section "4. storage (storage-sqlite, durable inbox writes)"
+echo "\$ waflow-bench-storage --callers 1000 --readers 8 --seconds 3"
+"$BUILD/bin/waflow-bench-storage" --callers 1000 --readers 8 --seconds 3 --dir "$BUILD"
 
 echo
 echo "bench: done in $SECONDS s (machine: $(nproc) cores, $(uname -r); every figure above is from this run)"
