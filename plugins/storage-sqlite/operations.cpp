@@ -67,6 +67,23 @@ class Fields {
     }
   }
 
+  // A JSON object, or the same object already serialised as a JSON string
+  // (callers on the hot path send text so nobody builds a DOM for it).
+  void objectOrText(const char* key) const {
+    const Json& v = field(key);
+    if (v.is_object()) {
+      return;
+    }
+    if (v.is_string()) {
+      const std::string& text = v.get_ref<const std::string&>();
+      std::size_t first = text.find_first_not_of(" \t\r\n");
+      if (first != std::string::npos && text[first] == '{') {
+        return;
+      }
+    }
+    fail(name(key) + " must be a JSON object (or a string holding one)");
+  }
+
   // Validates each element of the array `key` with `each(Fields&)`.
   template <typename Each>
   void array(const char* key, Each each) const {
@@ -128,7 +145,7 @@ void validateInboxPut(const Json& in) {
     m.string("conversation", false);
     m.string("type", false);
     m.integer("received_at");
-    m.object("event", false);
+    m.objectOrText("event");
   });
 }
 
@@ -163,7 +180,8 @@ Json runInboxPut(Db& db, const Json& in) {
           .bind(5, str(m, "conversation"))
           .bind(6, str(m, "type"))
           .bind(7, num(m, "received_at"))
-          .bind(8, m.at("event").dump())
+          .bind(8, m.at("event").is_string() ? m.at("event").get_ref<const std::string&>()
+                                             : m.at("event").dump())
           .bind(9, now)
           .run();
       added = db.changes() == 1;

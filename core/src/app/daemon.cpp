@@ -402,6 +402,10 @@ class Daemon::Impl {
       inbox_->stop();
     }
     bus_.stop(grace);
+    if (inbox_ && !inbox_->flushDone(std::chrono::seconds(10))) {
+      logger_->warn("some finished messages could not be marked done in time; they will be "
+                    "handled again at the next start");
+    }
     for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
       (*it)->stop(std::chrono::seconds(5));
     }

@@ -49,8 +49,9 @@ std::string inboxPutInput(const std::vector<bus::Event>& events) {
     in += ",\"type\":";
     appendJsonString(in, m.type);
     in += ",\"received_at\":" + std::to_string(now);
+    // The event as text: storage keeps it as given, and nobody builds a DOM for it.
     in += ",\"event\":";
-    in += events[i].payload;
+    appendJsonString(in, events[i].payload);
     in += '}';
   }
   in += "]}";
@@ -244,20 +245,61 @@ void Inbox::attachCompletion() {
           channel = p.value("channel", "");
           id = p.value("id", "");
         }
-        Json in = {{"messages", {{{"channel", channel}, {"id", id}}}}};
-        std::string key = keyOf(channel, id);
-        storage_.execute(storage::kInboxDone, in.dump(), [this, key](plugin::CallOutcome o) {
-          if (!o.ok()) {
-            log::get("inbox")->warn(
-                "marking a message done failed ({}); it will be handled "
-                "again after a restart",
-                o.error);
-          }
-          std::lock_guard lock(mutex_);
-          published_.erase(key);
-        });
+        markDone(channel, id);
       },
       "inbox-done");
+}
+
+void Inbox::markDone(const std::string& channel, const std::string& id) {
+  std::vector<std::pair<std::string, std::string>> batch;
+  {
+    std::lock_guard lock(mutex_);
+    done_queue_.emplace_back(channel, id);
+    if (done_in_flight_) {
+      return;  // joins the next batch, sent when the current one is stored
+    }
+    done_in_flight_ = true;
+    batch.swap(done_queue_);
+  }
+  sendDone(std::move(batch));
+}
+
+// One inbox.done for everything finished while the previous one was being
+// stored: under load, one write marks hundreds of messages.
+void Inbox::sendDone(std::vector<std::pair<std::string, std::string>> batch) {
+  Json in = {{"messages", Json::array()}};
+  for (const auto& [channel, id] : batch) {
+    in["messages"].push_back({{"channel", channel}, {"id", id}});
+  }
+  storage_.execute(storage::kInboxDone, in.dump(-1, ' ', false, Json::error_handler_t::replace),
+                   [this, batch = std::move(batch)](plugin::CallOutcome o) {
+                     if (!o.ok()) {
+                       log::get("inbox")->warn(
+                           "marking {} message(s) done failed ({}); they "
+                           "will be handled again after a restart",
+                           batch.size(), o.error);
+                     }
+                     std::vector<std::pair<std::string, std::string>> next;
+                     {
+                       std::lock_guard lock(mutex_);
+                       for (const auto& [channel, id] : batch) {
+                         published_.erase(keyOf(channel, id));
+                       }
+                       if (done_queue_.empty()) {
+                         done_in_flight_ = false;
+                         done_idle_.notify_all();
+                         return;
+                       }
+                       next.swap(done_queue_);
+                     }
+                     sendDone(std::move(next));
+                   });
+}
+
+bool Inbox::flushDone(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return done_idle_.wait_for(lock, timeout,
+                             [this] { return !done_in_flight_ && done_queue_.empty(); });
 }
 
 std::size_t Inbox::recover(std::chrono::milliseconds timeout) {
@@ -327,24 +369,24 @@ void Inbox::scheduleReplay() {
 }
 
 void Inbox::replay() {
-  storage_.execute(
-      storage::kInboxPending, Json{{"limit", kReplayBatch}}.dump(), [this](plugin::CallOutcome o) {
-        if (!o.ok() || stopped_) {
-          scheduleReplay();
-          return;
-        }
-        Json out = Json::parse(o.value, nullptr, false);
-        bool full = false;
-        for (const Json& m : out.value("messages", Json::array())) {
-          if (publishStored(m) == Replayed::kBusFull) {
-            full = true;
-            break;
-          }
-        }
-        if (full) {
-          scheduleReplay();
-        }
-      });
+  storage_.execute(storage::kInboxPending, Json{{"limit", kReplayBatch}}.dump(),
+                   [this](plugin::CallOutcome o) {
+                     if (!o.ok() || stopped_) {
+                       scheduleReplay();
+                       return;
+                     }
+                     Json out = Json::parse(o.value, nullptr, false);
+                     bool full = false;
+                     for (const Json& m : out.value("messages", Json::array())) {
+                       if (publishStored(m) == Replayed::kBusFull) {
+                         full = true;
+                         break;
+                       }
+                     }
+                     if (full) {
+                       scheduleReplay();
+                     }
+                   });
 }
 
 void Inbox::stop() {

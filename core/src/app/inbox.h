@@ -24,10 +24,13 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace waflow::core::app {
 
@@ -51,6 +54,10 @@ class Inbox {
   // until they are queued (or `timeout`); returns how many.
   std::size_t recover(std::chrono::milliseconds timeout);
 
+  // Waits until every finished message has been marked done in storage (call
+  // after the bus has drained, before storage stops). False on timeout.
+  bool flushDone(std::chrono::milliseconds timeout);
+
   // Stops the background replay. Call while the io_context still runs; destroy
   // the Inbox only after the io_context's threads have ended.
   void stop();
@@ -62,6 +69,8 @@ class Inbox {
   enum class Replayed { kPublished, kInFlight, kBusFull };
   Replayed publishStored(const nlohmann::json& stored);
   void scheduleReplay();
+  void markDone(const std::string& channel, const std::string& id);
+  void sendDone(std::vector<std::pair<std::string, std::string>> batch);
   void replay();
   std::string keyOf(const std::string& channel, const std::string& id) const;
 
@@ -74,6 +83,9 @@ class Inbox {
   std::mutex mutex_;
   std::set<std::string> published_;  // published and not yet done: never replayed twice
   bool replay_scheduled_ = false;
+  std::vector<std::pair<std::string, std::string>> done_queue_;  // finished, not yet marked
+  bool done_in_flight_ = false;
+  std::condition_variable done_idle_;
   std::atomic<bool> stopped_{false};
 };
 

@@ -26,7 +26,10 @@ namespace waflow::storage {
 //        InboxMessage = {"channel", "id", "contact", "contact_name", "conversation",
 //                        "type", "received_at", "event": <object>}
 //        `id` is the channel's message id; (channel, id) is unique. `event` is the
-//        message.received payload, stored as given.
+//        message.received payload, stored as given: a JSON object, or the same
+//        object serialised in a JSON string (what the daemon sends, so the
+//        storage need not build a DOM for it). inbox.pending returns it as an
+//        object either way.
 //   out: {"new": [bool...]}, one per message, in order: false when (channel, id)
 //        was already stored (a redelivery); the stored row is then left as it was.
 //   Also upserts each contact (channel, contact): name (when non-empty) and
