@@ -102,19 +102,8 @@ constexpr const char* kCoreSchema = R"json({
       "additionalProperties": {"$ref": "instance"}
     },
     "storage": {
-      "type": "object", "default": {"plugin": "storage-sqlite"},
-      "description": "Where received messages, the outbox, statuses and contacts are kept durably: {plugin, config}. Default: storage-sqlite, a database file in data_dir.",
-      "properties": {
-        "plugin": {
-          "type": "string", "minLength": 1,
-          "description": "The storage plugin, e.g. storage-sqlite (default) or storage-postgres."
-        },
-        "config": {
-          "type": "object", "x-raw": true,
-          "description": "The storage plugin's settings, checked against its schema."
-        }
-      },
-      "required": ["plugin"]
+      "$ref": "instance", "default": {"plugin": "storage-sqlite"},
+      "description": "Where received messages, the outbox, statuses and contacts are kept durably: {plugin, config}. Default: storage-sqlite, a database file in data_dir."
     },
     "auto_reply": {
       "type": "object",
@@ -166,11 +155,19 @@ constexpr const char* kInstanceSchema = R"json({
   "required": ["plugin"]
 })json";
 
-// Replaces {"$ref": "instance"} (a placeholder, not general $ref support) with the schema.
+// Replaces {"$ref": "instance", ...} (a placeholder, not general $ref support)
+// with the instance schema; keys beside the $ref (a default, a description)
+// override the schema's own.
 void resolveRefs(nlohmann::json& node, const nlohmann::json& instance) {
   if (node.is_object()) {
-    if (node.size() == 1 && node.contains("$ref") && node["$ref"] == "instance") {
-      node = instance;
+    if (node.contains("$ref") && node["$ref"] == "instance") {
+      nlohmann::json resolved = instance;
+      for (auto& [key, value] : node.items()) {
+        if (key != "$ref") {
+          resolved[key] = value;
+        }
+      }
+      node = std::move(resolved);
       return;
     }
     for (auto& [key, child] : node.items()) {

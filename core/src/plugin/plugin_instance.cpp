@@ -1,5 +1,7 @@
 #include "plugin/plugin_instance.h"
 
+#include "plugin/http_bridge.h"
+
 #include "log/log.h"
 
 #include <boost/asio/post.hpp>
@@ -33,29 +35,6 @@ spdlog::level::level_enum toSpdlog(int32_t level) {
     default:
       return spdlog::level::err;
   }
-}
-
-waflow_http_error toAbi(ClientError e) {
-  switch (e) {
-    case ClientError::kNone:
-      return WAFLOW_HTTP_OK;
-    case ClientError::kTimeout:
-      return WAFLOW_HTTP_TIMEOUT;
-    case ClientError::kConnect:
-    case ClientError::kResolve:
-      return WAFLOW_HTTP_CONNECT;
-    case ClientError::kTls:
-      return WAFLOW_HTTP_TLS;
-    case ClientError::kTooLarge:
-      return WAFLOW_HTTP_TOO_LARGE;
-    case ClientError::kCancelled:
-      return WAFLOW_HTTP_CANCELLED;
-    case ClientError::kShutdown:
-      return WAFLOW_HTTP_SHUTDOWN;
-    case ClientError::kOther:
-      break;
-  }
-  return WAFLOW_HTTP_OTHER;
 }
 
 std::vector<waflow_header> abiHeaders(const std::vector<std::pair<std::string, std::string>>& h) {
@@ -154,31 +133,10 @@ struct PluginInstance::Access {
   static uint64_t httpSend(waflow_host_ctx* ctx, const waflow_http_request* r,
                            waflow_http_callback callback, void* user) {
     PluginInstance& self = instanceOf(ctx);
-    ClientRequest req;
-    req.method = std::string(view(r->method));
-    req.url = std::string(view(r->url));
-    for (size_t i = 0; i < r->header_count; ++i) {
-      req.headers.emplace_back(std::string(view(r->headers[i].name)),
-                               std::string(view(r->headers[i].value)));
-    }
-    req.body = std::string(view(r->body));
-    if (r->timeout_ms > 0) {
-      req.timeout = std::chrono::milliseconds(r->timeout_ms);
-    }
-    req.verify_tls = (r->flags & WAFLOW_HTTP_INSECURE_SKIP_TLS_VERIFY) == 0;
+    ClientRequest req = clientRequestFrom(*r);
     self.beginWork();
     return self.services_.http.send(std::move(req), [&self, callback, user](ClientResponse resp) {
-      auto headers = abiHeaders(resp.headers);
-      waflow_http_response out{};
-      out.struct_size = sizeof(out);
-      out.status = resp.status;
-      out.error = toAbi(resp.error);
-      out.error_message = abiStr(resp.error_message);
-      out.headers = headers.data();
-      out.header_count = headers.size();
-      out.body = abiStr(resp.body);
-      out.elapsed_us = static_cast<uint64_t>(resp.elapsed.count());
-      callback(user, &out);
+      deliverResponse(resp, callback, user);
       self.endWork();
     });
   }
@@ -511,28 +469,27 @@ void PluginInstance::runOperation(OperationFn fn, const std::string& operation,
                                 }
                                 endWork();
                               }};
-  fn(instance_, abiStr(operation), abiStr(input_json),
-     [](void* user, const waflow_call_result* res) {
-       std::unique_ptr<Pending> p(static_cast<Pending*>(user));
-       CallOutcome o = outcomeOf(res);
-       o.value = std::string(view(res->output_json));
-       bool failed = !o.ok();
-       p->done(std::move(o));
-       p->finish(failed);
-     },
-     pending);
+  fn(
+      instance_, abiStr(operation), abiStr(input_json),
+      [](void* user, const waflow_call_result* res) {
+        std::unique_ptr<Pending> p(static_cast<Pending*>(user));
+        CallOutcome o = outcomeOf(res);
+        o.value = std::string(view(res->output_json));
+        bool failed = !o.ok();
+        p->done(std::move(o));
+        p->finish(failed);
+      },
+      pending);
 }
 
 void PluginInstance::call(const std::string& operation, const std::string& input_json,
                           std::function<void(CallOutcome)> done) {
-  runOperation(library_->integrationApi()->call, operation, input_json,
-               std::move(done));
+  runOperation(library_->integrationApi()->call, operation, input_json, std::move(done));
 }
 
 void PluginInstance::execute(const std::string& operation, const std::string& input_json,
                              std::function<void(CallOutcome)> done) {
-  runOperation(library_->storageApi()->execute, operation, input_json,
-               std::move(done));
+  runOperation(library_->storageApi()->execute, operation, input_json, std::move(done));
 }
 
 }  // namespace waflow::core::plugin

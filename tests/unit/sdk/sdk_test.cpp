@@ -187,13 +187,12 @@ TEST(SdkSignal, NotifyWakesAWaiterBeforeItsTimeout) {
   waflow::Host host(fake.api());
   waflow::Signal signal;
   std::promise<bool> result;
-  auto start = std::chrono::steady_clock::now();
-  waflow::spawn(waitOn(signal, host, 5000),
+  waflow::spawn(waitOn(signal, host, 60000),
                 [&](std::optional<bool> v, std::exception_ptr) { result.set_value(*v); });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   signal.notify();
+  // true = notified; a timeout would answer false (and only after a minute).
   EXPECT_TRUE(result.get_future().get());
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
 }
 
 TEST(SdkSignal, TimeoutWithoutNotify) {
