@@ -15,6 +15,15 @@ find_package(CLI11 REQUIRED)
 # Fast JSON parsing on the webhook path (channel plugins).
 find_package(simdjson REQUIRED)
 
+# jemalloc replaces glibc's malloc in the daemon executable only (plugins and tests keep the
+# system allocator). The message path allocates many small, short-lived objects on several
+# threads; glibc's arenas spent about a fifth of the daemon's CPU there (malloc_consolidate),
+# jemalloc's thread caches cut the CPU per message by roughly a third (tests/perf/README.md).
+find_library(WAFLOW_JEMALLOC_LIBRARY NAMES jemalloc libjemalloc.so.2)
+if(NOT WAFLOW_JEMALLOC_LIBRARY)
+  message(FATAL_ERROR "jemalloc not found: install libjemalloc-dev (scripts/dev/setup.sh does)")
+endif()
+
 # Asio and Beast are compiled once, in core/src/asio_impl.cpp; every target that
 # includes them must link waflow_asio so it sees the same configuration.
 add_library(waflow_asio_config INTERFACE)

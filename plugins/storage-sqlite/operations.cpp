@@ -15,18 +15,14 @@ namespace {
 
 // ---- input validation ----------------------------------------------------------
 
-// Checks the fields of one JSON object of an operation's input. `prefix`
-// locates the object in the input ("messages[2]."), so errors name the exact
-// field: "inbox.put: messages[2].received_at must be an integer".
+// Checks the fields of one JSON object of an operation's input. Errors name
+// the exact field from the input's top: "inbox.put: messages[2].received_at
+// must be an integer". The location is spelled out only on failure, so valid
+// input costs no allocation.
 class Fields {
  public:
-  Fields(std::string_view op, const Json& object, std::string prefix = {})
-      : op_(op), object_(object), prefix_(std::move(prefix)) {
-    if (!object_.is_object()) {
-      std::string where = prefix_.empty() ? "the input" : prefix_.substr(0, prefix_.size() - 1);
-      fail(where + " must be a JSON object");
-    }
-  }
+  // The operation's input itself.
+  Fields(std::string_view op, const Json& object) : Fields(op, object, nullptr, nullptr, 0) {}
 
   void string(const char* key, bool non_empty = true) const {
     const Json& v = field(key);
@@ -69,9 +65,9 @@ class Fields {
 
   // A JSON object, or the same object already serialised as a JSON string
   // (callers on the hot path send text so nobody builds a DOM for it).
-  void objectOrText(const char* key) const {
+  void objectOrText(const char* key, bool nullable = false) const {
     const Json& v = field(key);
-    if (v.is_object()) {
+    if (v.is_object() || (nullable && v.is_null())) {
       return;
     }
     if (v.is_string()) {
@@ -81,8 +77,18 @@ class Fields {
         return;
       }
     }
-    fail(name(key) + " must be a JSON object (or a string holding one)");
+    fail(name(key) + (nullable ? " must be a JSON object, a string holding one, or null"
+                               : " must be a JSON object (or a string holding one)"));
   }
+
+  // True when the optional field `key` is present and not null.
+  bool has(const char* key) const {
+    auto it = object_.find(key);
+    return it != object_.end() && !it->is_null();
+  }
+
+  // The object `key`, to validate its fields.
+  Fields nested(const char* key) const { return Fields(op_, field(key), this, key, kNoIndex); }
 
   // Validates each element of the array `key` with `each(Fields&)`.
   template <typename Each>
@@ -92,11 +98,34 @@ class Fields {
       fail(name(key) + " must be an array");
     }
     for (std::size_t i = 0; i < v.size(); ++i) {
-      each(Fields(op_, v[i], name(key) + "[" + std::to_string(i) + "]."));
+      each(Fields(op_, v[i], this, key, i));
     }
   }
 
  private:
+  static constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
+
+  // The object at outer.key (index kNoIndex) or outer.key[index].
+  Fields(std::string_view op, const Json& object, const Fields* outer, const char* key,
+         std::size_t index)
+      : op_(op), object_(object), outer_(outer), key_(key), index_(index) {
+    if (!object_.is_object()) {
+      fail((outer_ == nullptr ? std::string("the input") : location()) + " must be a JSON object");
+    }
+  }
+
+  // Where this object is: "messages[2]", "claim"; empty for the input itself.
+  std::string location() const {
+    if (outer_ == nullptr) {
+      return {};
+    }
+    std::string where = outer_->name(key_);
+    if (index_ != kNoIndex) {
+      where += "[" + std::to_string(index_) + "]";
+    }
+    return where;
+  }
+
   const Json& field(const char* key) const {
     auto it = object_.find(key);
     if (it == object_.end()) {
@@ -104,17 +133,67 @@ class Fields {
     }
     return *it;
   }
-  std::string name(const char* key) const { return prefix_ + key; }
+  std::string name(const char* key) const {
+    return outer_ == nullptr ? std::string(key) : location() + "." + key;
+  }
   [[noreturn]] void fail(const std::string& problem) const {
     throw waflow::Error(waflow::Rc::kInvalid, std::string(op_) + ": " + problem);
   }
 
   std::string_view op_;
   const Json& object_;
-  std::string prefix_;
+  const Fields* outer_;
+  const char* key_;
+  std::size_t index_;
 };
 
 constexpr int64_t kMaxLimit = 1000000;
+
+// ---- output ---------------------------------------------------------------------
+//
+// The hot operations write their small outputs as text instead of building a
+// DOM only to serialise it.
+
+// Appends `s` as a JSON string. Text comes from validated JSON input or from
+// columns written from it, so it is valid UTF-8 and passes through as is.
+void appendString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// Appends `"key":[true,false,...]`.
+void appendFlags(std::string& out, const char* key, const std::vector<bool>& flags) {
+  out += '"';
+  out += key;
+  out += "\":[";
+  for (std::size_t i = 0; i < flags.size(); ++i) {
+    if (i > 0) {
+      out += ',';
+    }
+    out += flags[i] ? "true" : "false";
+  }
+  out += ']';
+}
+
+// An operation that builds its (larger, rarer) output as a DOM.
+template <Json (*Run)(Db&, const Json&)>
+void dumped(Db& db, const Json& in, std::string& out) {
+  out = Run(db, in).dump();
+}
 
 const std::string& str(const Json& in, const char* key) {
   return in.at(key).get_ref<const std::string&>();
@@ -166,38 +245,45 @@ constexpr const char* kUpsertContact =
     "last_inbound_at = MAX(contacts.last_inbound_at, excluded.last_inbound_at), "
     "updated_at = excluded.updated_at";
 
-Json runInboxPut(Db& db, const Json& in) {
-  Json flags = Json::array();
+void runInboxPut(Db& db, const Json& in, std::string& out) {
+  const Json& messages = in.at("messages");
+  std::vector<bool> flags;
+  flags.reserve(messages.size());
   int64_t now = nowMs();
-  for (const Json& m : in.at("messages")) {
-    bool added = false;
+  for (const Json& m : messages) {
+    const std::string& channel = str(m, "channel");
+    const std::string& contact = str(m, "contact");
+    const std::string& contact_name = str(m, "contact_name");
+    int64_t received_at = num(m, "received_at");
+    const Json& event = m.at("event");
+    std::string event_text = event.is_string() ? std::string() : event.dump();
     {
       Stmt s = db.prepare(kInsertInbox);
-      s.bind(1, str(m, "channel"))
-          .bind(2, str(m, "id"))
-          .bind(3, str(m, "contact"))
-          .bind(4, str(m, "contact_name"))
-          .bind(5, str(m, "conversation"))
-          .bind(6, str(m, "type"))
-          .bind(7, num(m, "received_at"))
-          .bind(8, m.at("event").is_string() ? m.at("event").get_ref<const std::string&>()
-                                             : m.at("event").dump())
+      s.bindRef(1, channel)
+          .bindRef(2, str(m, "id"))
+          .bindRef(3, contact)
+          .bindRef(4, contact_name)
+          .bindRef(5, str(m, "conversation"))
+          .bindRef(6, str(m, "type"))
+          .bind(7, received_at)
+          .bindRef(8, event.is_string() ? event.get_ref<const std::string&>() : event_text)
           .bind(9, now)
           .run();
-      added = db.changes() == 1;
+      flags.push_back(db.changes() == 1);
     }
-    if (!str(m, "contact").empty()) {
+    if (!contact.empty()) {
       Stmt c = db.prepare(kUpsertContact);
-      c.bind(1, str(m, "channel"))
-          .bind(2, str(m, "contact"))
-          .bind(3, str(m, "contact_name"))
-          .bind(4, num(m, "received_at"))
+      c.bindRef(1, channel)
+          .bindRef(2, contact)
+          .bindRef(3, contact_name)
+          .bind(4, received_at)
           .bind(5, now)
           .run();
     }
-    flags.push_back(added);
   }
-  return {{"new", std::move(flags)}};
+  out += '{';
+  appendFlags(out, "new", flags);
+  out += '}';
 }
 
 void validateInboxPending(const Json& in) {
@@ -235,73 +321,12 @@ void validateInboxDone(const Json& in) {
 constexpr const char* kMarkDone =
     "UPDATE inbox SET done = 1 WHERE channel = ?1 AND id = ?2 AND done = 0";
 
-Json runInboxDone(Db& db, const Json& in) {
+void runInboxDone(Db& db, const Json& in, std::string& out) {
   for (const Json& m : in.at("messages")) {
     Stmt s = db.prepare(kMarkDone);
-    s.bind(1, str(m, "channel")).bind(2, str(m, "id")).run();
+    s.bindRef(1, str(m, "channel")).bindRef(2, str(m, "id")).run();
   }
-  return Json::object();
-}
-
-// ---- statuses ---------------------------------------------------------------------
-
-void validateStatusPut(const Json& in) {
-  Fields(waflow::storage::kStatusPut, in).array("statuses", [](const Fields& s) {
-    s.string("channel");
-    s.string("message_id");
-    s.string("status");
-    s.integer("timestamp");
-    s.integer("error_code", std::numeric_limits<int64_t>::min());
-    s.string("error_message", false);
-    s.object("raw", true);
-  });
-}
-
-constexpr const char* kInsertStatus =
-    "INSERT INTO message_statuses (channel, message_id, status, timestamp, error_code, "
-    "error_message, raw, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-    "ON CONFLICT (channel, message_id, status) DO NOTHING";
-
-// Providers may report statuses out of order (read before delivered); the
-// newest by time wins.
-constexpr const char* kOutboxLatestStatus =
-    "UPDATE outbox SET last_status = ?3, last_status_at = ?4, updated_at = ?5 "
-    "WHERE channel = ?1 AND provider_message_id = ?2 "
-    "AND (last_status_at IS NULL OR last_status_at <= ?4)";
-
-Json runStatusPut(Db& db, const Json& in) {
-  Json flags = Json::array();
-  int64_t now = nowMs();
-  for (const Json& st : in.at("statuses")) {
-    bool added = false;
-    {
-      Stmt s = db.prepare(kInsertStatus);
-      s.bind(1, str(st, "channel"))
-          .bind(2, str(st, "message_id"))
-          .bind(3, str(st, "status"))
-          .bind(4, num(st, "timestamp"))
-          .bind(5, num(st, "error_code"))
-          .bind(6, str(st, "error_message"));
-      if (st.at("raw").is_null()) {
-        s.bindNull(7);
-      } else {
-        s.bind(7, st.at("raw").dump());
-      }
-      s.bind(8, now).run();
-      added = db.changes() == 1;
-    }
-    if (added) {
-      Stmt u = db.prepare(kOutboxLatestStatus);
-      u.bind(1, str(st, "channel"))
-          .bind(2, str(st, "message_id"))
-          .bind(3, str(st, "status"))
-          .bind(4, num(st, "timestamp"))
-          .bind(5, now)
-          .run();
-    }
-    flags.push_back(added);
-  }
-  return {{"new", std::move(flags)}};
+  out += "{}";
 }
 
 // ---- contacts ---------------------------------------------------------------------
@@ -334,8 +359,13 @@ Json runContactGet(Db& db, const Json& in) {
 
 // ---- outbox ------------------------------------------------------------------------
 
+// States in which a message holds back the later messages of its conversation:
+// waiting to be sent, being sent, or sent with an outcome nobody knows yet.
+#define WAFLOW_UNFINISHED "('pending', 'sending', 'in_doubt')"
+
 void validateOutboxAdd(const Json& in) {
-  Fields(waflow::storage::kOutboxAdd, in).array("messages", [](const Fields& m) {
+  Fields f(waflow::storage::kOutboxAdd, in);
+  f.array("messages", [](const Fields& m) {
     m.string("id");
     m.string("channel");
     m.string("to");
@@ -343,37 +373,91 @@ void validateOutboxAdd(const Json& in) {
     m.string("type");
     m.string("text", false);
     m.string("reply_to", false);
-    m.object("payload", true);
+    m.objectOrText("payload", true);
     m.integer("not_before");
   });
+  if (f.has("claim")) {
+    Fields claim = f.nested("claim");
+    claim.string("owner");
+    claim.integer("lease_ms", 1);
+    claim.integer("now");
+  }
 }
+
+// now + lease_ms without overflowing.
+int64_t leaseUntil(int64_t now, int64_t lease_ms) {
+  return now > std::numeric_limits<int64_t>::max() - lease_ms ? std::numeric_limits<int64_t>::max()
+                                                              : now + lease_ms;
+}
+
+// Whether a conversation has a message that holds back a new one (a range of
+// outbox_unfinished, which holds only such messages).
+constexpr const char* kConversationBusy =
+    "SELECT 1 FROM outbox WHERE conversation = ?1 AND state IN " WAFLOW_UNFINISHED " LIMIT 1";
 
 constexpr const char* kInsertOutbox =
     "INSERT INTO outbox (id, channel, \"to\", conversation, type, text, reply_to, payload, "
-    "not_before, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) "
+    "not_before, state, owner, lease_until, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13) "
     "ON CONFLICT (id) DO NOTHING";
 
-Json runOutboxAdd(Db& db, const Json& in) {
-  Json flags = Json::array();
+void runOutboxAdd(Db& db, const Json& in, std::string& out) {
+  const Json& messages = in.at("messages");
+  std::vector<bool> added;
+  std::vector<bool> claimed;
+  added.reserve(messages.size());
+  claimed.reserve(messages.size());
   int64_t now = nowMs();
-  for (const Json& m : in.at("messages")) {
+  const Json* claim = nullptr;
+  if (auto it = in.find("claim"); it != in.end() && !it->is_null()) {
+    claim = &*it;
+  }
+  for (const Json& m : messages) {
+    const std::string& conversation = str(m, "conversation");
+    int64_t not_before = num(m, "not_before");
+    // Claimed at once: due, and nothing earlier of its conversation unfinished
+    // (within this batch too, since each row is inserted before the next check).
+    bool claim_it = claim != nullptr && not_before <= num(*claim, "now");
+    if (claim_it) {
+      Stmt busy = db.prepare(kConversationBusy);
+      busy.bindRef(1, conversation);
+      claim_it = !busy.step();
+    }
+    const Json& payload = m.at("payload");
+    std::string payload_text = payload.is_object() ? payload.dump() : std::string();
     Stmt s = db.prepare(kInsertOutbox);
-    s.bind(1, str(m, "id"))
-        .bind(2, str(m, "channel"))
-        .bind(3, str(m, "to"))
-        .bind(4, str(m, "conversation"))
-        .bind(5, str(m, "type"))
-        .bind(6, str(m, "text"))
-        .bind(7, str(m, "reply_to"));
-    if (m.at("payload").is_null()) {
+    s.bindRef(1, str(m, "id"))
+        .bindRef(2, str(m, "channel"))
+        .bindRef(3, str(m, "to"))
+        .bindRef(4, conversation)
+        .bindRef(5, str(m, "type"))
+        .bindRef(6, str(m, "text"))
+        .bindRef(7, str(m, "reply_to"));
+    if (payload.is_null()) {
       s.bindNull(8);
     } else {
-      s.bind(8, m.at("payload").dump());
+      s.bindRef(8, payload.is_string() ? payload.get_ref<const std::string&>() : payload_text);
     }
-    s.bind(9, num(m, "not_before")).bind(10, now).run();
-    flags.push_back(db.changes() == 1);
+    s.bind(9, not_before);
+    if (claim_it) {
+      s.bindRef(10, "sending")
+          .bindRef(11, str(*claim, "owner"))
+          .bind(12, leaseUntil(num(*claim, "now"), num(*claim, "lease_ms")));
+    } else {
+      s.bindRef(10, "pending").bindNull(11).bindNull(12);
+    }
+    s.bind(13, now).run();
+    bool is_new = db.changes() == 1;
+    added.push_back(is_new);
+    claimed.push_back(is_new && claim_it);
   }
-  return {{"added", std::move(flags)}};
+  out += '{';
+  appendFlags(out, "added", added);
+  if (claim != nullptr) {
+    out += ',';
+    appendFlags(out, "claimed", claimed);
+  }
+  out += '}';
 }
 
 // The columns outboxRow() reads, in its order.
@@ -407,14 +491,17 @@ void validateOutboxClaim(const Json& in) {
 }
 
 // A due pending message is claimable only when no earlier message of its
-// conversation is pending or sending: at most one message per conversation is
-// in flight, and a retry (back to pending) keeps its place ahead of later ones.
-// Both lookups are index ranges (outbox_due, outbox_conversation).
+// conversation is unfinished: at most one message per conversation is in
+// flight, a retry (back to pending) keeps its place ahead of later ones, and a
+// send in doubt holds its conversation until it is resolved. Pending messages
+// are read in claim order from outbox_due, which holds only them, so a claim
+// stops after `limit`; the check is a range of outbox_unfinished.
 constexpr const char* kSelectClaimable =
     "SELECT " WAFLOW_OUTBOX_COLUMNS
     " FROM outbox AS o WHERE o.state = 'pending' AND o.not_before <= ?1 "
     "AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.conversation = o.conversation "
-    "AND e.state IN ('pending', 'sending') AND e.seq < o.seq) "
+    "AND e.state IN " WAFLOW_UNFINISHED
+    " AND e.seq < o.seq) "
     "ORDER BY o.seq LIMIT ?2";
 
 constexpr const char* kMarkSending =
@@ -423,10 +510,7 @@ constexpr const char* kMarkSending =
 
 Json runOutboxClaim(Db& db, const Json& in) {
   int64_t now = num(in, "now");
-  int64_t lease_ms = num(in, "lease_ms");
-  int64_t lease_until = now > std::numeric_limits<int64_t>::max() - lease_ms
-                            ? std::numeric_limits<int64_t>::max()
-                            : now + lease_ms;
+  int64_t lease_until = leaseUntil(now, num(in, "lease_ms"));
   Json messages = Json::array();
   std::vector<int64_t> seqs;
   {
@@ -451,28 +535,222 @@ Json runOutboxClaim(Db& db, const Json& in) {
                       std::string(op) + ": id: no outbox message has the id '" + id + "'");
 }
 
+// ---- outbox: outcomes and provider statuses ------------------------------------------
+//
+// outbox.sent and status.put both settle a message from what the provider
+// said; they share one set of rules (applyStatus) so the order in which the
+// send's answer and the status webhooks arrive does not matter.
+
+// The columns of an outbox row that outcomes and statuses change.
+#define WAFLOW_TRACKED_COLUMNS \
+  "seq, id, channel, state, provider_message_id, last_error, last_status, last_status_at"
+
+struct Tracked {
+  int64_t seq = 0;
+  std::string id;
+  std::string channel;
+  std::string state;
+  std::optional<std::string> provider_id;
+  std::string last_error;
+  std::optional<std::string> last_status;
+  std::optional<int64_t> last_status_at;
+  bool release = false;  // clear the lease
+  bool changed = false;
+};
+
+Tracked readTracked(const Stmt& s) {
+  Tracked t;
+  t.seq = s.int64(0);
+  t.id = s.text(1);
+  t.channel = s.text(2);
+  t.state = s.text(3);
+  t.provider_id = s.optionalText(4);
+  t.last_error = s.text(5);
+  t.last_status = s.optionalText(6);
+  if (!s.isNull(7)) {
+    t.last_status_at = s.int64(7);
+  }
+  return t;
+}
+
+constexpr const char* kSelectTrackedByProviderId =
+    "SELECT " WAFLOW_TRACKED_COLUMNS
+    " FROM outbox WHERE channel = ?1 AND provider_message_id = ?2 ORDER BY seq LIMIT 1";
+constexpr const char* kSelectTrackedByIdOnChannel =
+    "SELECT " WAFLOW_TRACKED_COLUMNS " FROM outbox WHERE id = ?1 AND channel = ?2";
+
+constexpr const char* kUpdateTracked =
+    "UPDATE outbox SET state = ?2, provider_message_id = ?3, last_error = ?4, last_status = ?5, "
+    "last_status_at = ?6, lease_until = CASE WHEN ?7 THEN NULL ELSE lease_until END, "
+    "updated_at = ?8 WHERE seq = ?1";
+
+void writeTracked(Db& db, const Tracked& t, int64_t now) {
+  Stmt u = db.prepare(kUpdateTracked);
+  u.bind(1, t.seq)
+      .bindRef(2, t.state)
+      .bindOptional(3, t.provider_id)
+      .bindRef(4, t.last_error)
+      .bindOptional(5, t.last_status);
+  if (t.last_status_at) {
+    u.bind(6, *t.last_status_at);
+  } else {
+    u.bindNull(6);
+  }
+  u.bind(7, static_cast<int64_t>(t.release ? 1 : 0)).bind(8, now).run();
+}
+
+// "<error_code> <error_message>", the reason a failed status gives.
+std::string statusError(int64_t error_code, std::string_view error_message) {
+  std::string reason = std::to_string(error_code);
+  if (!error_message.empty()) {
+    reason += ' ';
+    reason += error_message;
+  }
+  return reason;
+}
+
+// A provider status of the message `message_id`, applied to its outbox row.
+// Any status but `failed` proves the provider accepted the message; `failed`
+// ends it. A failed message stays failed whatever arrives later, and the
+// newest status by time is the row's last_status.
+void applyStatus(Tracked& t, std::string_view message_id, std::string_view status,
+                 int64_t timestamp, int64_t error_code, std::string_view error_message) {
+  if (!t.last_status_at || *t.last_status_at <= timestamp) {
+    if (t.last_status != status || t.last_status_at != timestamp) {
+      t.last_status = std::string(status);
+      t.last_status_at = timestamp;
+      t.changed = true;
+    }
+  }
+  bool settled = false;
+  if (status == "failed") {
+    if (t.state == "sent" || t.state == "sending" || t.state == "in_doubt") {
+      t.state = "failed";
+      t.last_error = statusError(error_code, error_message);
+      settled = true;
+    }
+  } else if (t.state == "pending" || t.state == "sending" || t.state == "in_doubt") {
+    // pending: an attempt that looked lost did reach the provider; sending it
+    // again would deliver it twice.
+    t.state = "sent";
+    settled = true;
+  }
+  if (settled) {
+    t.release = true;
+    t.changed = true;
+    if (!t.provider_id) {
+      t.provider_id = std::string(message_id);
+    }
+  }
+}
+
+// The statuses stored for a provider message id, oldest first.
+constexpr const char* kSelectStatusesOf =
+    "SELECT status, timestamp, error_code, error_message FROM message_statuses "
+    "WHERE channel = ?1 AND message_id = ?2 ORDER BY timestamp, seq";
+
+// A failed message stays failed (a failed status may have settled it before
+// the send's answer arrived); its provider id is recorded either way.
+constexpr const char* kMarkSent =
+    "UPDATE outbox SET state = CASE WHEN state = 'failed' THEN 'failed' ELSE 'sent' END, "
+    "provider_message_id = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1 "
+    "RETURNING seq, channel";
+
+constexpr const char* kSelectTrackedBySeq =
+    "SELECT " WAFLOW_TRACKED_COLUMNS " FROM outbox WHERE seq = ?1";
+
+// Marks one message sent; false when no message has the id.
+bool markSent(Db& db, const std::string& id, const std::string& provider_id, int64_t now) {
+  int64_t seq = 0;
+  std::string channel;
+  {
+    Stmt s = db.prepare(kMarkSent);
+    s.bindRef(1, id).bindRef(2, provider_id).bind(3, now);
+    if (!s.step()) {
+      return false;
+    }
+    seq = s.int64(0);
+    channel = s.text(1);
+    s.run();
+  }
+  // A status webhook can beat the answer to the send request: what was stored
+  // for this provider id before it was known counts now. Usually there is none.
+  Stmt statuses = db.prepare(kSelectStatusesOf);
+  statuses.bindRef(1, channel).bindRef(2, provider_id);
+  if (!statuses.step()) {
+    return true;
+  }
+  Tracked t;
+  {
+    Stmt s = db.prepare(kSelectTrackedBySeq);
+    s.bind(1, seq);
+    s.step();
+    t = readTracked(s);
+  }
+  do {
+    applyStatus(t, provider_id, statuses.text(0), statuses.int64(1), statuses.int64(2),
+                statuses.text(3));
+  } while (statuses.step());
+  if (t.changed) {
+    writeTracked(db, t, now);
+  }
+  return true;
+}
+
 void validateOutboxSent(const Json& in) {
   Fields f(waflow::storage::kOutboxSent, in);
-  f.string("id");
-  f.string("provider_message_id");
+  if (f.has("messages")) {
+    f.array("messages", [](const Fields& m) {
+      m.string("id");
+      m.string("provider_message_id");
+    });
+  } else {
+    f.string("id");
+    f.string("provider_message_id");
+  }
   f.integer("now");
 }
 
-// A status can arrive before the send's answer was recorded: take the newest
-// one already stored for this provider id.
-constexpr const char* kMarkSent =
-    "UPDATE outbox SET state = 'sent', provider_message_id = ?2, lease_until = NULL, "
-    "updated_at = ?3, (last_status, last_status_at) = (SELECT status, timestamp "
-    "FROM message_statuses AS s WHERE s.channel = outbox.channel AND s.message_id = ?2 "
-    "ORDER BY timestamp DESC, seq DESC LIMIT 1) WHERE id = ?1";
-
-Json runOutboxSent(Db& db, const Json& in) {
-  Stmt s = db.prepare(kMarkSent);
-  s.bind(1, str(in, "id")).bind(2, str(in, "provider_message_id")).bind(3, num(in, "now")).run();
-  if (db.changes() == 0) {
+void runOutboxSent(Db& db, const Json& in, std::string& out) {
+  int64_t now = num(in, "now");
+  if (auto it = in.find("messages"); it != in.end() && !it->is_null()) {
+    out += R"({"unknown":[)";
+    bool first = true;
+    for (const Json& m : *it) {
+      if (!markSent(db, str(m, "id"), str(m, "provider_message_id"), now)) {
+        if (!first) {
+          out += ',';
+        }
+        first = false;
+        appendString(out, str(m, "id"));
+      }
+    }
+    out += "]}";
+    return;
+  }
+  if (!markSent(db, str(in, "id"), str(in, "provider_message_id"), now)) {
     unknownOutboxId(waflow::storage::kOutboxSent, str(in, "id"));
   }
-  return Json::object();
+  out += "{}";
+}
+
+// outbox.retry and outbox.failed settle a send that is under way or in doubt;
+// any other row (already sent, failed, or pending again) is left as it is, so
+// a decision taken on stale knowledge (a status settled the message meanwhile)
+// cannot send it twice.
+constexpr const char* kOutboxExists = "SELECT 1 FROM outbox WHERE id = ?1";
+
+void changedOrUnknown(Db& db, std::string_view op, const std::string& id, std::string& out) {
+  if (db.changes() > 0) {
+    out += R"({"changed":true})";
+    return;
+  }
+  Stmt s = db.prepare(kOutboxExists);
+  s.bindRef(1, id);
+  if (!s.step()) {
+    unknownOutboxId(op, id);
+  }
+  out += R"({"changed":false})";
 }
 
 void validateOutboxRetry(const Json& in) {
@@ -484,19 +762,17 @@ void validateOutboxRetry(const Json& in) {
 
 constexpr const char* kMarkRetry =
     "UPDATE outbox SET state = 'pending', attempts = attempts + 1, not_before = ?2, "
-    "last_error = ?3, lease_until = NULL, updated_at = ?4 WHERE id = ?1";
+    "last_error = ?3, lease_until = NULL, updated_at = ?4 "
+    "WHERE id = ?1 AND state IN ('sending', 'in_doubt')";
 
-Json runOutboxRetry(Db& db, const Json& in) {
+void runOutboxRetry(Db& db, const Json& in, std::string& out) {
   Stmt s = db.prepare(kMarkRetry);
   s.bind(1, str(in, "id"))
       .bind(2, num(in, "not_before"))
       .bind(3, str(in, "error"))
       .bind(4, nowMs())
       .run();
-  if (db.changes() == 0) {
-    unknownOutboxId(waflow::storage::kOutboxRetry, str(in, "id"));
-  }
-  return Json::object();
+  changedOrUnknown(db, waflow::storage::kOutboxRetry, str(in, "id"), out);
 }
 
 void validateOutboxFailed(const Json& in) {
@@ -508,24 +784,28 @@ void validateOutboxFailed(const Json& in) {
 
 constexpr const char* kMarkFailed =
     "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2, "
-    "lease_until = NULL, updated_at = ?3 WHERE id = ?1";
+    "lease_until = NULL, updated_at = ?3 WHERE id = ?1 AND state IN ('sending', 'in_doubt')";
 
-Json runOutboxFailed(Db& db, const Json& in) {
+void runOutboxFailed(Db& db, const Json& in, std::string& out) {
   Stmt s = db.prepare(kMarkFailed);
   s.bind(1, str(in, "id")).bind(2, str(in, "error")).bind(3, num(in, "now")).run();
-  if (db.changes() == 0) {
-    unknownOutboxId(waflow::storage::kOutboxFailed, str(in, "id"));
-  }
-  return Json::object();
+  changedOrUnknown(db, waflow::storage::kOutboxFailed, str(in, "id"), out);
 }
 
 void validateOutboxRecover(const Json& in) {
-  Fields(waflow::storage::kOutboxRecover, in).integer("now");
+  Fields f(waflow::storage::kOutboxRecover, in);
+  f.integer("now");
+  if (f.has("owner")) {
+    f.string("owner");
+  }
 }
 
-constexpr const char* kSelectExpired = "SELECT " WAFLOW_OUTBOX_COLUMNS
-                                       " FROM outbox WHERE state = 'sending' AND lease_until <= ?1 "
-                                       "ORDER BY seq";
+// Only the rows being sent are read: outbox_lease holds just those (the
+// planner would scan the whole table for the OR).
+constexpr const char* kSelectExpired =
+    "SELECT " WAFLOW_OUTBOX_COLUMNS
+    " FROM outbox INDEXED BY outbox_lease WHERE state = 'sending' "
+    "AND (lease_until <= ?1 OR owner = ?2) ORDER BY seq";
 
 constexpr const char* kMarkInDoubt =
     "UPDATE outbox SET state = 'in_doubt', lease_until = NULL, updated_at = ?2 WHERE seq = ?1";
@@ -536,6 +816,11 @@ Json runOutboxRecover(Db& db, const Json& in) {
   {
     Stmt s = db.prepare(kSelectExpired);
     s.bind(1, num(in, "now"));
+    if (auto it = in.find("owner"); it != in.end() && !it->is_null()) {
+      s.bind(2, it->get_ref<const std::string&>());
+    } else {
+      s.bindNull(2);
+    }
     while (s.step()) {
       Json m = outboxRow(s, false);
       m["state"] = "in_doubt";
@@ -587,6 +872,103 @@ Json runOutboxGet(Db& db, const Json& in) {
   return {{"message", std::move(message)}};
 }
 
+// ---- statuses ---------------------------------------------------------------------
+
+void validateStatusPut(const Json& in) {
+  Fields(waflow::storage::kStatusPut, in).array("statuses", [](const Fields& s) {
+    s.string("channel");
+    s.string("message_id");
+    s.string("status");
+    s.integer("timestamp");
+    s.integer("error_code", std::numeric_limits<int64_t>::min());
+    s.string("error_message", false);
+    s.object("raw", true);
+    if (s.has("outbox_id")) {
+      s.string("outbox_id", false);
+    }
+  });
+}
+
+constexpr const char* kInsertStatus =
+    "INSERT INTO message_statuses (channel, message_id, status, timestamp, error_code, "
+    "error_message, raw, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "ON CONFLICT (channel, message_id, status) DO NOTHING";
+
+// The outbox row a status is about: by the provider's id, or else by the
+// outbox id the channel echoed back (on the same channel).
+std::optional<Tracked> findStatusRow(Db& db, const Json& st) {
+  {
+    Stmt s = db.prepare(kSelectTrackedByProviderId);
+    s.bind(1, str(st, "channel")).bind(2, str(st, "message_id"));
+    if (s.step()) {
+      return readTracked(s);
+    }
+  }
+  auto it = st.find("outbox_id");
+  if (it == st.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    return std::nullopt;
+  }
+  Stmt s = db.prepare(kSelectTrackedByIdOnChannel);
+  s.bind(1, it->get_ref<const std::string&>()).bind(2, str(st, "channel"));
+  if (s.step()) {
+    return readTracked(s);
+  }
+  return std::nullopt;
+}
+
+void runStatusPut(Db& db, const Json& in, std::string& out) {
+  const Json& statuses = in.at("statuses");
+  std::vector<bool> flags;
+  flags.reserve(statuses.size());
+  std::string outbox_ids;
+  int64_t now = nowMs();
+  for (const Json& st : statuses) {
+    const std::string& message_id = str(st, "message_id");
+    const std::string& status = str(st, "status");
+    const std::string& error_message = str(st, "error_message");
+    int64_t timestamp = num(st, "timestamp");
+    int64_t error_code = num(st, "error_code");
+    const Json& raw = st.at("raw");
+    std::string raw_text = raw.is_null() ? std::string() : raw.dump();
+    {
+      Stmt s = db.prepare(kInsertStatus);
+      s.bindRef(1, str(st, "channel"))
+          .bindRef(2, message_id)
+          .bindRef(3, status)
+          .bind(4, timestamp)
+          .bind(5, error_code)
+          .bindRef(6, error_message);
+      if (raw.is_null()) {
+        s.bindNull(7);
+      } else {
+        s.bindRef(7, raw_text);
+      }
+      s.bind(8, now).run();
+      flags.push_back(db.changes() == 1);
+    }
+    if (!outbox_ids.empty()) {
+      outbox_ids += ',';
+    }
+    // A repeat is applied again (it changes nothing twice): the first time it
+    // may have matched no row yet.
+    std::optional<Tracked> row = findStatusRow(db, st);
+    if (!row) {
+      outbox_ids += "null";
+      continue;
+    }
+    applyStatus(*row, message_id, status, timestamp, error_code, error_message);
+    if (row->changed) {
+      writeTracked(db, *row, now);
+    }
+    appendString(outbox_ids, row->id);
+  }
+  out += '{';
+  appendFlags(out, "new", flags);
+  out += R"(,"outbox_ids":[)";
+  out += outbox_ids;
+  out += "]}";
+}
+
 // ---- key-value ----------------------------------------------------------------------
 
 void validateKvKey(std::string_view op, const Json& in) {
@@ -632,20 +1014,20 @@ namespace st = waflow::storage;
 
 const std::array<Operation, 15> kOperations = {{
     {st::kInboxPut, true, &validateInboxPut, &runInboxPut},
-    {st::kInboxPending, false, &validateInboxPending, &runInboxPending},
+    {st::kInboxPending, false, &validateInboxPending, &dumped<&runInboxPending>},
     {st::kInboxDone, true, &validateInboxDone, &runInboxDone},
     {st::kStatusPut, true, &validateStatusPut, &runStatusPut},
-    {st::kContactGet, false, &validateContactGet, &runContactGet},
+    {st::kContactGet, false, &validateContactGet, &dumped<&runContactGet>},
     {st::kOutboxAdd, true, &validateOutboxAdd, &runOutboxAdd},
-    {st::kOutboxClaim, true, &validateOutboxClaim, &runOutboxClaim},
+    {st::kOutboxClaim, true, &validateOutboxClaim, &dumped<&runOutboxClaim>},
     {st::kOutboxSent, true, &validateOutboxSent, &runOutboxSent},
     {st::kOutboxRetry, true, &validateOutboxRetry, &runOutboxRetry},
     {st::kOutboxFailed, true, &validateOutboxFailed, &runOutboxFailed},
-    {st::kOutboxRecover, true, &validateOutboxRecover, &runOutboxRecover},
-    {st::kOutboxGet, false, &validateOutboxGet, &runOutboxGet},
-    {st::kKvGet, false, &validateKvGet, &runKvGet},
-    {st::kKvPut, true, &validateKvPut, &runKvPut},
-    {st::kKvDelete, true, &validateKvDelete, &runKvDelete},
+    {st::kOutboxRecover, true, &validateOutboxRecover, &dumped<&runOutboxRecover>},
+    {st::kOutboxGet, false, &validateOutboxGet, &dumped<&runOutboxGet>},
+    {st::kKvGet, false, &validateKvGet, &dumped<&runKvGet>},
+    {st::kKvPut, true, &validateKvPut, &dumped<&runKvPut>},
+    {st::kKvDelete, true, &validateKvDelete, &dumped<&runKvDelete>},
 }};
 
 }  // namespace

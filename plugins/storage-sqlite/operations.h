@@ -6,8 +6,9 @@
 // malformed operation never enters a write batch; it throws
 // waflow::Error(Rc::kInvalid) naming the field. run() executes on a worker's
 // connection inside the transaction the worker opened (a SAVEPOINT of the
-// writer's group commit, or a read transaction) and returns the output JSON;
-// it throws waflow::Error or SqliteError.
+// writer's group commit, or a read transaction) and writes the output JSON
+// text into `out` (the operations on the hot path write it directly, without
+// a DOM); it throws waflow::Error or SqliteError, leaving `out` unspecified.
 //
 // Thread-safety: the table is immutable; run() uses only the Db it is given.
 #pragma once
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace waflow::storage_sqlite {
@@ -27,7 +29,7 @@ struct Operation {
   std::string_view name;
   bool writes;
   void (*validate)(const Json& input);
-  Json (*run)(Db& db, const Json& input);
+  void (*run)(Db& db, const Json& input, std::string& out);
 };
 
 // nullptr when `name` is not an operation of the storage protocol.

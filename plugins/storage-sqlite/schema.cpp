@@ -126,6 +126,21 @@ CREATE TABLE kv (
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+
+    // 2: the outbox's lookup indexes hold only the messages they look up, so
+    // they stay small however many sent messages the table keeps, and sending
+    // a message touches fewer indexes. outbox_due lists pending messages in
+    // claim order; outbox_unfinished the messages that hold back their
+    // conversation; outbox_lease the leases running.
+    R"sql(
+DROP INDEX outbox_due;
+DROP INDEX outbox_conversation;
+DROP INDEX outbox_lease;
+CREATE INDEX outbox_due ON outbox (seq) WHERE state = 'pending';
+CREATE INDEX outbox_unfinished ON outbox (conversation, seq)
+  WHERE state IN ('pending', 'sending', 'in_doubt');
+CREATE INDEX outbox_lease ON outbox (lease_until) WHERE state = 'sending';
+)sql",
 };
 
 constexpr int64_t kVersion = static_cast<int64_t>(std::size(kMigrations));

@@ -29,6 +29,15 @@ Stmt& Stmt::bind(int index, std::string_view value) {
   return *this;
 }
 
+Stmt& Stmt::bindRef(int index, std::string_view value) {
+  int rc =
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8);
+  if (rc != SQLITE_OK) {
+    fail(rc);
+  }
+  return *this;
+}
+
 Stmt& Stmt::bind(int index, int64_t value) {
   int rc = sqlite3_bind_int64(stmt_, index, value);
   if (rc != SQLITE_OK) {

@@ -43,8 +43,11 @@ class Stmt {
   Stmt& operator=(Stmt&&) = delete;
   ~Stmt();
 
-  // Parameters are 1-based, as in SQLite.
+  // Parameters are 1-based, as in SQLite. bind() copies the text; bindRef()
+  // does not, so `value` must stay alive and unchanged until this handle is
+  // destroyed (the statement is reset then).
   Stmt& bind(int index, std::string_view value);
+  Stmt& bindRef(int index, std::string_view value);
   Stmt& bind(int index, int64_t value);
   Stmt& bindNull(int index);
   Stmt& bindOptional(int index, const std::optional<std::string>& value);

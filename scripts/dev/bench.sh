@@ -5,11 +5,14 @@
 #   1. webhook path vs. a bare Beast server (req/s, p50/p99, CPU per request) and idle RSS
 #   2. event bus throughput
 #   3. outbound HTTP client throughput and latency
+#   4. storage-sqlite durable inbox writes
+#   5. end to end: signed webhooks -> store -> auto-reply -> outbox -> fake Cloud API
+#   6. recovery: 100,000 pending replies delivered after a kill -9
 #
-#   scripts/dev/bench.sh               # build in ./build-release, run everything (~2 minutes)
+#   scripts/dev/bench.sh               # build in ./build-release, run everything (~4 minutes)
 #   BUILD_DIR=/path scripts/dev/bench.sh   # use another build directory
-# Knobs of the webhook benchmark (BENCH_DURATION, BENCH_CONNECTIONS, ...) pass through; see
-# tests/perf/webhook/bench_webhook.sh. Figures are printed, never asserted: compare them with the
+# Knobs of the scripted benchmarks (BENCH_DURATION, BENCH_CONNECTIONS, ...) pass through; see
+# the scripts under tests/perf/. Figures are printed, never asserted: compare them with the
 # baselines measured in the same run and with the targets in tests/perf/README.md.
 set -euo pipefail
 
@@ -28,7 +31,8 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}
 echo "bench: building Release targets in $BUILD"
 build_started=$SECONDS
 if ! ninja -C "$BUILD" -j"$JOBS" waflow channel-sandbox ai-mock storage-sqlite waflow_minimal_server \
-  waflow_bench_bus waflow_bench_http_client waflow_bench_storage >"$BUILD/bench-build.log" 2>&1; then
+  waflow_bench_bus waflow_bench_http_client waflow_bench_storage channel-cloudapi \
+  waflow-fake-graph-api waflow_bench_signed_webhooks >"$BUILD/bench-build.log" 2>&1; then
   tail -40 "$BUILD/bench-build.log" >&2
   echo "bench: the build failed; full log in $BUILD/bench-build.log" >&2
   exit 1
@@ -54,6 +58,12 @@ echo "\$ waflow-bench-http-client --requests 50000 --concurrency 1000 --body-byt
 section "4. storage (storage-sqlite, durable inbox writes)"
 echo "\$ waflow-bench-storage --callers 1000 --readers 8 --seconds 3"
 "$BUILD/bin/waflow-bench-storage" --callers 1000 --readers 8 --seconds 3 --dir "$BUILD"
+
+section "5. end to end (signed webhooks, storage, auto-reply, outbox, fake Cloud API)"
+"$ROOT/tests/perf/end_to_end/bench_end_to_end.sh" "$BUILD"
+
+section "6. recovery (pending replies delivered after kill -9)"
+"$ROOT/tests/perf/outbox_recovery/bench_outbox_recovery.sh" "$BUILD"
 
 echo
 echo "bench: done in $SECONDS s (machine: $(nproc) cores, $(uname -r); every figure above is from this run)"

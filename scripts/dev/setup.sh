@@ -17,6 +17,8 @@ PACKAGES=(
   libsqlite3-dev liblua5.4-dev
   # fast JSON parsing on the webhook path (channel plugins)
   libsimdjson-dev
+  # the daemon's memory allocator (many small allocations on many threads)
+  libjemalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev wrk curl procps
 )

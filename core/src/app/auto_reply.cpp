@@ -3,20 +3,15 @@
 #include "app/events.h"
 #include "log/log.h"
 
-#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
-#include <random>
 
 #include <fmt/format.h>
 
 namespace waflow::core::app {
 namespace {
-
-constexpr int kMaxAttempts = 5;
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -45,11 +40,6 @@ bool matchesKeyword(const std::string& message, const std::string& keyword) {
   return false;
 }
 
-std::string newSendId() {
-  static std::atomic<uint64_t> counter{0};
-  return fmt::format("out-{}-{}", log::newRequestId(), counter.fetch_add(1));
-}
-
 }  // namespace
 
 struct AutoReply::Job {
@@ -66,12 +56,12 @@ struct AutoReply::Job {
   bus::Done done;
 };
 
-AutoReply::AutoReply(const config::AutoReplyConfig& config, boost::asio::io_context& io,
-                     bus::EventBus& bus, metrics::Registry& metrics,
+AutoReply::AutoReply(const config::AutoReplyConfig& config, Outbox& outbox, bus::EventBus& bus,
+                     metrics::Registry& metrics,
                      std::map<std::string, plugin::PluginInstance*> channels,
                      plugin::PluginInstance* ai)
     : config_(config),
-      io_(io),
+      outbox_(outbox),
       bus_(bus),
       metrics_(metrics),
       channels_(std::move(channels)),
@@ -128,14 +118,17 @@ void AutoReply::onMessage(const bus::Event& event, bus::Done done) {
     return;
   }
   job->channel_instance = it->second;
-  job->send_id = newSendId();
+  // Derived from the message: handling it again (after a crash) finds the
+  // reply already in the outbox instead of queueing a second one.
+  job->send_id = fmt::format("{}:{}:auto-reply", job->channel,
+                             job->message_id.empty() ? log::newRequestId() : job->message_id);
   job->reply = ruleReply(job->text, job->type);
   if (!job->reply.empty() || config_.mode != "ai" || ai_ == nullptr) {
     if (job->reply.empty()) {
       job->done();
       return;
     }
-    sendReply(job, 1);
+    queueReply(job);
     return;
   }
   askAi(job);
@@ -150,78 +143,61 @@ void AutoReply::askAi(std::shared_ptr<Job> job) {
   ai_->complete(r, [this, job](plugin::CallOutcome outcome) {
     log::RequestScope scope(job->request_id);
     if (!outcome.ok() || outcome.value.empty()) {
-      auto logger = log::get("auto-reply");
-      logger->warn("AI provider '{}' failed for message {}: {}", ai_->id(), job->message_id,
-                   outcome.ok() ? "empty reply" : outcome.error);
-      finish(job, false, outcome.ok() ? "empty AI reply" : outcome.error);
+      aiFailed(job, outcome.ok() ? "empty reply" : outcome.error);
       return;
     }
     job->reply = std::move(outcome.value);
-    sendReply(job, 1);
+    queueReply(job);
   });
 }
 
-void AutoReply::sendReply(std::shared_ptr<Job> job, int attempt) {
-  waflow::OutboundMessage m;
+void AutoReply::queueReply(std::shared_ptr<Job> job) {
+  Outbox::Message m;
   m.id = job->send_id;
+  m.channel = job->channel;
   m.to = job->to;
+  m.conversation = job->conversation;
   m.type = "text";
   m.text = job->reply;
-  job->channel_instance->send(m, [this, job, attempt](plugin::CallOutcome outcome) {
-    log::RequestScope scope(job->request_id);
-    if (outcome.ok()) {
-      finish(job, true, outcome.value);
-      return;
+  m.request_id = job->request_id;
+  outbox_.enqueue(std::move(m), [this, job](bool stored) {
+    if (!stored) {
+      // Not handled: the message stays pending in the inbox and is answered
+      // after the next start (its reply id is the same, so never twice).
+      log::get("auto-reply")
+          ->error(
+              "the reply to {} could not be stored; it is retried at the next "
+              "start",
+              job->message_id);
+    } else {
+      metrics_
+          .counter("waflow_replies_queued_total", "Auto-replies stored in the outbox",
+                   {{"channel", job->channel}})
+          .inc();
     }
-    bool transient = outcome.rc == waflow::Rc::kRetry || outcome.rc == waflow::Rc::kBusy;
-    if (!transient || attempt >= kMaxAttempts) {
-      finish(job, false, outcome.error);
-      return;
-    }
-    // Exponential backoff with jitter, or exactly what the channel asked for.
-    thread_local std::minstd_rand rng{std::random_device{}()};
-    auto delay = outcome.retry_after.count() > 0
-                     ? outcome.retry_after
-                     : std::chrono::milliseconds((250 << attempt) + rng() % 250);
-    log::get("auto-reply")
-        ->info("send to {} failed ({}); retry {} in {} ms", job->to, outcome.error, attempt + 1,
-               delay.count());
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
-    timer->async_wait([this, job, attempt, timer](const boost::system::error_code&) {
-      sendReply(job, attempt + 1);
-    });
+    job->done();
   });
 }
 
-void AutoReply::finish(std::shared_ptr<Job> job, bool sent, const std::string& detail) {
+void AutoReply::aiFailed(std::shared_ptr<Job> job, const std::string& error) {
+  log::get("auto-reply")
+      ->warn("AI provider '{}' failed for message {}: {}", ai_->id(), job->message_id, error);
+  metrics_
+      .counter("waflow_replies_failed_total", "Auto-replies that could not be produced",
+               {{"channel", job->channel}})
+      .inc();
   nlohmann::json p = {{"channel", job->channel},
                       {"to", job->to},
                       {"id", job->send_id},
-                      {"in_reply_to", job->message_id}};
-  if (sent) {
-    p["provider_message_id"] = detail;
-    metrics_
-        .counter("waflow_replies_sent_total", "Replies the channel accepted",
-                 {{"channel", job->channel}})
-        .inc();
-    log::get("auto-reply")->debug("replied to {} ({})", job->to, detail);
-  } else {
-    p["error"] = detail;
-    metrics_
-        .counter("waflow_replies_failed_total", "Replies that finally failed",
-                 {{"channel", job->channel}})
-        .inc();
-    log::get("auto-reply")->error("reply to {} failed: {}", job->to, detail);
-  }
+                      {"in_reply_to", job->message_id},
+                      {"error", "the AI provider '" + ai_->id() + "' failed: " + error},
+                      {"error_code", 0}};
   bus::Event ev;
-  ev.type = sent ? kMessageSent : kMessageFailed;
-  ev.conversation = "";  // not ordered behind the conversation we are still holding
+  ev.type = kMessageFailed;
   ev.payload = p.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   ev.request_id = job->request_id;
   bus_.tryPublish(std::move(ev));
-  if (job->done) {
-    job->done();
-  }
+  job->done();
 }
 
 }  // namespace waflow::core::app

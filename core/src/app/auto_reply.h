@@ -1,23 +1,23 @@
 // AutoReply — the built-in behaviour that answers every customer message until
 // flows take over: a keyword map first, then echo, a fixed text, or an AI
-// provider's reply. Replies go back through the channel the message came in
-// on, with retries (honouring the channel's retry-after) for transient errors.
+// provider's reply. Replies go into the outbox (which sends them with rate
+// limits and retries) addressed to the channel the message came in on.
 //
 // It subscribes asynchronously to message.received, so one conversation's
 // messages are answered one at a time and in order, while different
-// conversations proceed in parallel. Outcomes are published as message.sent
-// or message.failed.
+// conversations proceed in parallel. A message counts as handled once its
+// reply is stored in the outbox. The reply's outbox id derives from the
+// message's id, so a message handled again after a crash is not answered twice.
 //
 // Thread-safety: handlers run on bus workers and io threads; state is
 // immutable after construction except the metrics' atomics.
 #pragma once
 
+#include "app/outbox.h"
 #include "bus/event_bus.h"
 #include "config/config.h"
 #include "metrics/metrics.h"
 #include "plugin/plugin_instance.h"
-
-#include <boost/asio/io_context.hpp>
 
 #include <map>
 #include <memory>
@@ -27,7 +27,7 @@ namespace waflow::core::app {
 
 class AutoReply {
  public:
-  AutoReply(const config::AutoReplyConfig& config, boost::asio::io_context& io, bus::EventBus& bus,
+  AutoReply(const config::AutoReplyConfig& config, Outbox& outbox, bus::EventBus& bus,
             metrics::Registry& metrics, std::map<std::string, plugin::PluginInstance*> channels,
             plugin::PluginInstance* ai);
 
@@ -42,11 +42,11 @@ class AutoReply {
   struct Job;
   void onMessage(const bus::Event& event, bus::Done done);
   void askAi(std::shared_ptr<Job> job);
-  void sendReply(std::shared_ptr<Job> job, int attempt);
-  void finish(std::shared_ptr<Job> job, bool sent, const std::string& detail);
+  void queueReply(std::shared_ptr<Job> job);
+  void aiFailed(std::shared_ptr<Job> job, const std::string& error);
 
   config::AutoReplyConfig config_;
-  boost::asio::io_context& io_;
+  Outbox& outbox_;
   bus::EventBus& bus_;
   metrics::Registry& metrics_;
   std::map<std::string, plugin::PluginInstance*> channels_;

@@ -147,13 +147,15 @@ class Daemon::Impl {
     }
     inbox_ = std::make_unique<Inbox>(*storage, bus_, metrics_, io_);
     buildRoutes();
+    outbox_ = std::make_unique<Outbox>(config_.outbox, *storage, channels_, bus_, metrics_, io_);
+    inbox_->setOutbox(outbox_.get());
     if (config_.auto_reply.enabled && !channels_.empty()) {
       plugin::PluginInstance* ai = nullptr;
       if (!config_.auto_reply.ai.empty()) {
         ai = findInstance(config_.auto_reply.ai, WAFLOW_KIND_AI);
       }
-      auto_reply_ =
-          std::make_unique<AutoReply>(config_.auto_reply, io_, bus_, metrics_, channelMap(), ai);
+      auto_reply_ = std::make_unique<AutoReply>(config_.auto_reply, *outbox_, bus_, metrics_,
+                                                channelMap(), ai);
       auto_reply_->attach();
     }
     inbox_->attachCompletion();  // after every other message.received handler
@@ -187,6 +189,7 @@ class Daemon::Impl {
       threads_.emplace_back([this] { io_.run(); });
     }
     started_ = true;
+    outbox_->start();  // before the inbox replays: replies to replayed messages go through it
     if (std::size_t recovered = inbox_->recover(std::chrono::seconds(30)); recovered > 0) {
       logger_->info(
           "{} message(s) stored before the last stop were not finished; handling "
@@ -353,6 +356,10 @@ class Daemon::Impl {
           c.inc(now - c.value());
         }
       }
+      if (outbox_) {
+        r.gauge("waflow_outbox_backlog", "Messages claimed for sending and not yet answered")
+            .set(static_cast<double>(outbox_->backlog()));
+      }
       auto stats = http_client_.stats();
       r.gauge("waflow_http_client_in_flight", "Outbound HTTP requests in flight")
           .set(static_cast<double>(stats.in_flight));
@@ -403,8 +410,12 @@ class Daemon::Impl {
     }
     bus_.stop(grace);
     if (inbox_ && !inbox_->flushDone(std::chrono::seconds(10))) {
-      logger_->warn("some finished messages could not be marked done in time; they will be "
-                    "handled again at the next start");
+      logger_->warn(
+          "some finished messages could not be marked done in time; they will be "
+          "handled again at the next start");
+    }
+    if (outbox_) {
+      outbox_->stop(std::min<std::chrono::milliseconds>(grace, std::chrono::seconds(10)));
     }
     for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
       (*it)->stop(std::chrono::seconds(5));
@@ -445,6 +456,7 @@ class Daemon::Impl {
   InstancePlan plan_;
   std::vector<std::unique_ptr<plugin::PluginInstance>> instances_;
   std::map<std::string, plugin::PluginInstance*> channels_;
+  std::unique_ptr<Outbox> outbox_;  // used by the auto-reply and the inbox: declared first
   std::unique_ptr<AutoReply> auto_reply_;
   std::unique_ptr<Inbox> inbox_;  // destroyed after the threads end (see ~Impl)
   httpd::Router router_;

@@ -102,7 +102,7 @@ bus::Event messageReceivedEvent(const std::string& channel, waflow::InboundMessa
 }
 
 bus::Event messageStatusEvent(const std::string& channel, const waflow::StatusUpdate& s,
-                              const std::string& request_id) {
+                              const std::string& request_id, const std::string& outbox_id) {
   std::string p;
   p.reserve(256 + s.raw_json.size());
   p += '{';
@@ -113,6 +113,7 @@ bus::Event messageStatusEvent(const std::string& channel, const waflow::StatusUp
   appendNumber(p, "timestamp", s.timestamp);
   appendNumber(p, "error_code", s.error_code);
   appendField(p, "error_message", s.error_message);
+  appendField(p, "outbox_id", outbox_id);
   appendRaw(p, s.raw_json);
   bus::Event ev;
   ev.type = kMessageStatus;

@@ -36,7 +36,8 @@ std::string conversationKey(const std::string& channel, const std::string& conta
 // Takes the message: it becomes the event's native ReceivedMessage.
 bus::Event messageReceivedEvent(const std::string& channel, waflow::InboundMessage&& m,
                                 const std::string& request_id);
+// `outbox_id`: the outbox message the status is about, "" when unknown.
 bus::Event messageStatusEvent(const std::string& channel, const waflow::StatusUpdate& s,
-                              const std::string& request_id);
+                              const std::string& request_id, const std::string& outbox_id = {});
 
 }  // namespace waflow::core::app

@@ -88,7 +88,12 @@ struct Inbox::Batch {
 
 Inbox::Inbox(plugin::PluginInstance& storage, bus::EventBus& bus, metrics::Registry& metrics,
              boost::asio::io_context& io)
-    : storage_(storage), bus_(bus), metrics_(metrics), io_(io), replay_timer_(io) {}
+    : storage_(storage),
+      bus_(bus),
+      metrics_(metrics),
+      io_(io),
+      replay_timer_(io),
+      done_batch_(storage, storage::kInboxDone, "messages", 1000) {}
 
 Inbox::~Inbox() = default;
 
@@ -173,6 +178,9 @@ void Inbox::accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
                            continue;
                          }
                          received.inc();
+                         if (outbox_ != nullptr) {
+                           outbox_->noteInbound(batch->channel, m.from, nowMs());
+                         }
                          log::get("inbox")->debug("message {} ({}) from {} on {} stored", m.id,
                                                   m.type, m.from, batch->channel);
                          if (bus_.tryPublish(std::move(batch->events[i])) !=
@@ -193,15 +201,20 @@ void Inbox::accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
   if (!batch->statuses.empty()) {
     Json in = {{"statuses", Json::array()}};
     for (const auto& s : batch->statuses) {
-      in["statuses"].push_back({{"channel", channel},
-                                {"message_id", s.message_id},
-                                {"status", s.status},
-                                {"timestamp", s.timestamp},
-                                {"error_code", s.error_code},
-                                {"error_message", s.error_message},
-                                {"raw", Json::parse(s.raw_json, nullptr, false).is_discarded()
-                                            ? Json(nullptr)
-                                            : Json::parse(s.raw_json)}});
+      Json raw = Json::parse(s.raw_json, nullptr, false);
+      Json status = {{"channel", channel},
+                     {"message_id", s.message_id},
+                     {"status", s.status},
+                     {"timestamp", s.timestamp},
+                     {"error_code", s.error_code},
+                     {"error_message", s.error_message},
+                     {"raw", raw.is_discarded() ? Json(nullptr) : std::move(raw)}};
+      // The channel echoes the outbox id (biz_opaque_callback_data): it lets a
+      // status settle a send that was interrupted before its id was known.
+      if (std::string outbox_id = Outbox::outboxIdOf(s); !outbox_id.empty()) {
+        status["outbox_id"] = std::move(outbox_id);
+      }
+      in["statuses"].push_back(std::move(status));
     }
     storage_.execute(
         storage::kStatusPut, in.dump(-1, ' ', false, Json::error_handler_t::replace),
@@ -218,10 +231,27 @@ void Inbox::accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
           } catch (const std::exception&) {
             fresh.assign(batch->statuses.size(), true);
           }
+          std::vector<std::string> outbox_ids(batch->statuses.size());
+          Json out = Json::parse(o.value, nullptr, false);
+          if (out.is_object() && out.contains("outbox_ids") && out["outbox_ids"].is_array()) {
+            for (std::size_t i = 0; i < outbox_ids.size() && i < out["outbox_ids"].size(); ++i) {
+              if (out["outbox_ids"][i].is_string()) {
+                outbox_ids[i] = out["outbox_ids"][i].get<std::string>();
+              }
+            }
+          }
+          std::vector<waflow::StatusUpdate> fresh_statuses;
+          std::vector<std::string> fresh_ids;
           for (std::size_t i = 0; i < fresh.size(); ++i) {
             if (fresh[i]) {
-              bus_.tryPublish(messageStatusEvent(batch->channel, batch->statuses[i], request_id));
+              bus_.tryPublish(messageStatusEvent(batch->channel, batch->statuses[i], request_id,
+                                                 outbox_ids[i]));
+              fresh_statuses.push_back(batch->statuses[i]);
+              fresh_ids.push_back(outbox_ids[i]);
             }
+          }
+          if (outbox_ != nullptr && !fresh_statuses.empty()) {
+            outbox_->onStatuses(batch->channel, fresh_statuses, fresh_ids);
           }
           finishOne(true);
         });
@@ -250,56 +280,28 @@ void Inbox::attachCompletion() {
       "inbox-done");
 }
 
+// Joins the next inbox.done: under load, one write marks hundreds of messages.
 void Inbox::markDone(const std::string& channel, const std::string& id) {
-  std::vector<std::pair<std::string, std::string>> batch;
-  {
-    std::lock_guard lock(mutex_);
-    done_queue_.emplace_back(channel, id);
-    if (done_in_flight_) {
-      return;  // joins the next batch, sent when the current one is stored
+  std::string item = "{\"channel\":";
+  appendJsonString(item, channel);
+  item += ",\"id\":";
+  appendJsonString(item, id);
+  item += '}';
+  done_batch_.submit(std::move(item), [this, key = keyOf(channel, id)](const plugin::CallOutcome& o,
+                                                                       const Json*, std::size_t) {
+    if (!o.ok()) {
+      log::get("inbox")->warn(
+          "marking message done failed ({}); it will be handled again "
+          "after a restart",
+          o.error);
     }
-    done_in_flight_ = true;
-    batch.swap(done_queue_);
-  }
-  sendDone(std::move(batch));
-}
-
-// One inbox.done for everything finished while the previous one was being
-// stored: under load, one write marks hundreds of messages.
-void Inbox::sendDone(std::vector<std::pair<std::string, std::string>> batch) {
-  Json in = {{"messages", Json::array()}};
-  for (const auto& [channel, id] : batch) {
-    in["messages"].push_back({{"channel", channel}, {"id", id}});
-  }
-  storage_.execute(storage::kInboxDone, in.dump(-1, ' ', false, Json::error_handler_t::replace),
-                   [this, batch = std::move(batch)](plugin::CallOutcome o) {
-                     if (!o.ok()) {
-                       log::get("inbox")->warn(
-                           "marking {} message(s) done failed ({}); they "
-                           "will be handled again after a restart",
-                           batch.size(), o.error);
-                     }
-                     std::vector<std::pair<std::string, std::string>> next;
-                     {
-                       std::lock_guard lock(mutex_);
-                       for (const auto& [channel, id] : batch) {
-                         published_.erase(keyOf(channel, id));
-                       }
-                       if (done_queue_.empty()) {
-                         done_in_flight_ = false;
-                         done_idle_.notify_all();
-                         return;
-                       }
-                       next.swap(done_queue_);
-                     }
-                     sendDone(std::move(next));
-                   });
+    std::lock_guard lock(mutex_);
+    published_.erase(key);
+  });
 }
 
 bool Inbox::flushDone(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  return done_idle_.wait_for(lock, timeout,
-                             [this] { return !done_in_flight_ && done_queue_.empty(); });
+  return done_batch_.waitIdle(timeout);
 }
 
 std::size_t Inbox::recover(std::chrono::milliseconds timeout) {

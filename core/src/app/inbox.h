@@ -15,6 +15,8 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include "app/outbox.h"
+#include "app/storage_batch.h"
 #include "bus/event_bus.h"
 #include "metrics/metrics.h"
 #include "plugin/plugin_instance.h"
@@ -46,6 +48,10 @@ class Inbox {
   void accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
               const std::string& request_id, std::function<void(bool stored)> done);
 
+  // Where stored messages open contacts' 24-hour windows and stored statuses
+  // settle sends. Call before the first accept().
+  void setOutbox(Outbox* outbox) { outbox_ = outbox; }
+
   // Subscribes the completion handler. Call after every other
   // message.received subscriber, before the bus starts.
   void attachCompletion();
@@ -70,11 +76,11 @@ class Inbox {
   Replayed publishStored(const nlohmann::json& stored);
   void scheduleReplay();
   void markDone(const std::string& channel, const std::string& id);
-  void sendDone(std::vector<std::pair<std::string, std::string>> batch);
   void replay();
   std::string keyOf(const std::string& channel, const std::string& id) const;
 
   plugin::PluginInstance& storage_;
+  Outbox* outbox_ = nullptr;
   bus::EventBus& bus_;
   metrics::Registry& metrics_;
   boost::asio::io_context& io_;
@@ -83,9 +89,7 @@ class Inbox {
   std::mutex mutex_;
   std::set<std::string> published_;  // published and not yet done: never replayed twice
   bool replay_scheduled_ = false;
-  std::vector<std::pair<std::string, std::string>> done_queue_;  // finished, not yet marked
-  bool done_in_flight_ = false;
-  std::condition_variable done_idle_;
+  StorageBatch done_batch_;  // inbox.done for finished messages
   std::atomic<bool> stopped_{false};
 };
 

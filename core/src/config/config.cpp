@@ -311,6 +311,7 @@ class Loader {
   void checkListen(const json& value, Config& config);
   void collectInstances(const json& value, Config& config);
   void checkAutoReply(const json& value, Config& config);
+  void readOutbox(const json& value, Config& config);
   void collectStorage(const json& value, Config& config);
 
   std::string file_;
@@ -490,6 +491,66 @@ void Loader::checkAutoReply(const json& value, Config& config) {
   }
 }
 
+void Loader::readOutbox(const json& value, Config& config) {
+  auto section = value.find("outbox");
+  if (section == value.end() || !section->is_object()) {
+    return;
+  }
+  OutboxConfig& o = config.outbox;
+  auto ms = [&](const char* key, std::chrono::milliseconds fallback) {
+    return std::chrono::milliseconds(section->value(key, int64_t{fallback.count()}));
+  };
+  o.rate_limit = section->value("rate_limit", o.rate_limit);
+  if (auto limits = section->find("channel_rate_limits"); limits != section->end()) {
+    for (const auto& [id, rate] : limits->items()) {
+      if (rate.is_number_integer()) {
+        o.channel_rate_limits[id] = rate.get<int>();
+      }
+    }
+  }
+  o.recipient_burst = section->value("recipient_burst", o.recipient_burst);
+  o.recipient_interval = ms("recipient_interval", o.recipient_interval);
+  o.max_attempts = section->value("max_attempts", o.max_attempts);
+  o.retry_initial = ms("retry_initial", o.retry_initial);
+  o.retry_max = ms("retry_max", o.retry_max);
+  o.lease = ms("lease", o.lease);
+  o.resend_in_doubt = section->value("in_doubt", std::string("resend")) == "resend";
+  o.in_doubt_grace = ms("in_doubt_grace", o.in_doubt_grace);
+  o.enforce_window = section->value("customer_window", std::string("enforce")) == "enforce";
+  o.owner = section->value("owner", o.owner);
+  if (auto t = section->find("window_template"); t != section->end() && t->is_object()) {
+    o.window_template = {{"name", t->value("name", "")},
+                         {"language", {{"code", t->value("language", "en_US")}}}};
+    if (auto c = t->find("components"); c != t->end() && c->is_array() && !c->empty()) {
+      o.window_template["components"] = *c;
+    }
+  }
+
+  const Entry yaml_section = findEntry(root_, "outbox");
+  const Entry limits = findEntry(yaml_section.value, "channel_rate_limits");
+  if (limits.found && limits.value.IsMap()) {
+    std::vector<std::string> ids;
+    for (const InstanceConfig& c : config.channels) {
+      ids.push_back(c.id);
+    }
+    for (auto it = limits.value.begin(); it != limits.value.end(); ++it) {
+      const std::string id = it->first.as<std::string>("");
+      if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+        continue;
+      }
+      std::string match = diag::closestMatch(id, ids);
+      error(it->first, "outbox.channel_rate_limits: " + quote(id) + " is not a channel instance",
+            match.empty() ? "the keys are ids of instances under 'channels:'"
+                          : "did you mean " + quote(match) + "?");
+    }
+  }
+  if (o.retry_max < o.retry_initial) {
+    error(findEntry(yaml_section.value, "retry_max").key,
+          "outbox.retry_max: shorter than retry_initial",
+          "retry_max caps the growing delay between attempts; make it at least retry_initial");
+  }
+}
+
 LoadResult Loader::load(std::string_view text) {
   LoadResult result;
   try {
@@ -551,6 +612,7 @@ LoadResult Loader::load(std::string_view text) {
     config.server.shutdown_timeout =
         std::chrono::milliseconds(server->value("shutdown_timeout", int64_t{30000}));
   }
+  readOutbox(value, config);
   if (auto log = value.find("log"); log != value.end() && log->is_object()) {
     config.log.level = log->value("level", config.log.level);
     config.log.format = log->value("format", config.log.format);

@@ -65,6 +65,25 @@ struct AutoReplyConfig {
   std::string system_prompt;
 };
 
+// The sender: see the `outbox:` keys in core_schema.cpp and docs/reliability.md.
+struct OutboxConfig {
+  int rate_limit = 80;                             // per channel instance; 0 = unlimited
+  std::map<std::string, int> channel_rate_limits;  // channel id -> rate_limit
+  int recipient_burst = 5;                         // 0 = no pacing per contact
+  std::chrono::milliseconds recipient_interval{6000};
+  int max_attempts = 10;
+  std::chrono::milliseconds retry_initial{1000};
+  std::chrono::milliseconds retry_max{600000};
+  std::chrono::milliseconds lease{120000};
+  bool resend_in_doubt = true;  // in_doubt: resend | fail
+  std::chrono::milliseconds in_doubt_grace{30000};
+  bool enforce_window = true;  // customer_window: enforce | off
+  // The template sent instead of a free-form message outside the 24-hour window, as the
+  // Cloud API template object ({"name", "language": {"code"}, "components"}); null when unset.
+  nlohmann::json window_template;
+  std::string owner;  // "" = the host name
+};
+
 struct Config {
   std::string file;      // "" when built-in defaults
   std::string base_dir;  // the config file's directory ("" = current directory): relative
@@ -78,6 +97,7 @@ struct Config {
   // The storage instance (id "storage"); plugin storage-sqlite unless `storage:` says otherwise.
   InstanceConfig storage;
   AutoReplyConfig auto_reply;
+  OutboxConfig outbox;
   std::vector<std::string> secrets;  // values to redact from logs
   YAML::Node root;                   // the whole parsed file (null for defaults)
 };

@@ -105,6 +105,71 @@ constexpr const char* kCoreSchema = R"json({
       "$ref": "instance", "default": {"plugin": "storage-sqlite"},
       "description": "Where received messages, the outbox, statuses and contacts are kept durably: {plugin, config}. Default: storage-sqlite, a database file in data_dir."
     },
+    "outbox": {
+      "type": "object",
+      "description": "The sender: every reply is written to the outbox in storage first, then sent with rate limits, retries and per-conversation order. docs/reliability.md explains the guarantees.",
+      "properties": {
+        "rate_limit": {
+          "type": "integer", "minimum": 0, "default": 80,
+          "description": "Messages per second sent through one channel instance (one WhatsApp number). Meta's default is 80; 0 = no limit."
+        },
+        "channel_rate_limits": {
+          "type": "object", "default": {},
+          "additionalProperties": {"type": "integer", "minimum": 0},
+          "description": "Per channel instance id, a rate_limit that replaces the default (e.g. 1000 for an upgraded number, 20 for a coexistence number)."
+        },
+        "recipient_burst": {
+          "type": "integer", "minimum": 0, "default": 5,
+          "description": "Messages sent back to back to one contact before pacing starts (Meta's pair rate limit); 0 = no pacing."
+        },
+        "recipient_interval": {
+          "type": "string", "format": "duration", "minimum": 1, "default": "6s",
+          "description": "Once the burst is used, one message per this interval to the same contact."
+        },
+        "max_attempts": {
+          "type": "integer", "minimum": 1, "maximum": 100, "default": 10,
+          "description": "Send attempts before a message is marked failed (only transient errors are retried)."
+        },
+        "retry_initial": {
+          "type": "string", "format": "duration", "minimum": 1, "default": "1s",
+          "description": "Delay before the first retry; it doubles with each attempt (with jitter) unless the provider says how long to wait (Retry-After)."
+        },
+        "retry_max": {
+          "type": "string", "format": "duration", "minimum": 1, "default": "10m",
+          "description": "Longest delay between two attempts."
+        },
+        "lease": {
+          "type": "string", "format": "duration", "minimum": 1000, "default": "2m",
+          "description": "How long a send may be in progress before it is presumed interrupted (a crash) and becomes 'in doubt'. Keep it above the channel's request timeout."
+        },
+        "in_doubt": {
+          "type": "string", "enum": ["resend", "fail"], "default": "resend",
+          "description": "What to do with a send interrupted by a crash when no status from the provider has shown it arrived within in_doubt_grace: resend it, or mark it failed."
+        },
+        "in_doubt_grace": {
+          "type": "string", "format": "duration", "minimum": 0, "default": "30s",
+          "description": "After a restart, how long to wait for a status webhook that proves an interrupted send reached the provider before applying in_doubt."
+        },
+        "customer_window": {
+          "type": "string", "enum": ["enforce", "off"], "default": "enforce",
+          "description": "enforce: a free-form message to a contact who has not written in the last 24 hours is not sent (WhatsApp would reject it); it is replaced by window_template when one is set, else it fails with a clear reason. off: send anyway."
+        },
+        "window_template": {
+          "type": "object",
+          "description": "The approved template sent instead of a free-form message outside the 24-hour window.",
+          "properties": {
+            "name": {"type": "string", "minLength": 1, "description": "Template name as approved in WhatsApp Manager."},
+            "language": {"type": "string", "minLength": 2, "default": "en_US", "description": "Template language code, e.g. id or en_US."},
+            "components": {"type": "array", "default": [], "items": {"type": "object"}, "description": "Template components (header/body/button parameters), as in the Cloud API."}
+          },
+          "required": ["name"]
+        },
+        "owner": {
+          "type": "string", "default": "",
+          "description": "This daemon's name on the sends it holds (leases); empty = the host name. Give each daemon sharing one database its own."
+        }
+      }
+    },
     "auto_reply": {
       "type": "object",
       "description": "The built-in reply used when no flow handles a message.",

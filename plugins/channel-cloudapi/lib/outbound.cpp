@@ -542,6 +542,14 @@ nlohmann::json buildSendBody(const waflow::OutboundMessage& m) {
       payload.erase(biz);
     }
   }
+  // Without a value of the flow's own, the outbox id goes along: Meta echoes it in every status
+  // of this message, so after a crash the daemon can tell that a send it was unsure about did
+  // reach Meta. The id is stable across retries. One over Meta's limit is left out rather than
+  // failing the send.
+  if (!body.contains("biz_opaque_callback_data") && !m.id.empty() &&
+      utf8Length(m.id) <= limits::kBizOpaqueCallbackData) {
+    body["biz_opaque_callback_data"] = m.id;
+  }
 
   const std::string& type = m.type;
   std::string wire_type = type;

@@ -32,7 +32,9 @@
 // business-scoped user id such as "US.13491208655302741918" (sent as "recipient"). `reply_to`
 // becomes context.message_id (a quoted reply), except for reactions. A top-level
 // "biz_opaque_callback_data" string in payload_json (an object) is lifted out of the type object
-// and sent at the top level; Meta echoes it in status webhooks.
+// and sent at the top level; Meta echoes it in status webhooks. Without one, the message's `id`
+// (the daemon's outbox id, stable across retries) is sent as biz_opaque_callback_data when it is
+// non-empty and within Meta's 512-character limit.
 //
 // Violations throw waflow::Error(Rc::kInvalid, "<field>: <what is wrong> (limit N)"); a type the
 // channel cannot send throws Rc::kUnsupported. Lengths count Unicode code points.

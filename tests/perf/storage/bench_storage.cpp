@@ -9,6 +9,19 @@
 //   no group commit --callers callers with max_batch=1: one commit (and fsync) per put
 //   group commit    --callers callers, the default max_batch: the baseline's ratio is the gain
 //   + readers       the same while --readers callers loop on contact.get and inbox.pending
+//
+// --ops outbox measures what the daemon's outbox adds per message, beside the inbox.put figure
+// of the same run (group commit, --callers callers):
+//   inbox.put                     as above
+//   outbox.add(claim) + sent      per message: one outbox.add that claims it at once, then its
+//                                 share of an outbox.sent batch (one batch in flight, like the
+//                                 daemon's sender)
+//   put + add + sent + done       the daemon's whole storage path of a message answered by one
+//                                 reply: inbox.put, outbox.add(claim), outbox.sent and inbox.done
+//                                 (the last two batched)
+// Each caller owns one conversation and waits for its message's last step, so every add can be
+// claimed at once. "cpu us/msg" is the whole process's CPU time (plugin, host and this driver)
+// per message.
 #include "plugin/plugin_catalog.h"
 #include "plugin/plugin_instance.h"
 
@@ -16,6 +29,7 @@
 #include "http_client/http_client.h"
 #include "log/log.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -29,8 +43,11 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -81,18 +98,162 @@ std::string putInput(const std::string& id, int contact_no, int64_t at) {
   return input.dump();
 }
 
+// One outbox message (a short text reply) as an element of outbox.add's "messages".
+std::string outboxMessage(const std::string& id, const std::string& contact) {
+  return R"({"id":")" + id + R"(","channel":"wa-main","to":")" + contact +
+         R"(","conversation":"wa-main:)" + contact +
+         R"(","type":"text","text":"Baik kak, pesanannya kami cek ke kurir dulu ya. Mohon ditunggu )"
+         R"(sebentar 🙏","reply_to":"","payload":null,"not_before":0})";
+}
+
+int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double cpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// CPU seconds used so far by this process's threads named `name` (storage-sqlite names its
+// writer thread "sqlite-writer": the one thread every write goes through).
+double threadCpuSeconds(const std::string& name) {
+  double total = 0;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string thread_name;
+    std::getline(comm, thread_name);
+    if (thread_name != name) {
+      continue;
+    }
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // Fields after the ")" that ends the name: state is field 3, utime 14, stime 15.
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i >= 14) {
+        ticks += std::stod(field);
+      }
+    }
+    total += ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return total;
+}
+
+// Gathers single-message operations into one call of `op` with a "messages" array while the
+// previous call is in flight, the way the daemon batches outbox.sent and inbox.done.
+class Batcher {
+ public:
+  Batcher(PluginInstance& instance, std::string op, std::function<std::string()> extra)
+      : instance_(instance), op_(std::move(op)), extra_(std::move(extra)) {}
+
+  void add(std::string element, std::function<void(bool ok)> done) {
+    std::unique_lock lock(mutex_);
+    elements_.push_back(std::move(element));
+    dones_.push_back(std::move(done));
+    if (!in_flight_) {
+      in_flight_ = true;
+      flush(lock);
+    }
+  }
+
+ private:
+  // Sends what is gathered; called with the lock held and in_flight_ set.
+  void flush(std::unique_lock<std::mutex>& lock) {
+    std::string input = R"({"messages":[)";
+    for (std::size_t i = 0; i < elements_.size(); ++i) {
+      input += i == 0 ? "" : ",";
+      input += elements_[i];
+    }
+    input += "]" + extra_() + "}";
+    elements_.clear();
+    auto dones = std::make_shared<std::vector<std::function<void(bool)>>>(std::move(dones_));
+    dones_.clear();
+    lock.unlock();
+    instance_.execute(op_, input, [this, dones](CallOutcome o) {
+      {
+        std::unique_lock relock(mutex_);
+        if (elements_.empty()) {
+          in_flight_ = false;
+        } else {
+          flush(relock);
+        }
+      }
+      // Last: the final answer may let the phase end and destroy this batcher.
+      for (auto& done : *dones) {
+        done(o.ok());
+      }
+    });
+  }
+
+  PluginInstance& instance_;
+  const std::string op_;
+  const std::function<std::string()> extra_;
+  std::mutex mutex_;
+  bool in_flight_ = false;
+  std::vector<std::string> elements_;
+  std::vector<std::function<void(bool)>> dones_;
+};
+
+// The same message as putInput() builds, the way the daemon sends it: written without a DOM,
+// with the event as JSON text inside a string, which the storage stores without parsing.
+std::string eventText(const std::string& id, int contact_no, int64_t at) {
+  std::string contact = "62812" + std::to_string(10000000 + contact_no);
+  std::string name = "Pelanggan " + std::to_string(contact_no);
+  std::string event =
+      R"({"channel":"wa-main","contacts":[{"profile":{"name":")" + name + R"("},"wa_id":")" +
+      contact +
+      R"("}],"context":{"from":"6281100001111","id":"wamid.HBgNNjI4MTEwMDAwMTExMRUCABEYEjVGNzQ2QjE5RkE3MDlBRDE4AA=="},"from":")" +
+      contact + R"(","id":")" + id +
+      R"(","metadata":{"display_phone_number":"6281100001111","phone_number_id":"1098765432101234"},"recipient":"1098765432101234","text":{"body":"Halo kak, saya mau tanya soal pesanan saya nomor INV/2024/)" +
+      std::to_string(at % 99991) +
+      ". Kemarin statusnya sudah dikirim tapi sampai sekarang belum sampai, padahal estimasinya "
+      "dua hari. Bisa tolong dicek ke kurirnya? Alamat saya di Jl. Melati No. 12, RT 03 RW 05, "
+      "Kelurahan Sukamaju, Kecamatan Cibeunying, Bandung 40191. Nomor resi JNE 0123456789012. "
+      R"(Terima kasih banyak kak 🙏"},"timestamp":)" +
+      std::to_string(at / 1000) + R"(,"type":"text"})";
+  std::string quoted;
+  quoted.reserve(event.size() + 64);
+  for (char ch : event) {
+    if (ch == '"' || ch == '\\') {
+      quoted += '\\';
+    }
+    quoted += ch;
+  }
+  return R"({"messages":[{"channel":"wa-main","id":")" + id + R"(","contact":")" + contact +
+         R"(","contact_name":")" + name + R"(","conversation":"wa-main:)" + contact +
+         R"(","type":"text","received_at":)" + std::to_string(at) + R"(,"event":")" + quoted +
+         R"("}]})";
+}
+
 struct Options {
   int callers = 1000;
   int readers = 8;
   double seconds = 4.0;
+  std::string ops = "inbox";
   std::filesystem::path dir;
 };
+
+// What one caller's message goes through.
+enum class Steps { kPut, kAddSent, kPutAddSentDone };
 
 struct Phase {
   std::string name;
   int callers;
   int readers;
   Json config;
+  Steps steps = Steps::kPut;
+  bool event_as_text = false;  // inbox.put's event as a JSON string, as the daemon sends it
 };
 
 struct Result {
@@ -100,6 +261,8 @@ struct Result {
   uint64_t errors = 0;
   uint64_t reads = 0;
   double elapsed = 0;
+  double cpu = 0;
+  double writer_cpu = 0;
   uint64_t commits = 0;
   uint64_t plugin_writes = 0;
   std::vector<double> write_ms;
@@ -205,21 +368,69 @@ class Bench {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
 
+    Batcher sent(instance, "outbox.sent", [] { return R"(,"now":)" + std::to_string(wallMs()); });
+    Batcher done(instance, "inbox.done", [] { return std::string(); });
+    const std::string claim_owner = R"(,"claim":{"owner":"bench","lease_ms":60000,"now":)";
+
     std::function<void(Caller&)> write = [&](Caller& c) {
       if (stop.load(std::memory_order_relaxed)) {
         finished();
         return;
       }
       std::string id = "wamid.bench." + std::to_string(c.id) + "." + std::to_string(c.seq);
-      std::string input = putInput(id, (c.id * 7919 + static_cast<int>(c.seq)) % kContacts,
-                                   base + static_cast<int64_t>(c.seq));
+      // With the outbox each caller keeps to its own conversation (one contact).
+      int contact_no = phase.steps == Steps::kPut
+                           ? (c.id * 7919 + static_cast<int>(c.seq)) % kContacts
+                           : c.id % kContacts;
+      std::string contact = "62812" + std::to_string(10000000 + contact_no);
+      int64_t at = base + static_cast<int64_t>(c.seq);
       ++c.seq;
       auto t0 = Clock::now();
-      instance.execute("inbox.put", input, [&, t0](CallOutcome o) {
+      auto finish = [&, t0](bool ok) {
         c.latency_ms.push_back(
             std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-        c.errors += o.ok() ? 0 : 1;
+        c.errors += ok ? 0 : 1;
         write(c);
+      };
+      auto mark_done = [&, id, finish](bool ok) {
+        if (!ok || phase.steps != Steps::kPutAddSentDone) {
+          finish(ok);
+          return;
+        }
+        done.add(R"({"channel":"wa-main","id":")" + id + R"("})", finish);
+      };
+      auto add_reply = [&, id, contact, finish, mark_done](bool ok) {
+        if (!ok) {
+          finish(false);
+          return;
+        }
+        std::string reply = "out." + id;
+        std::string input = R"({"messages":[)" + outboxMessage(reply, contact) + "]" + claim_owner +
+                            std::to_string(wallMs()) + "}}";
+        instance.execute("outbox.add", input, [&, reply, finish, mark_done](CallOutcome o) {
+          // Claimed at once: the caller's previous reply is sent, so nothing holds it back.
+          if (!o.ok() || o.value.find(R"("claimed":[true])") == std::string::npos) {
+            finish(false);
+            return;
+          }
+          sent.add(
+              R"({"id":")" + reply + R"(","provider_message_id":"wamid.OUT.)" + reply + R"("})",
+              mark_done);
+        });
+      };
+      if (phase.steps == Steps::kAddSent) {
+        add_reply(true);
+        return;
+      }
+      std::string input = phase.steps == Steps::kPut && !phase.event_as_text
+                              ? putInput(id, contact_no, at)
+                              : eventText(id, contact_no, at);
+      instance.execute("inbox.put", input, [&, finish, add_reply](CallOutcome o) {
+        if (phase.steps == Steps::kPut || !o.ok()) {
+          finish(o.ok());
+          return;
+        }
+        add_reply(true);
       });
     };
     std::function<void(Caller&)> read = [&](Caller& c) {
@@ -245,6 +456,8 @@ class Bench {
     };
 
     auto start = Clock::now();
+    double cpu_start = cpuSeconds();
+    double writer_start = threadCpuSeconds("sqlite-writer");
     for (std::size_t i = 0; i < writers.size(); ++i) {
       writers[i].id = static_cast<int>(i);
       write(writers[i]);
@@ -261,6 +474,8 @@ class Bench {
     }
     Result r;
     r.elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    r.cpu = cpuSeconds() - cpu_start;
+    r.writer_cpu = threadCpuSeconds("sqlite-writer") - writer_start;
     for (Caller& c : writers) {
       r.writes += c.latency_ms.size();
       r.errors += c.errors;
@@ -297,6 +512,10 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", options.seconds, "duration of each phase")
       ->check(CLI::PositiveNumber);
   app.add_option("--dir", dir, "where the database files go (default: the temp directory)");
+  app.add_option("--ops", options.ops,
+                 "inbox: inbox.put with and without group commit and readers; outbox: "
+                 "inbox.put beside outbox.add(claim) + outbox.sent and the whole path")
+      ->check(CLI::IsMember({"inbox", "outbox"}));
   CLI11_PARSE(app, argc, argv);
   options.dir = dir.empty() ? std::filesystem::temp_directory_path() /
                                   ("waflow-bench-storage-" + std::to_string(::getpid()))
@@ -313,17 +532,28 @@ int main(int argc, char** argv) {
   }
   Json full = {{"synchronous", "full"}};
   Json no_group = {{"synchronous", "full"}, {"max_batch", 1}};
-  const std::vector<Phase> phases = {
-      {"1 caller", 1, 0, full},
-      {"no group commit (max_batch=1)", options.callers, 0, no_group},
-      {"group commit", options.callers, 0, full},
-      {"group commit + readers", options.callers, options.readers, full},
-  };
+  std::vector<Phase> phases;
+  if (options.ops == "inbox") {
+    phases = {
+        {"1 caller", 1, 0, full},
+        {"no group commit (max_batch=1)", options.callers, 0, no_group},
+        {"group commit", options.callers, 0, full},
+        {"group commit + readers", options.callers, options.readers, full},
+    };
+  } else {
+    phases = {
+        {"inbox.put", options.callers, 0, full, Steps::kPut, true},
+        {"outbox.add(claim) + sent", options.callers, 0, full, Steps::kAddSent},
+        {"put + add + sent + done", options.callers, 0, full, Steps::kPutAddSentDone},
+    };
+  }
   std::printf(
-      "storage-sqlite inbox.put, ~%zu-byte messages, synchronous=full, %s, %.0f s per phase\n",
-      putInput("wamid.bench.0.0", 0, 1700000000000).size(), options.dir.c_str(), options.seconds);
-  std::printf("%-32s %8s %12s %9s %10s %9s %9s %12s %9s\n", "phase", "callers", "messages/s",
-              "commits", "avg batch", "p50 ms", "p99 ms", "reads/s", "read p99");
+      "storage-sqlite --ops %s, ~%zu-byte messages, synchronous=full, %s, %.0f s per phase\n",
+      options.ops.c_str(), putInput("wamid.bench.0.0", 0, 1700000000000).size(),
+      options.dir.c_str(), options.seconds);
+  std::printf("%-32s %8s %12s %9s %10s %9s %9s %12s %9s %12s %12s\n", "phase", "callers",
+              "messages/s", "commits", "avg batch", "p50 ms", "p99 ms", "reads/s", "read p99",
+              "cpu us/msg", "writer us/msg");
   for (std::size_t i = 0; i < phases.size(); ++i) {
     const Phase& p = phases[i];
     Result r = bench.run(p, static_cast<int>(i));
@@ -334,9 +564,12 @@ int main(int argc, char** argv) {
       std::snprintf(reads, sizeof(reads), "%.0f", r.reads / r.elapsed);
       std::snprintf(read_p99, sizeof(read_p99), "%.2f", percentile(r.read_ms, 0.99));
     }
-    std::printf("%-32s %8d %12.0f %9llu %10.1f %9.2f %9.2f %12s %9s\n", p.name.c_str(), p.callers,
-                r.writes / r.elapsed, static_cast<unsigned long long>(r.commits), batch,
-                percentile(r.write_ms, 0.50), percentile(r.write_ms, 0.99), reads, read_p99);
+    double n = r.writes == 0 ? 1 : static_cast<double>(r.writes);
+    std::printf("%-32s %8d %12.0f %9llu %10.1f %9.2f %9.2f %12s %9s %12.1f %12.1f\n",
+                p.name.c_str(), p.callers, r.writes / r.elapsed,
+                static_cast<unsigned long long>(r.commits), batch, percentile(r.write_ms, 0.50),
+                percentile(r.write_ms, 0.99), reads, read_p99, r.cpu * 1e6 / n,
+                r.writer_cpu * 1e6 / n);
     if (r.errors > 0) {
       std::printf("  %llu operations failed\n", static_cast<unsigned long long>(r.errors));
     }

@@ -82,16 +82,8 @@ trap 'exit 130' INT TERM
 
 CLK_TCK=$(getconf CLK_TCK)
 
-# utime+stime of a process in microseconds. Fields are counted after the ")" closing comm.
-cpuMicros() {
-  local stat
-  stat=$(cat "/proc/$1/stat")
-  stat=${stat##*) }
-  # shellcheck disable=SC2086
-  set -- $stat
-  # after comm: $1=state ... utime is field 14 overall = $12 here, stime = $13
-  echo $(((${12} + ${13}) * 1000000 / CLK_TCK))
-}
+# shellcheck source=../lib/proc_stats.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/proc_stats.sh"
 
 writeConfig() {  # <file> <auto_reply yaml>
   local name

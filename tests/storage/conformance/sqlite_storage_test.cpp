@@ -1,10 +1,11 @@
 // storage-sqlite beyond the storage contract: where the file goes, its
-// settings, WAL, the checkpoint at shutdown, and retry while another process
-// holds the write lock.
+// settings, WAL, the checkpoint at shutdown, retry while another process
+// holds the write lock, and one process per database file.
 #include "sqlite_backend.h"
 #include "storage_harness.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -33,6 +34,17 @@ std::vector<std::string> query(const std::filesystem::path& file, const std::str
   }
   sqlite3_close(db);
   return rows;
+}
+
+// Runs statements on the file with a separate connection.
+void execute(const std::filesystem::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  EXPECT_EQ(rc, SQLITE_OK) << (error != nullptr ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
 }
 
 class SqliteStorageTest : public ::testing::Test {
@@ -106,6 +118,74 @@ TEST_F(SqliteStorageTest, WritesRetryWhileAnotherProcessHoldsTheLockAndReadsGoOn
   }
   harness_.ok("kv.put", {{"key", "k"}, {"value", "after"}});
   EXPECT_EQ(harness_.ok("kv.get", {{"key", "k"}}), Json({{"value", "after"}}));
+}
+
+TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
+  std::filesystem::path file = harness_.dir() / "v1.db";
+  Json config = {{"path", file.string()}};
+  harness_.openOrFail("storage-sqlite", config);
+  harness_.ok("outbox.add", {{"messages",
+                              {outboxMessage("a1", "A"), outboxMessage("a2", "A"),
+                               outboxMessage("b1", "B"), outboxMessage("c1", "C")}}});
+  harness_.ok("outbox.claim",
+              {{"limit", 2}, {"now", 1000}, {"lease_ms", 60000}, {"owner", "old-host"}});
+  harness_.ok("outbox.sent", {{"id", "b1"}, {"provider_message_id", "wamid.b1"}, {"now", 1001}});
+  harness_.close();
+  // The outbox indexes of schema version 1, as the previous release left the file.
+  execute(file,
+          "DROP INDEX outbox_due; DROP INDEX outbox_unfinished; DROP INDEX outbox_lease; "
+          "CREATE INDEX outbox_due ON outbox (state, not_before); "
+          "CREATE INDEX outbox_conversation ON outbox (conversation, state, seq); "
+          "CREATE INDEX outbox_lease ON outbox (state, lease_until); PRAGMA user_version = 1;");
+
+  harness_.openOrFail("storage-sqlite", config);
+  EXPECT_EQ(harness_.ok("stats", Json::object())["schema_version"], 2);
+  EXPECT_THAT(
+      query(file,
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+            "tbl_name = 'outbox' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
+      ::testing::ElementsAre("outbox_due", "outbox_lease", "outbox_provider", "outbox_unfinished"));
+  // Every state still works: a1's lease belongs to the previous incarnation.
+  EXPECT_THAT(
+      ids(harness_.ok("outbox.recover", {{"now", 2000}, {"owner", "old-host"}}), "in_doubt"),
+      ::testing::ElementsAre("a1"));
+  EXPECT_THAT(ids(harness_.ok("outbox.claim",
+                              {{"limit", 10}, {"now", 2000}, {"lease_ms", 1}, {"owner", "new"}})),
+              ::testing::ElementsAre("c1"));
+  harness_.ok("outbox.failed", {{"id", "a1"}, {"error", "in doubt"}, {"now", 2001}});
+  EXPECT_THAT(ids(harness_.ok("outbox.claim",
+                              {{"limit", 10}, {"now", 2001}, {"lease_ms", 1}, {"owner", "new"}})),
+              ::testing::ElementsAre("a2"));
+  EXPECT_EQ(harness_.ok("outbox.get", {{"id", "b1"}})["message"]["state"], "sent");
+}
+
+TEST_F(SqliteStorageTest, ASecondInstanceOnTheSameDatabaseIsRefusedUntilTheFirstStops) {
+  std::filesystem::path file = harness_.dir() / "shared.db";
+  Json config = {{"path", file.string()}};
+  harness_.openOrFail("storage-sqlite", config);
+  harness_.ok("kv.put", {{"key", "k"}, {"value", "first"}});
+  EXPECT_TRUE(std::filesystem::exists(file.string() + ".lock"));
+
+  // Another daemon (here another instance, with its own host) on the same file.
+  StorageHarness second("second-instance");
+  std::string error;
+  EXPECT_FALSE(second.open("storage-sqlite", config, &error));
+  EXPECT_THAT(error, HasSubstr("another process (pid " + std::to_string(::getpid()) +
+                               ") is using the database " + file.string()));
+  EXPECT_THAT(error, HasSubstr("run one waflow daemon per database, or give this one its own "
+                               "storage.config.path"));
+  // Refused before touching anything: the first one goes on.
+  harness_.ok("kv.put", {{"key", "k"}, {"value", "still first"}});
+
+  harness_.close();
+  second.openOrFail("storage-sqlite", config);
+  EXPECT_EQ(second.ok("kv.get", {{"key", "k"}}), Json({{"value", "still first"}}));
+  // A failed start lets go of the file too.
+  second.close();
+  std::string refused;
+  EXPECT_FALSE(
+      harness_.open("storage-sqlite", {{"path", file.string()}, {"readers", 0}}, &refused));
+  harness_.openOrFail("storage-sqlite", config);
 }
 
 }  // namespace

@@ -51,9 +51,31 @@ class StorageConformance : public ::testing::TestWithParam<Backend> {
   Json add(std::vector<Json> messages) {
     return ok("outbox.add", {{"messages", std::move(messages)}});
   }
-  Json claim(int64_t now, int limit = 100, int64_t lease_ms = 30000) {
+  // outbox.add with "claim": what nothing holds back is leased to `owner` at once.
+  Json addClaiming(std::vector<Json> messages, int64_t now, int64_t lease_ms = 30000,
+                   const std::string& owner = "worker-1") {
+    return ok("outbox.add", {{"messages", std::move(messages)},
+                             {"claim", {{"owner", owner}, {"lease_ms", lease_ms}, {"now", now}}}});
+  }
+  Json claim(int64_t now, int limit = 100, int64_t lease_ms = 30000,
+             const std::string& owner = "worker-1") {
     return ok("outbox.claim",
-              {{"limit", limit}, {"now", now}, {"lease_ms", lease_ms}, {"owner", "worker-1"}});
+              {{"limit", limit}, {"now", now}, {"lease_ms", lease_ms}, {"owner", owner}});
+  }
+  Json recover(int64_t now, const std::string& owner = "") {
+    Json in = {{"now", now}};
+    if (!owner.empty()) {
+      in["owner"] = owner;
+    }
+    return ok("outbox.recover", in);
+  }
+  // Claims everything due and lets its lease run out: the sends are now in doubt.
+  void putInDoubt(int64_t now) {
+    claim(now, 100, 1);
+    recover(now + 1);
+  }
+  Json statuses(std::vector<Json> list) {
+    return ok("status.put", {{"statuses", std::move(list)}});
   }
   Json get(const std::string& id) { return ok("outbox.get", {{"id", id}})["message"]; }
   void sent(const std::string& id, const std::string& provider_id, int64_t now = kNow) {
@@ -290,7 +312,269 @@ TEST_P(StorageConformance, UpdatesOfAnUnknownOutboxIdAreInvalid) {
   EXPECT_EQ(get("ghost"), nullptr);
 }
 
+TEST_P(StorageConformance, OutboxAddWithClaimLeasesAtOnceWhatNothingHoldsBack) {
+  // Conversations in every state that matters: P has a pending message (not
+  // due yet), S one being sent, D one in doubt, F only finished ones.
+  add({outboxMessage("d0", "D")});
+  putInDoubt(kNow);
+  add({outboxMessage("p0", "P", kNow + 60000), outboxMessage("s0", "S"), outboxMessage("f0", "F")});
+  ASSERT_THAT(ids(claim(kNow)), ElementsAre("s0", "f0"));
+  sent("f0", "wamid.OUT.f0");
+
+  Json out =
+      addClaiming({outboxMessage("p1", "P"), outboxMessage("s1", "S"), outboxMessage("d1", "D"),
+                   outboxMessage("f1", "F"), outboxMessage("n1", "N"), outboxMessage("n2", "N"),
+                   outboxMessage("later", "L", kNow + 60000), outboxMessage("p0", "Q")},
+                  kNow, 5000, "worker-9");
+  // Only f1 and n1 have nothing unfinished before them; n2 waits behind n1 of
+  // the same call, `later` is not due, and p0 was already there.
+  EXPECT_EQ(out, Json({{"added", {true, true, true, true, true, true, true, false}},
+                       {"claimed", {false, false, false, true, true, false, false, false}}}));
+  Json f1 = get("f1");
+  EXPECT_EQ(f1["state"], "sending");
+  EXPECT_EQ(f1["attempts"], 0);
+  for (const char* id : {"p1", "s1", "d1", "n2", "later"}) {
+    EXPECT_EQ(get(id)["state"], "pending") << id;
+  }
+  EXPECT_EQ(get("p0")["conversation"], "P");  // the existing row was left as it was
+  // Claimed means leased: nobody claims them again, and the rest still waits.
+  EXPECT_THAT(ids(claim(kNow + 4999, 100, 30000, "worker-2")), IsEmpty());
+  // Without "claim" nothing is claimed and the output has no "claimed".
+  EXPECT_EQ(add({outboxMessage("z1", "Z")}), Json({{"added", {true}}}));
+  EXPECT_EQ(get("z1")["state"], "pending");
+}
+
+TEST_P(StorageConformance, AMessageClaimedByAddHoldsALeaseLikeAClaimedOne) {
+  ASSERT_EQ(addClaiming({outboxMessage("a1", "A"), outboxMessage("a2", "A")}, kNow, 1000),
+            Json({{"added", {true, true}}, {"claimed", {true, false}}}));
+  EXPECT_THAT(ids(claim(kNow + 999)), IsEmpty());
+  EXPECT_THAT(ids(recover(kNow + 999), "in_doubt"), IsEmpty());
+  Json recovered = recover(kNow + 1000);
+  ASSERT_THAT(ids(recovered, "in_doubt"), ElementsAre("a1"));
+  Json expected = outboxMessage("a1", "A");
+  expected["attempts"] = 0;
+  expected["state"] = "in_doubt";
+  EXPECT_EQ(recovered["in_doubt"][0], expected);
+  // Sent at once, it needs no claim: outbox.sent settles it and releases a2.
+  ASSERT_EQ(addClaiming({outboxMessage("b1", "B")}, kNow, 1000)["claimed"], Json({true}));
+  sent("b1", "wamid.OUT.b1");
+  EXPECT_EQ(get("b1")["state"], "sent");
+  EXPECT_EQ(get("b1")["provider_message_id"], "wamid.OUT.b1");
+}
+
+TEST_P(StorageConformance, ASendInDoubtHoldsBackItsConversationUntilResolved) {
+  add({outboxMessage("a1", "A"), outboxMessage("a2", "A"), outboxMessage("b1", "B"),
+       outboxMessage("b2", "B")});
+  putInDoubt(kNow);
+  ASSERT_EQ(get("a1")["state"], "in_doubt");
+  ASSERT_EQ(get("b1")["state"], "in_doubt");
+  // Nothing of A or B goes while its first send's outcome is unknown.
+  EXPECT_THAT(ids(claim(kNow + 5000)), IsEmpty());
+  EXPECT_EQ(addClaiming({outboxMessage("a3", "A")}, kNow + 5000)["claimed"], Json({false}));
+  // Given up: the conversation moves on. Sent again: it keeps its place first.
+  ok("outbox.failed", {{"id", "a1"}, {"error", "no status after a restart"}, {"now", kNow}});
+  ok("outbox.retry", {{"id", "b1"}, {"not_before", kNow + 5000}, {"error", "in doubt"}});
+  EXPECT_THAT(ids(claim(kNow + 5000)), ElementsAre("a2", "b1"));
+}
+
+TEST_P(StorageConformance, RecoverWithAnOwnerTakesBackEveryLeaseOfThatOwner) {
+  add({outboxMessage("x1", "X"), outboxMessage("x2", "X2")});
+  add({outboxMessage("y1", "Y")});
+  add({outboxMessage("z1", "Z")});
+  ASSERT_THAT(ids(claim(kNow, 2, 60000, "host-a")), ElementsAre("x1", "x2"));
+  ASSERT_THAT(ids(claim(kNow, 1, 60000, "host-b")), ElementsAre("y1"));
+  ASSERT_THAT(ids(claim(kNow, 1, 10, "host-c")), ElementsAre("z1"));
+  sent("x2", "wamid.OUT.x2");
+  // host-a restarted: its leases are void whatever their time; host-c's lease
+  // expired; host-b's still runs.
+  EXPECT_THAT(ids(recover(kNow + 10, "host-a"), "in_doubt"), ElementsAre("x1", "z1"));
+  EXPECT_EQ(get("x1")["state"], "in_doubt");
+  EXPECT_EQ(get("x2")["state"], "sent");
+  EXPECT_EQ(get("y1")["state"], "sending");
+  EXPECT_THAT(ids(recover(kNow + 10, "host-a"), "in_doubt"), IsEmpty());
+  // Without an owner only expired leases count.
+  EXPECT_THAT(ids(recover(kNow + 59999), "in_doubt"), IsEmpty());
+  EXPECT_THAT(ids(recover(kNow + 60000), "in_doubt"), ElementsAre("y1"));
+}
+
+TEST_P(StorageConformance, RetryAndFailedSettleOnlySendsUnderWayOrInDoubt) {
+  add({outboxMessage("s1", "S1"), outboxMessage("s2", "S2"), outboxMessage("d1", "D1"),
+       outboxMessage("d2", "D2")});
+  putInDoubt(kNow);
+  ASSERT_THAT(ids(claim(kNow + 10)), IsEmpty());
+  add({outboxMessage("s3", "S3"), outboxMessage("s4", "S4")});
+  ASSERT_THAT(ids(claim(kNow + 10)), ElementsAre("s3", "s4"));
+  // Sending and in doubt: both settle.
+  EXPECT_EQ(ok("outbox.retry", {{"id", "s3"}, {"not_before", kNow + 100}, {"error", "503"}}),
+            Json({{"changed", true}}));
+  EXPECT_EQ(ok("outbox.failed", {{"id", "s4"}, {"error", "(131026) undeliverable"}, {"now", kNow}}),
+            Json({{"changed", true}}));
+  EXPECT_EQ(ok("outbox.retry", {{"id", "d1"}, {"not_before", kNow + 100}, {"error", "in doubt"}}),
+            Json({{"changed", true}}));
+  EXPECT_EQ(ok("outbox.failed", {{"id", "d2"}, {"error", "gave up"}, {"now", kNow}}),
+            Json({{"changed", true}}));
+  Json s3 = get("s3");
+  EXPECT_EQ(s3["state"], "pending");
+  EXPECT_EQ(s3["attempts"], 1);
+  EXPECT_EQ(s3["last_error"], "503");
+  EXPECT_EQ(get("s4")["state"], "failed");
+  EXPECT_EQ(get("d1")["state"], "pending");
+  Json d2 = get("d2");
+  EXPECT_EQ(d2["state"], "failed");
+  EXPECT_EQ(d2["last_error"], "gave up");
+  // Anything else is left alone: a retry must never resend a message already
+  // sent (a status settled it meanwhile) nor revive a failed one.
+  ok("outbox.retry", {{"id", "s1"}, {"not_before", kNow}, {"error", ""}});  // in doubt: settles
+  ASSERT_THAT(ids(claim(kNow + 100)), ElementsAre("s1", "d1", "s3"));
+  sent("s1", "wamid.OUT.s1");
+  EXPECT_EQ(ok("outbox.retry", {{"id", "s1"}, {"not_before", kNow}, {"error", "late"}}),
+            Json({{"changed", false}}));
+  EXPECT_EQ(ok("outbox.failed", {{"id", "s1"}, {"error", "late"}, {"now", kNow}}),
+            Json({{"changed", false}}));
+  EXPECT_EQ(ok("outbox.retry", {{"id", "d2"}, {"not_before", kNow}, {"error", "again"}}),
+            Json({{"changed", false}}));
+  Json s1 = get("s1");
+  EXPECT_EQ(s1["state"], "sent");
+  EXPECT_EQ(s1["attempts"], 1);  // its one retry above, not these
+  EXPECT_EQ(s1["last_error"], "");
+  EXPECT_EQ(get("d2")["state"], "failed");
+  EXPECT_EQ(get("d2")["last_error"], "gave up");
+  add({outboxMessage("p1", "P1", kNow + 60000)});
+  EXPECT_EQ(ok("outbox.failed", {{"id", "p1"}, {"error", "x"}, {"now", kNow}}),
+            Json({{"changed", false}}));
+  EXPECT_EQ(get("p1")["state"], "pending");
+}
+
+TEST_P(StorageConformance, OutboxSentInABatchMarksEachAndNamesTheUnknown) {
+  add({outboxMessage("m1", "M1"), outboxMessage("m2", "M2"), outboxMessage("m3", "M3")});
+  claim(kNow);
+  Json out = ok("outbox.sent", {{"messages",
+                                 {{{"id", "m1"}, {"provider_message_id", "wamid.OUT.m1"}},
+                                  {{"id", "ghost"}, {"provider_message_id", "wamid.OUT.g"}},
+                                  {{"id", "m3"}, {"provider_message_id", "wamid.OUT.m3"}}}},
+                                {"now", kNow + 5}});
+  EXPECT_EQ(out, Json({{"unknown", {"ghost"}}}));
+  EXPECT_EQ(get("m1")["state"], "sent");
+  EXPECT_EQ(get("m1")["provider_message_id"], "wamid.OUT.m1");
+  EXPECT_EQ(get("m2")["state"], "sending");
+  EXPECT_EQ(get("m3")["provider_message_id"], "wamid.OUT.m3");
+  EXPECT_EQ(ok("outbox.sent", {{"messages", Json::array()}, {"now", kNow}}),
+            Json({{"unknown", Json::array()}}));
+  // One malformed entry refuses the whole batch.
+  CallOutcome bad =
+      exec("outbox.sent",
+           {{"messages", {{{"id", "m2"}, {"provider_message_id", "wamid.OUT.m2"}}, {{"id", "m3"}}}},
+            {"now", kNow}});
+  EXPECT_EQ(bad.rc, waflow::Rc::kInvalid);
+  EXPECT_EQ(get("m2")["state"], "sending");
+  // Statuses find the rows by the recorded provider ids.
+  EXPECT_EQ(statuses({status("wamid.OUT.m3", "delivered", kNow + 9)})["outbox_ids"], Json({"m3"}));
+}
+
 // ---- statuses -------------------------------------------------------------------------
+
+TEST_P(StorageConformance, AStatusWithTheOutboxIdSettlesASendInDoubt) {
+  add({outboxMessage("d1", "D"), outboxMessage("d2", "D"), outboxMessage("e1", "E")});
+  putInDoubt(kNow);
+  ASSERT_EQ(get("d1")["state"], "in_doubt");
+  // The crash came after the provider accepted d1: its status, carrying the
+  // outbox id the channel echoes, shows it was delivered.
+  Json st = status("wamid.OUT.d1", "delivered", kNow + 50);
+  st["outbox_id"] = "d1";
+  EXPECT_EQ(statuses({st}), Json({{"new", {true}}, {"outbox_ids", {"d1"}}}));
+  Json d1 = get("d1");
+  EXPECT_EQ(d1["state"], "sent");
+  EXPECT_EQ(d1["provider_message_id"], "wamid.OUT.d1");
+  ASSERT_EQ(d1["statuses"].size(), 1u);
+  EXPECT_EQ(d1["statuses"][0]["status"], "delivered");
+  // The conversation moves on; d1 is not sent again.
+  EXPECT_THAT(ids(claim(kNow + 100)), ElementsAre("d2"));
+  // A repeat still names the row.
+  EXPECT_EQ(statuses({st}), Json({{"new", {false}}, {"outbox_ids", {"d1"}}}));
+  // A failed one ends a send in doubt with the provider's reason.
+  Json failed = status("wamid.OUT.e1", "failed", kNow + 60, 131049);
+  failed["error_message"] = "Message not delivered to maintain healthy ecosystem";
+  failed["outbox_id"] = "e1";
+  EXPECT_EQ(statuses({failed})["outbox_ids"], Json({"e1"}));
+  Json e1 = get("e1");
+  EXPECT_EQ(e1["state"], "failed");
+  EXPECT_EQ(e1["last_error"], "131049 Message not delivered to maintain healthy ecosystem");
+}
+
+TEST_P(StorageConformance, AStatusSettlesASendUnderWayBeforeItsAnswerIsRecorded) {
+  ASSERT_EQ(addClaiming({outboxMessage("w1", "W"), outboxMessage("w2", "W")}, kNow)["claimed"],
+            Json({true, false}));
+  // First without the outbox id: nothing knows wamid.OUT.w1 yet. Its
+  // redelivery with the id is a repeat, and still settles the row.
+  Json st = status("wamid.OUT.w1", "sent", kNow + 5);
+  EXPECT_EQ(statuses({st}), Json({{"new", {true}}, {"outbox_ids", {nullptr}}}));
+  EXPECT_EQ(get("w1")["state"], "sending");
+  st["outbox_id"] = "w1";
+  EXPECT_EQ(statuses({st}), Json({{"new", {false}}, {"outbox_ids", {"w1"}}}));
+  EXPECT_EQ(get("w1")["state"], "sent");
+  EXPECT_THAT(ids(claim(kNow + 10)), ElementsAre("w2"));
+  // The send's answer arrives after: it agrees and changes nothing else.
+  sent("w1", "wamid.OUT.w1", kNow + 20);
+  Json w1 = get("w1");
+  EXPECT_EQ(w1["state"], "sent");
+  EXPECT_EQ(w1["provider_message_id"], "wamid.OUT.w1");
+  ASSERT_EQ(w1["statuses"].size(), 1u);
+}
+
+TEST_P(StorageConformance, AFailedMessageStaysFailedWhateverArrivesLater) {
+  add({outboxMessage("f1", "F"), outboxMessage("f2", "G")});
+  claim(kNow);
+  // The failure is reported before the send's answer is recorded, and without
+  // an outbox id: it is applied when outbox.sent makes the provider id known.
+  statuses({status("wamid.OUT.f1", "failed", kNow + 10, 131026)});
+  sent("f1", "wamid.OUT.f1", kNow + 20);
+  Json f1 = get("f1");
+  EXPECT_EQ(f1["state"], "failed");
+  EXPECT_EQ(f1["last_error"], "131026 Message undeliverable");
+  // Late good news does not undo it.
+  Json late = status("wamid.OUT.f1", "delivered", kNow + 30);
+  late["outbox_id"] = "f1";
+  EXPECT_EQ(statuses({late})["outbox_ids"], Json({"f1"}));
+  EXPECT_EQ(get("f1")["state"], "failed");
+  EXPECT_EQ(get("f1")["last_error"], "131026 Message undeliverable");
+  // Nor does a send's answer arriving after a failed status settled the row.
+  Json failed = status("wamid.OUT.f2", "failed", kNow + 40, 470);
+  failed["outbox_id"] = "f2";
+  statuses({failed});
+  sent("f2", "wamid.OUT.f2", kNow + 50);
+  Json f2 = get("f2");
+  EXPECT_EQ(f2["state"], "failed");
+  EXPECT_EQ(f2["last_error"], "470 Message undeliverable");
+  EXPECT_EQ(f2["provider_message_id"], "wamid.OUT.f2");
+}
+
+TEST_P(StorageConformance, AStatusMatchesByProviderIdFirstAndByOutboxIdOnItsChannelOnly) {
+  add({outboxMessage("a1", "A"), outboxMessage("b1", "B"), outboxMessage("c1", "C")});
+  claim(kNow);
+  sent("a1", "wamid.OUT.a1");
+  // The provider id wins over an outbox id naming another message.
+  Json both = status("wamid.OUT.a1", "read", kNow + 10);
+  both["outbox_id"] = "b1";
+  // An outbox id is looked up on the status' own channel only.
+  Json elsewhere = status("wamid.OTHER.c1", "sent", kNow + 10);
+  elsewhere["channel"] = "wa-second";
+  elsewhere["outbox_id"] = "c1";
+  // An empty or null outbox id is no outbox id.
+  Json empty = status("wamid.OUT.x", "sent", kNow + 10);
+  empty["outbox_id"] = "";
+  Json null_id = status("wamid.OUT.y", "sent", kNow + 10);
+  null_id["outbox_id"] = nullptr;
+  EXPECT_EQ(
+      statuses({both, elsewhere, empty, null_id}),
+      Json({{"new", {true, true, true, true}}, {"outbox_ids", {"a1", nullptr, nullptr, nullptr}}}));
+  EXPECT_EQ(get("b1")["state"], "sending");
+  EXPECT_EQ(get("c1")["state"], "sending");
+  // A row that has a provider id keeps it when a status names it by outbox id.
+  Json by_outbox_id = status("wamid.OUT.a1-second", "delivered", kNow + 20);
+  by_outbox_id["outbox_id"] = "a1";
+  EXPECT_EQ(statuses({by_outbox_id})["outbox_ids"], Json({"a1"}));
+  EXPECT_EQ(get("a1")["provider_message_id"], "wamid.OUT.a1");
+}
 
 TEST_P(StorageConformance, StatusPutDedupsAndKeepsTheHistoryOfASentMessage) {
   add({outboxMessage("s1", "S")});
@@ -300,11 +584,11 @@ TEST_P(StorageConformance, StatusPutDedupsAndKeepsTheHistoryOfASentMessage) {
                                {status("wamid.OUT.s1", "sent", kNow + 1000),
                                 status("wamid.OUT.s1", "delivered", kNow + 2000),
                                 status("wamid.OUT.s1", "delivered", kNow + 2000)}}}),
-            Json({{"new", {true, true, false}}}));
+            Json({{"new", {true, true, false}}, {"outbox_ids", {"s1", "s1", "s1"}}}));
   EXPECT_EQ(ok("status.put", {{"statuses",
                                {status("wamid.OUT.s1", "read", kNow + 3000),
                                 status("wamid.OUT.s1", "sent", kNow + 1000)}}}),
-            Json({{"new", {true, false}}}));
+            Json({{"new", {true, false}}, {"outbox_ids", {"s1", "s1"}}}));
   Json s1 = get("s1");
   EXPECT_EQ(s1["state"], "sent");
   EXPECT_EQ(s1["statuses"],
@@ -318,10 +602,15 @@ TEST_P(StorageConformance, AStatusThatArrivesBeforeTheSendIsRecordedStillCounts)
   claim(kNow);
   // The provider's webhook can beat the answer to our send request.
   EXPECT_EQ(ok("status.put", {{"statuses", {status("wamid.OUT.s2", "sent", kNow + 10)}}}),
-            Json({{"new", {true}}}));
+            Json({{"new", {true}}, {"outbox_ids", {nullptr}}}));
   sent("s2", "wamid.OUT.s2", kNow + 20);
-  ok("status.put", {{"statuses", {status("wamid.OUT.s2", "failed", kNow + 30, 131026)}}});
+  EXPECT_EQ(get("s2")["state"], "sent");
+  // A failed status ends a sent message, with the provider's reason.
+  EXPECT_EQ(ok("status.put", {{"statuses", {status("wamid.OUT.s2", "failed", kNow + 30, 131026)}}}),
+            Json({{"new", {true}}, {"outbox_ids", {"s2"}}}));
   Json s2 = get("s2");
+  EXPECT_EQ(s2["state"], "failed");
+  EXPECT_EQ(s2["last_error"], "131026 Message undeliverable");
   ASSERT_EQ(s2["statuses"].size(), 2u);
   EXPECT_EQ(s2["statuses"][0]["status"], "sent");
   EXPECT_EQ(s2["statuses"][1],
@@ -331,7 +620,7 @@ TEST_P(StorageConformance, AStatusThatArrivesBeforeTheSendIsRecordedStillCounts)
       ok("status.put",
          {{"statuses",
            {status("wamid.elsewhere", "read", kNow), status("wamid.elsewhere", "read", kNow)}}}),
-      Json({{"new", {true, false}}}));
+      Json({{"new", {true, false}}, {"outbox_ids", {nullptr, nullptr}}}));
 }
 
 // ---- key-value -------------------------------------------------------------------------
@@ -366,6 +655,8 @@ TEST_P(StorageConformance, MalformedInputIsInvalidAndNamesTheField) {
   Json bad_raw = status("w", "read", 1);
   bad_raw["raw"] = "raw";
   Json no_conversation = outboxMessage("o", "");
+  Json bad_outbox_id = status("w", "read", 1);
+  bad_outbox_id["outbox_id"] = 5;
   struct Case {
     std::string op;
     Json input;
@@ -380,15 +671,30 @@ TEST_P(StorageConformance, MalformedInputIsInvalidAndNamesTheField) {
       {"inbox.pending", {{"limit", 0}}, "limit"},
       {"inbox.done", {{"messages", {{{"channel", "wa-main"}}}}}, "messages[0].id"},
       {"status.put", {{"statuses", {bad_raw}}}, "statuses[0].raw"},
+      {"status.put",
+       {{"statuses", {status("w", "read", 1), bad_outbox_id}}},
+       "statuses[1].outbox_id"},
       {"contact.get", {{"channel", "wa-main"}}, "contact"},
       {"outbox.add", {{"messages", {no_conversation}}}, "messages[0].conversation"},
+      {"outbox.add",
+       {{"messages", Json::array()}, {"claim", {{"lease_ms", 10}, {"now", 1}}}},
+       "claim.owner"},
+      {"outbox.add",
+       {{"messages", Json::array()}, {"claim", {{"owner", "w"}, {"lease_ms", 0}, {"now", 1}}}},
+       "claim.lease_ms"},
+      {"outbox.add", {{"messages", Json::array()}, {"claim", "w"}}, "claim"},
       {"outbox.claim", {{"limit", 1}, {"now", 1}, {"lease_ms", 0}, {"owner", "w"}}, "lease_ms"},
       {"outbox.claim", {{"limit", 1}, {"now", 1}, {"lease_ms", 10}}, "owner"},
       {"outbox.claim", {{"limit", 1.5}, {"now", 1}, {"lease_ms", 10}, {"owner", "w"}}, "limit"},
       {"outbox.sent", {{"id", "x"}, {"now", 1}}, "provider_message_id"},
+      {"outbox.sent",
+       {{"messages", {{{"id", "x"}, {"provider_message_id", "w"}}, {{"id", "y"}}}}, {"now", 1}},
+       "messages[1].provider_message_id"},
+      {"outbox.sent", {{"messages", {{{"id", "x"}, {"provider_message_id", "w"}}}}}, "now"},
       {"outbox.retry", {{"id", "x"}, {"error", ""}}, "not_before"},
       {"outbox.failed", {{"id", 5}, {"error", ""}, {"now", 1}}, "id"},
       {"outbox.recover", Json::object(), "now"},
+      {"outbox.recover", {{"now", 1}, {"owner", 5}}, "owner"},
       {"outbox.get", {{"id", ""}}, "id"},
       {"kv.put", {{"key", "k"}, {"value", 3}}, "value"},
       {"kv.get", Json::object(), "key"},

@@ -14,12 +14,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
@@ -938,26 +940,18 @@ FakeGraphApi::WebhookResult FakeGraphApi::postWebhook(const std::string& url,
   return result;
 }
 
-std::string FakeGraphApi::buildStatusWebhook(const std::string& wamid, const std::string& status,
-                                             int error_code, int64_t timestamp) const {
-  State::Issued issued;
-  {
-    std::lock_guard lock(state_->mutex);
-    auto it = state_->issued.find(wamid);
-    if (it == state_->issued.end()) {
-      throw std::invalid_argument("FakeGraphApi did not issue " + wamid);
-    }
-    issued = it->second;
-  }
-  if (timestamp == 0) {
-    timestamp = static_cast<int64_t>(std::time(nullptr));
-  }
+namespace {
+
+// One entry of `statuses` as Meta sends it for a message this fake issued.
+json statusObject(const std::string& wamid, const std::string& to,
+                  const std::string& biz_opaque_callback_data, const std::string& status,
+                  int error_code, int64_t timestamp) {
   json st = {{"id", wamid},
              {"status", status},
              {"timestamp", std::to_string(timestamp)},
-             {"recipient_id", issued.to}};
-  if (!issued.biz_opaque_callback_data.empty()) {
-    st["biz_opaque_callback_data"] = issued.biz_opaque_callback_data;
+             {"recipient_id", to}};
+  if (!biz_opaque_callback_data.empty()) {
+    st["biz_opaque_callback_data"] = biz_opaque_callback_data;
   }
   if (status == "failed") {
     int code = error_code == 0 ? 131026 : error_code;
@@ -970,7 +964,7 @@ std::string FakeGraphApi::buildStatusWebhook(const std::string& wamid, const std
           {"href",
            "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}}});
   } else {
-    std::string conversation = sha256Raw(issued.to).substr(0, 8);
+    std::string conversation = sha256Raw(to).substr(0, 8);
     json conv = {{"id", hex(reinterpret_cast<const unsigned char*>(conversation.data()), 8)},
                  {"origin", {{"type", "service"}}}};
     if (status == "sent") {
@@ -982,16 +976,57 @@ std::string FakeGraphApi::buildStatusWebhook(const std::string& wamid, const std
                      {"type", "free_customer_service"},
                      {"category", "service"}};
   }
-  json value = {{"messaging_product", "whatsapp"},
-                {"metadata",
-                 {{"display_phone_number", options_.display_phone_number},
-                  {"phone_number_id", issued.phone_number_id}}},
-                {"statuses", json::array({st})}};
-  json note = {
-      {"object", "whatsapp_business_account"},
-      {"entry",
-       json::array({{{"id", options_.waba_id},
-                     {"changes", json::array({{{"field", "messages"}, {"value", value}}})}}})}};
+  return st;
+}
+
+}  // namespace
+
+std::string FakeGraphApi::buildStatusWebhook(const std::string& wamid, const std::string& status,
+                                             int error_code, int64_t timestamp) const {
+  return buildStatusesWebhook({wamid}, status, error_code, timestamp);
+}
+
+std::string FakeGraphApi::buildStatusesWebhook(const std::vector<std::string>& wamids,
+                                               const std::string& status, int error_code,
+                                               int64_t timestamp) const {
+  if (wamids.empty()) {
+    throw std::invalid_argument("FakeGraphApi::buildStatusesWebhook needs at least one wamid");
+  }
+  if (timestamp == 0) {
+    timestamp = static_cast<int64_t>(std::time(nullptr));
+  }
+  // Meta groups statuses by the business number that sent them: one change per phone number id,
+  // in the order each first appears.
+  std::vector<std::pair<std::string, json>> by_number;
+  {
+    std::lock_guard lock(state_->mutex);
+    for (const std::string& wamid : wamids) {
+      auto it = state_->issued.find(wamid);
+      if (it == state_->issued.end()) {
+        throw std::invalid_argument("FakeGraphApi did not issue " + wamid);
+      }
+      const State::Issued& issued = it->second;
+      auto group = std::find_if(by_number.begin(), by_number.end(),
+                                [&](const auto& g) { return g.first == issued.phone_number_id; });
+      if (group == by_number.end()) {
+        by_number.emplace_back(issued.phone_number_id, json::array());
+        group = std::prev(by_number.end());
+      }
+      group->second.push_back(statusObject(wamid, issued.to, issued.biz_opaque_callback_data,
+                                           status, error_code, timestamp));
+    }
+  }
+  json changes = json::array();
+  for (auto& [pnid, statuses] : by_number) {
+    json value = {
+        {"messaging_product", "whatsapp"},
+        {"metadata",
+         {{"display_phone_number", options_.display_phone_number}, {"phone_number_id", pnid}}},
+        {"statuses", std::move(statuses)}};
+    changes.push_back({{"field", "messages"}, {"value", std::move(value)}});
+  }
+  json note = {{"object", "whatsapp_business_account"},
+               {"entry", json::array({{{"id", options_.waba_id}, {"changes", changes}}})}};
   return note.dump();
 }
 

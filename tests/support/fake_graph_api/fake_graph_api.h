@@ -177,6 +177,14 @@ class FakeGraphApi {
   // title; `timestamp` 0 = now.
   std::string buildStatusWebhook(const std::string& wamid, const std::string& status,
                                  int error_code = 0, int64_t timestamp = 0) const;
+  // One notification with a status for each of `wamids` (all issued by this fake, e.g. every
+  // successful send's wamid), so a restarted daemon can learn in one POST about everything the
+  // fake accepted. Statuses are grouped into one change per sending phone number id, in order;
+  // each echoes its send's biz_opaque_callback_data. Throws std::invalid_argument for an unknown
+  // wamid or an empty list.
+  std::string buildStatusesWebhook(const std::vector<std::string>& wamids,
+                                   const std::string& status, int error_code = 0,
+                                   int64_t timestamp = 0) const;
   // A notification with one inbound text message from `from` (wamid generated when empty).
   std::string buildTextWebhook(const std::string& phone_number_id, const std::string& from,
                                const std::string& contact_name, const std::string& text,

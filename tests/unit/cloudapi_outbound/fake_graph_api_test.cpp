@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
+#include <vector>
 
 namespace waflow::cloudapi {
 namespace {
@@ -29,11 +31,18 @@ class CloudApiFakeGraph : public ::testing::Test {
   }
 
   SendOutcome send(const std::string& to, const std::string& text) {
+    return sendWithId(config_, "", to, text);
+  }
+
+  // A text send carrying outbox id `id` (none when empty), through `config`.
+  SendOutcome sendWithId(const ChannelConfig& config, const std::string& id, const std::string& to,
+                         const std::string& text = "halo") {
     waflow::OutboundMessage m;
+    m.id = id;
     m.to = to;
     m.type = "text";
     m.text = text;
-    return host_.run(postMessages(host_.host(), config_, buildSendBody(m)));
+    return host_.run(postMessages(host_.host(), config, buildSendBody(m)));
   }
 
   FakeGraphApi fake_;
@@ -249,6 +258,58 @@ TEST_F(CloudApiFakeGraph, PostsSignedStatusWebhooksForIssuedWamids) {
       "http://127.0.0.1:" + std::to_string(test::unusedLocalPort()) + "/hook", "s", "{}");
   EXPECT_EQ(refused.status, 0);
   EXPECT_FALSE(refused.error.empty());
+}
+
+TEST_F(CloudApiFakeGraph, StatusesEchoTheOutboxIdSentAsCallbackData) {
+  SendOutcome sent = sendWithId(config_, "ob-000000000042", "6281234567890");
+  ASSERT_EQ(sent.rc, Rc::kOk) << sent.message;
+  ASSERT_EQ(fake_.sends().size(), 1u);
+  EXPECT_EQ(fake_.sends()[0].body["biz_opaque_callback_data"], "ob-000000000042");
+  json note = json::parse(fake_.buildStatusWebhook(sent.provider_message_id, "delivered"));
+  EXPECT_EQ(note["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"],
+            "ob-000000000042");
+}
+
+TEST_F(CloudApiFakeGraph, BuildsOneWebhookWithStatusesForManyWamids) {
+  std::vector<std::string> wamids;
+  for (int i = 0; i < 3; ++i) {
+    SendOutcome sent =
+        sendWithId(config_, "ob-" + std::to_string(i), "628111111111" + std::to_string(i));
+    ASSERT_EQ(sent.rc, Rc::kOk) << sent.message;
+    wamids.push_back(sent.provider_message_id);
+  }
+  // A second number: its statuses come in a change of their own, as Meta groups them.
+  ChannelConfig other = config_;
+  other.phone_number_id = "9988776655443";
+  SendOutcome sent = sendWithId(other, "ob-other", "6289999999999");
+  ASSERT_EQ(sent.rc, Rc::kOk) << sent.message;
+  wamids.push_back(sent.provider_message_id);
+
+  json note = json::parse(fake_.buildStatusesWebhook(wamids, "sent", 0, 1750000000));
+  const json& changes = note["entry"][0]["changes"];
+  ASSERT_EQ(changes.size(), 2u);
+  const json& first = changes[0]["value"];
+  EXPECT_EQ(first["metadata"]["phone_number_id"], "1122334455667");
+  ASSERT_EQ(first["statuses"].size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const json& st = first["statuses"][i];
+    EXPECT_EQ(st["id"], wamids[i]);
+    EXPECT_EQ(st["status"], "sent");
+    EXPECT_EQ(st["timestamp"], "1750000000");
+    EXPECT_EQ(st["recipient_id"], "628111111111" + std::to_string(i));
+    EXPECT_EQ(st["biz_opaque_callback_data"], "ob-" + std::to_string(i));
+  }
+  const json& second = changes[1]["value"];
+  EXPECT_EQ(second["metadata"]["phone_number_id"], "9988776655443");
+  ASSERT_EQ(second["statuses"].size(), 1u);
+  EXPECT_EQ(second["statuses"][0]["biz_opaque_callback_data"], "ob-other");
+
+  // The single-status builder is the same notification with one status.
+  EXPECT_EQ(fake_.buildStatusesWebhook({wamids[0]}, "delivered", 0, 1750000000),
+            fake_.buildStatusWebhook(wamids[0], "delivered", 0, 1750000000));
+  EXPECT_THROW(fake_.buildStatusesWebhook({wamids[0], "wamid.UNKNOWN"}, "sent"),
+               std::invalid_argument);
+  EXPECT_THROW(fake_.buildStatusesWebhook({}, "sent"), std::invalid_argument);
 }
 
 TEST_F(CloudApiFakeGraph, BuildsInboundTextWebhooks) {

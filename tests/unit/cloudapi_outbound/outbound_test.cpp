@@ -11,10 +11,11 @@ namespace {
 
 using nlohmann::json;
 
+// No outbox id, so the exact bodies below carry no default biz_opaque_callback_data; the tests
+// under "Outbox id as callback data" set one.
 waflow::OutboundMessage msg(std::string type, std::string text, std::string payload = {},
                             std::string reply_to = {}, std::string to = "6281234567890") {
   waflow::OutboundMessage m;
-  m.id = "out-1";
   m.to = std::move(to);
   m.type = std::move(type);
   m.text = std::move(text);
@@ -71,6 +72,51 @@ TEST(CloudApiOutbound, TextPreviewUrlAndCallbackDataAndPlusPrefix) {
     "messaging_product":"whatsapp","recipient_type":"individual","to":"6281234567890",
     "type":"text","text":{"body":"see https://toko.example","preview_url":true},
     "biz_opaque_callback_data":"order-77"})"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox id as callback data: Meta echoes biz_opaque_callback_data in every status, which lets the
+// daemon recognise a send it was unsure about after a crash.
+
+TEST(CloudApiOutbound, OutboxIdBecomesCallbackDataWhenThePayloadHasNone) {
+  auto m = msg("text", "Halo!");
+  m.id = "ob-000000000042";
+  EXPECT_EQ(buildSendBody(m), expected(R"({
+    "messaging_product":"whatsapp","recipient_type":"individual","to":"6281234567890",
+    "type":"text","text":{"body":"Halo!","preview_url":false},
+    "biz_opaque_callback_data":"ob-000000000042"})"));
+}
+
+TEST(CloudApiOutbound, OutboxIdIsSentForEveryMessageType) {
+  auto m = msg("image", "", R"({"link":"https://cdn.example/p.jpg"})");
+  m.id = "ob-7";
+  json body = buildSendBody(m);
+  EXPECT_EQ(body["biz_opaque_callback_data"], "ob-7");
+  EXPECT_FALSE(body["image"].contains("biz_opaque_callback_data"));
+}
+
+TEST(CloudApiOutbound, PayloadCallbackDataWinsOverOutboxId) {
+  auto m = msg("text", "Halo!", R"({"biz_opaque_callback_data":"order-77"})");
+  m.id = "ob-1";
+  EXPECT_EQ(buildSendBody(m)["biz_opaque_callback_data"], "order-77");
+  // An explicit empty value is the flow's choice too.
+  m.payload_json = R"({"biz_opaque_callback_data":""})";
+  EXPECT_EQ(buildSendBody(m)["biz_opaque_callback_data"], "");
+}
+
+TEST(CloudApiOutbound, OutboxIdOverMetasLimitIsLeftOut) {
+  auto m = msg("text", "Halo!");
+  m.id = std::string(513, 'x');
+  EXPECT_FALSE(buildSendBody(m).contains("biz_opaque_callback_data"));
+  m.id = std::string(512, 'x');
+  EXPECT_EQ(buildSendBody(m)["biz_opaque_callback_data"], m.id);
+  // The limit counts characters, not bytes: 512 two-byte characters fit.
+  m.id = repeat("\xc3\xa9", 512);
+  EXPECT_EQ(buildSendBody(m)["biz_opaque_callback_data"], m.id);
+}
+
+TEST(CloudApiOutbound, NoOutboxIdNoCallbackData) {
+  EXPECT_FALSE(buildSendBody(msg("text", "Halo!")).contains("biz_opaque_callback_data"));
 }
 
 TEST(CloudApiOutbound, BusinessScopedUserIdGoesToRecipient) {

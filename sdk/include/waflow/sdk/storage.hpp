@@ -51,10 +51,29 @@ inline constexpr const char* kInboxDone = "inbox.done";
 //
 // status.put
 //   in:  {"statuses": [{"channel", "message_id", "status", "timestamp", "error_code",
-//                       "error_message", "raw": <object or null>}...]}
-//   out: {"new": [bool...]}: false for a repeat of the same (channel, message_id,
-//        status). Every new status is kept with its time (the message's history);
-//        the outbox row whose provider_message_id matches gets it as its latest.
+//                       "error_message", "raw": <object or null>,
+//                       "outbox_id": optional string}...]}
+//        `message_id` is the provider's id of the message the status is about;
+//        `outbox_id` is the outbox id the channel echoed back with the status
+//        (the Cloud API's biz_opaque_callback_data); empty or null means none.
+//   out: {"new": [bool...], "outbox_ids": [string | null...]}, one each per status,
+//        in order. new is false for a repeat of the same (channel, message_id,
+//        status); every new status is kept with its time (the message's history).
+//        outbox_ids names the outbox message the status was matched to (null when
+//        none), repeats included.
+//   Matching: the outbox message with this (channel, provider_message_id), or
+//   else the one whose id is `outbox_id` on the same channel. Effects on it,
+//   for new statuses and repeats alike (applying one twice changes nothing):
+//    - last_status / last_status_at become the status when its timestamp is not
+//      older than the stored one;
+//    - any status but "failed" proves the provider accepted the message: one
+//      still pending, sending or in_doubt becomes `sent`, takes `message_id` as
+//      its provider_message_id if it had none, and loses its lease. This is how
+//      a send left in doubt by a crash is recognised as delivered;
+//    - "failed" makes a sent, sending or in_doubt message `failed` with
+//      last_error "<error_code> <error_message>" (just "<error_code>" when the
+//      message is empty);
+//    - a failed message stays failed: later statuses update last_status only.
 inline constexpr const char* kStatusPut = "status.put";
 
 // ---- contacts -----------------------------------------------------------------------
@@ -67,12 +86,30 @@ inline constexpr const char* kContactGet = "contact.get";
 
 // ---- outbox: messages to send ----------------------------------------------------------
 //
+// States of an outbox message: pending (waiting to be claimed), sending (claimed,
+// under a lease), sent (the provider accepted it), failed (given up), in_doubt (a
+// send was under way when its sender vanished: it may or may not have reached the
+// provider). pending, sending and in_doubt are *unfinished*: a message waits while
+// an earlier message of its conversation is unfinished, so a conversation is sent
+// in order, one message at a time.
+//
 // outbox.add
-//   in:  {"messages": [OutboxMessage...]}
+//   in:  {"messages": [OutboxMessage...],
+//         "claim": optional {"owner", "lease_ms", "now"}}
 //        OutboxMessage = {"id", "channel", "to", "conversation", "type", "text",
-//                         "reply_to", "payload": <object or null>, "not_before"}
+//                         "reply_to", "payload": <object, string holding one, or null>,
+//                         "not_before"}
 //        `id` is unique (the daemon's id for the send, stable across retries).
-//   out: {"added": [bool...]}: false when the id already exists (left as it was).
+//   out: {"added": [bool...], "claimed": [bool...]}, one each per message, in order.
+//        added is false when the id already exists (the row is left as it was).
+//        "claimed" is present only when "claim" was given.
+//   With "claim", a message that is added, due (not_before <= claim.now) and has
+//   no unfinished earlier message in its conversation is stored directly as
+//   `sending`, leased to claim.owner until claim.now + lease_ms with attempts 0,
+//   exactly as if outbox.claim had returned it: the sender can send it at once.
+//   Messages of one call are added in order, so of several for the same
+//   conversation only the first can be claimed; the rest wait as pending.
+//   claimed is false for a message not added or left pending.
 inline constexpr const char* kOutboxAdd = "outbox.add";
 
 // outbox.claim
@@ -81,34 +118,52 @@ inline constexpr const char* kOutboxAdd = "outbox.add";
 //   Claims due messages (state pending, not_before <= now), marking them
 //   `sending` with a lease until now + lease_ms held by `owner`. Order per
 //   conversation: a message is claimable only when no earlier message of its
-//   conversation is still pending or sending, so retries never reorder a
-//   conversation. Across conversations, oldest first.
+//   conversation is unfinished (pending, sending or in_doubt), so retries never
+//   reorder a conversation and a send in doubt holds its conversation until it
+//   is resolved. Across conversations, oldest first.
 inline constexpr const char* kOutboxClaim = "outbox.claim";
 
 // outbox.sent
 //   in:  {"id", "provider_message_id", "now"}
-//   out: {}    state sent; the provider's id is kept for status matching.
-//   outbox.sent, outbox.retry and outbox.failed fail with Rc::kInvalid naming
-//   the id when no message has it.
+//   out: {}
+//   or, for many messages in one transaction:
+//   in:  {"messages": [{"id", "provider_message_id"}...], "now"}
+//   out: {"unknown": [id...]}: the ids no message has (the others are marked).
+//   State sent, lease cleared; the provider's id is kept for status matching.
+//   Statuses already stored for that provider id (a webhook can beat the answer
+//   to the send request) are applied as status.put applies them, so a failed
+//   one makes the message failed. A failed message stays failed.
+//   The single form, outbox.retry and outbox.failed fail with Rc::kInvalid
+//   naming the id when no message has it.
 inline constexpr const char* kOutboxSent = "outbox.sent";
 
 // outbox.retry
 //   in:  {"id", "not_before", "error"}
-//   out: {}    back to pending, attempts + 1, last_error kept.
+//   out: {"changed": bool}
+//   A message being sent or in doubt goes back to pending: attempts + 1,
+//   last_error = error, lease cleared; it keeps its place in its conversation.
+//   Any other state is left alone (changed false): a message a status has
+//   settled meanwhile is never sent again.
 inline constexpr const char* kOutboxRetry = "outbox.retry";
 
 // outbox.failed
 //   in:  {"id", "error", "now"}
-//   out: {}    state failed with its reason; the conversation's next message
-//              becomes claimable.
+//   out: {"changed": bool}
+//   A message being sent or in doubt becomes failed: attempts + 1, last_error =
+//   error, lease cleared; the conversation's next message becomes claimable.
+//   Any other state is left alone (changed false).
 inline constexpr const char* kOutboxFailed = "outbox.failed";
 
 // outbox.recover
-//   in:  {"now"}
+//   in:  {"now", "owner": optional string}
 //   out: {"in_doubt": [OutboxMessage + {"attempts", "state"}...]}
-//   After a crash: messages left `sending` whose lease has expired may or may
-//   not have reached the provider. They are returned and marked `in_doubt`;
-//   the daemon decides what to do (docs/reliability.md).
+//   Messages left `sending` may or may not have reached the provider. Those
+//   whose lease has expired (lease_until <= now) and, when `owner` is given,
+//   every one leased to `owner` whatever its lease (the caller declares it is a
+//   new incarnation of that owner, holding no leases yet) are returned, oldest
+//   first, and marked `in_doubt`. The daemon resolves each one: a status
+//   (status.put) settles it, outbox.retry sends it again, outbox.failed gives
+//   up (docs/reliability.md).
 inline constexpr const char* kOutboxRecover = "outbox.recover";
 
 // outbox.get
