@@ -95,6 +95,7 @@ class BusCore : public std::enable_shared_from_this<BusCore> {
   uint64_t subscribe(std::string pattern, EventBus::Handler handler,
                      EventBus::AsyncHandler async_handler, std::string name);
   void unsubscribe(uint64_t id);
+  bool hasSubscribers(const std::string& type) const;
   EventBus::PublishResult publish(Event event, std::chrono::milliseconds max_wait);
   void start();
   void stop(std::chrono::milliseconds drain_timeout);
@@ -244,6 +245,16 @@ uint64_t BusCore::subscribe(std::string pattern, EventBus::Handler handler,
   next->push_back(std::move(sub));
   subscriptions_ = std::move(next);
   return subscriptions_->back().id;
+}
+
+bool BusCore::hasSubscribers(const std::string& type) const {
+  Snapshot subscriptions;
+  {
+    std::lock_guard lock(mu_);
+    subscriptions = subscriptions_;
+  }
+  return std::any_of(subscriptions->begin(), subscriptions->end(),
+                     [&type](const Subscription& sub) { return sub.matches(type); });
 }
 
 void BusCore::unsubscribe(uint64_t id) {
@@ -751,6 +762,10 @@ uint64_t EventBus::subscribe(std::string pattern, Handler handler, std::string n
 
 uint64_t EventBus::subscribeAsync(std::string pattern, AsyncHandler handler, std::string name) {
   return core_->subscribe(std::move(pattern), nullptr, std::move(handler), std::move(name));
+}
+
+bool EventBus::hasSubscribers(const std::string& type) const {
+  return core_->hasSubscribers(type);
 }
 
 void EventBus::unsubscribe(uint64_t id) {

@@ -99,6 +99,10 @@ class EventBus {
   // already running is not waited for. Unknown ids are ignored.
   void unsubscribe(uint64_t id);
 
+  // Whether any handler would receive an event of this type: publishers of optional
+  // notifications skip building them when nobody listens.
+  bool hasSubscribers(const std::string& type) const;
+
   // Never blocks. kFull when `capacity` events are waiting; kStopped after stop().
   PublishResult tryPublish(Event event);
   // Waits up to `max_wait` for space; then kFull.

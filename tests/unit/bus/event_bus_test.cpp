@@ -8,8 +8,8 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -657,6 +657,22 @@ TEST(EventBusTest, ManyConversationsComingAndGoingWithMixedAsync) {
   for (int c = 0; c < kConversations; ++c) {
     ASSERT_EQ(last[c], kEvents - 1);
   }
+}
+
+TEST(EventBusTest, KnowsWhetherAnyHandlerListensForAType) {
+  EventBus bus(EventBus::Options{1, 16, nullptr});
+  EXPECT_FALSE(bus.hasSubscribers("message.sent"));
+  uint64_t exact = bus.subscribe(
+      "message.sent", [](const Event&) {}, "exact");
+  EXPECT_TRUE(bus.hasSubscribers("message.sent"));
+  EXPECT_FALSE(bus.hasSubscribers("message.failed"));
+  uint64_t prefix = bus.subscribe(
+      "message.*", [](const Event&) {}, "prefix");
+  EXPECT_TRUE(bus.hasSubscribers("message.failed"));
+  bus.unsubscribe(exact);
+  bus.unsubscribe(prefix);
+  EXPECT_FALSE(bus.hasSubscribers("message.sent"));
+  bus.stop(std::chrono::milliseconds(100));
 }
 
 }  // namespace
