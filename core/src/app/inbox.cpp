@@ -27,34 +27,29 @@ int64_t nowMs() {
       .count();
 }
 
-// The inbox.put input, assembled as text so the event payloads (already JSON)
-// are spliced in without a parse.
-std::string inboxPutInput(const std::vector<bus::Event>& events) {
-  std::string in = "{\"messages\":[";
-  const int64_t now = nowMs();
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    const ReceivedMessage& r = *receivedMessage(events[i]);
-    const waflow::InboundMessage& m = r.message;
-    in += i == 0 ? "{" : ",{";
-    in += "\"channel\":";
-    appendJsonString(in, r.channel);
-    in += ",\"id\":";
-    appendJsonString(in, m.id);
-    in += ",\"contact\":";
-    appendJsonString(in, m.from.empty() ? m.from_user_id : m.from);
-    in += ",\"contact_name\":";
-    appendJsonString(in, m.contact_name);
-    in += ",\"conversation\":";
-    appendJsonString(in, events[i].conversation);
-    in += ",\"type\":";
-    appendJsonString(in, m.type);
-    in += ",\"received_at\":" + std::to_string(now);
-    // The event as text: storage keeps it as given, and nobody builds a DOM for it.
-    in += ",\"event\":";
-    appendJsonString(in, events[i].payload);
-    in += '}';
-  }
-  in += "]}";
+// One inbox.put item, assembled as text so the event payload (already JSON) is
+// spliced in without a parse.
+std::string inboxPutItem(const bus::Event& event, int64_t now) {
+  const ReceivedMessage& r = *receivedMessage(event);
+  const waflow::InboundMessage& m = r.message;
+  std::string in = "{\"channel\":";
+  in.reserve(256 + event.payload.size() + event.payload.size() / 8);
+  appendJsonString(in, r.channel);
+  in += ",\"id\":";
+  appendJsonString(in, m.id);
+  in += ",\"contact\":";
+  appendJsonString(in, m.from.empty() ? m.from_user_id : m.from);
+  in += ",\"contact_name\":";
+  appendJsonString(in, m.contact_name);
+  in += ",\"conversation\":";
+  appendJsonString(in, event.conversation);
+  in += ",\"type\":";
+  appendJsonString(in, m.type);
+  in += ",\"received_at\":" + std::to_string(now);
+  // The event as text: storage keeps it as given, and nobody builds a DOM for it.
+  in += ",\"event\":";
+  appendJsonString(in, event.payload);
+  in += '}';
   return in;
 }
 
@@ -93,6 +88,7 @@ Inbox::Inbox(plugin::PluginInstance& storage, bus::EventBus& bus, metrics::Regis
       metrics_(metrics),
       io_(io),
       replay_timer_(io),
+      put_batch_(storage, storage::kInboxPut, "messages", 1000),
       done_batch_(storage, storage::kInboxDone, "messages", 1000) {}
 
 Inbox::~Inbox() = default;
@@ -141,61 +137,87 @@ void Inbox::accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
   };
 
   if (!batch->events.empty()) {
-    storage_.execute(storage::kInboxPut, inboxPutInput(batch->events),
-                     [this, batch, request_id, finishOne](plugin::CallOutcome o) {
-                       log::RequestScope scope(request_id);
-                       if (!o.ok()) {
-                         log::get("inbox")->error("storing {} message(s) from {} failed: {}",
-                                                  batch->events.size(), batch->channel, o.error);
-                         finishOne(false);
-                         return;
-                       }
-                       std::vector<bool> fresh;
-                       try {
-                         fresh = newFlags(o.value, batch->events.size());
-                       } catch (const std::exception& e) {
-                         log::get("inbox")->error("storage answered inbox.put oddly: {}", e.what());
-                         finishOne(false);
-                         return;
-                       }
-                       auto& duplicates =
-                           metrics_.counter("waflow_messages_duplicate_total",
-                                            "Redelivered messages recognised and skipped",
-                                            {{"channel", batch->channel}});
-                       auto& received = metrics_.counter("waflow_messages_received_total",
-                                                         "Customer messages stored from channels",
-                                                         {{"channel", batch->channel}});
-                       for (std::size_t i = 0; i < fresh.size(); ++i) {
-                         const auto& m = receivedMessage(batch->events[i])->message;
-                         if (!fresh[i]) {
-                           duplicates.inc();
-                           log::get("inbox")->debug(
-                               "message {} from {} was already stored; not processing it "
-                               "again",
-                               m.id, m.from);
-                           std::lock_guard lock(mutex_);
-                           published_.erase(batch->keys[i]);
-                           continue;
-                         }
-                         received.inc();
-                         if (outbox_ != nullptr) {
-                           outbox_->noteInbound(batch->channel, m.from, nowMs());
-                         }
-                         log::get("inbox")->debug("message {} ({}) from {} on {} stored", m.id,
-                                                  m.type, m.from, batch->channel);
-                         if (bus_.tryPublish(std::move(batch->events[i])) !=
-                             bus::EventBus::PublishResult::kAccepted) {
-                           // Durable but not yet queued: the replay publishes it when there is
-                           // room.
-                           {
-                             std::lock_guard lock(mutex_);
-                             published_.erase(batch->keys[i]);
-                           }
-                           scheduleReplay();
-                         }
-                       }
-                       finishOne(true);
-                     });
+    // Each message joins the next inbox.put, shared with other webhooks: one
+    // storage call (and one commit) for everything that arrived meanwhile.
+    struct Puts {
+      std::mutex mutex;
+      std::vector<bool> fresh;
+      std::size_t remaining;
+      std::string error;
+    };
+    auto puts = std::make_shared<Puts>();
+    puts->fresh.assign(batch->events.size(), false);
+    puts->remaining = batch->events.size();
+    auto stored = [this, batch, request_id, finishOne](const std::string& error,
+                                                       const std::vector<bool>& fresh) {
+      log::RequestScope scope(request_id);
+      if (!error.empty()) {
+        log::get("inbox")->error("storing {} message(s) from {} failed: {}", batch->events.size(),
+                                 batch->channel, error);
+        finishOne(false);
+        return;
+      }
+      auto& duplicates = metrics_.counter("waflow_messages_duplicate_total",
+                                          "Redelivered messages recognised and skipped",
+                                          {{"channel", batch->channel}});
+      auto& received =
+          metrics_.counter("waflow_messages_received_total",
+                           "Customer messages stored from channels", {{"channel", batch->channel}});
+      for (std::size_t i = 0; i < fresh.size(); ++i) {
+        const auto& m = receivedMessage(batch->events[i])->message;
+        if (!fresh[i]) {
+          duplicates.inc();
+          log::get("inbox")->debug(
+              "message {} from {} was already stored; not processing it "
+              "again",
+              m.id, m.from);
+          std::lock_guard lock(mutex_);
+          published_.erase(batch->keys[i]);
+          continue;
+        }
+        received.inc();
+        if (outbox_ != nullptr) {
+          outbox_->noteInbound(batch->channel, m.from, nowMs());
+        }
+        log::get("inbox")->debug("message {} ({}) from {} on {} stored", m.id, m.type, m.from,
+                                 batch->channel);
+        if (bus_.tryPublish(std::move(batch->events[i])) !=
+            bus::EventBus::PublishResult::kAccepted) {
+          // Durable but not yet queued: the replay publishes it when there is
+          // room.
+          {
+            std::lock_guard lock(mutex_);
+            published_.erase(batch->keys[i]);
+          }
+          scheduleReplay();
+        }
+      }
+      finishOne(true);
+    };
+    const int64_t now = nowMs();
+    for (std::size_t i = 0; i < batch->events.size(); ++i) {
+      put_batch_.submit(
+          inboxPutItem(batch->events[i], now),
+          [puts, i, stored](const plugin::CallOutcome& o, const Json* output, std::size_t index) {
+            bool last = false;
+            {
+              std::lock_guard lock(puts->mutex);
+              if (!o.ok()) {
+                puts->error = o.error;
+              } else if (auto it = output->find("new"); it == output->end() || !it->is_array() ||
+                                                        index >= it->size() ||
+                                                        !(*it)[index].is_boolean()) {
+                puts->error = "storage answered inbox.put without a \"new\" flag";
+              } else {
+                puts->fresh[i] = (*it)[index].get<bool>();
+              }
+              last = --puts->remaining == 0;
+            }
+            if (last) {
+              stored(puts->error, puts->fresh);
+            }
+          });
+    }
   }
 
   if (!batch->statuses.empty()) {

@@ -89,6 +89,7 @@ class Inbox {
   std::mutex mutex_;
   std::set<std::string> published_;  // published and not yet done: never replayed twice
   bool replay_scheduled_ = false;
+  StorageBatch put_batch_;   // inbox.put of new messages, across webhooks
   StorageBatch done_batch_;  // inbox.done for finished messages
   std::atomic<bool> stopped_{false};
 };

@@ -208,25 +208,29 @@ void Outbox::enqueue(Message message, std::function<void(bool stored)> stored) {
   auto item = std::make_shared<Item>();
   item->m = std::move(message);
   std::string json = outboxAddJson(*item);
-  adds_.submit(
-      std::move(json), [this, item, stored = std::move(stored)](
-                           const plugin::CallOutcome& o, const Json* output, std::size_t index) {
-        if (!o.ok()) {
-          log::RequestScope scope(item->m.request_id);
-          log::get("outbox")->error("storing message {} for {} failed: {}", item->m.id, item->m.to,
-                                    o.error);
-          stored(false);
-          return;
-        }
-        bool added = flagAt(output, "added", index);
-        bool claimed = flagAt(output, "claimed", index);
-        stored(true);
-        if (claimed) {
-          boost::asio::post(strand_, [this, item] { dispatch(item); });
-        } else if (added) {
-          requestClaim();  // waits behind an earlier message of its conversation, or for room
-        }
-      });
+  adds_.submit(std::move(json),
+               [this, item, stored = std::move(stored)](const plugin::CallOutcome& o,
+                                                        const Json* output, std::size_t index) {
+                 if (!o.ok()) {
+                   log::RequestScope scope(item->m.request_id);
+                   log::get("outbox")->error("storing message {} for {} failed: {}", item->m.id,
+                                             item->m.to, o.error);
+                   stored(false);
+                   return;
+                 }
+                 bool added = flagAt(output, "added", index);
+                 bool claimed = flagAt(output, "claimed", index);
+                 stored(true);
+                 if (claimed) {
+                   boost::asio::post(strand_, [this, item] { dispatch(item); });
+                 } else if (added) {
+                   // Waits behind an earlier message of its conversation, or for room.
+                   boost::asio::post(strand_, [this] {
+                     ++pending_hint_;
+                     requestClaim();
+                   });
+                 }
+               });
 }
 
 void Outbox::noteInbound(const std::string& channel, const std::string& contact, int64_t at_ms) {
@@ -419,14 +423,22 @@ void Outbox::onSendResult(std::shared_ptr<Item> item, plugin::CallOutcome outcom
   if (outcome.ok()) {
     q->sent->inc();
     Json mark = {{"id", item->m.id}, {"provider_message_id", outcome.value}};
-    sent_marks_.submit(
-        dump(mark), [id = item->m.id](const plugin::CallOutcome& o, const Json*, std::size_t) {
-          if (!o.ok()) {
-            // The row stays "sending": after its lease it is in doubt, and the
-            // provider's status settles it without a second send.
-            log::get("outbox")->warn("recording message {} as sent failed: {}", id, o.error);
+    sent_marks_.submit(dump(mark), [this, id = item->m.id](const plugin::CallOutcome& o,
+                                                           const Json*, std::size_t index) {
+      if (index == 0) {
+        // The conversation's next message is claimable once this commit is in.
+        boost::asio::post(strand_, [this] {
+          if (pending_hint_ > 0) {
+            requestClaim();
           }
         });
+      }
+      if (!o.ok()) {
+        // The row stays "sending": after its lease it is in doubt, and the
+        // provider's status settles it without a second send.
+        log::get("outbox")->warn("recording message {} as sent failed: {}", id, o.error);
+      }
+    });
     log::get("outbox")->debug("sent {} to {} ({})", item->m.id, item->m.to, outcome.value);
     publishOutcome(*item, true, outcome.value, 0);
     return;
@@ -484,6 +496,7 @@ void Outbox::onSendResult(std::shared_ptr<Item> item, plugin::CallOutcome outcom
 
 void Outbox::retryLater(std::shared_ptr<Item> item, std::chrono::milliseconds delay,
                         const std::string& error) {
+  ++pending_hint_;
   Json in = {{"id", item->m.id}, {"not_before", nowMs() + delay.count()}, {"error", error}};
   storage_.execute(storage::kOutboxRetry, dump(in), [this, item, delay](plugin::CallOutcome o) {
     if (!o.ok()) {
@@ -571,6 +584,10 @@ void Outbox::claim() {
             ++n;
           }
         }
+      }
+      pending_hint_ = std::max<int64_t>(0, pending_hint_ - static_cast<int64_t>(n));
+      if (n == 0 && queued_ == 0 && in_flight_ == 0) {
+        pending_hint_ = 0;  // nothing claimable and nothing of ours holding a conversation back
       }
       if (n >= limit || claim_again_) {
         claim();
@@ -715,8 +732,12 @@ void Outbox::settleInDoubt(std::vector<std::string> ids) {
             Json in = {{"id", id},
                        {"not_before", nowMs()},
                        {"error", "interrupted by a restart; no status from the provider"}};
-            storage_.execute(storage::kOutboxRetry, dump(in),
-                             [this](plugin::CallOutcome) { requestClaim(); });
+            storage_.execute(storage::kOutboxRetry, dump(in), [this](plugin::CallOutcome) {
+              boost::asio::post(strand_, [this] {
+                ++pending_hint_;
+                requestClaim();
+              });
+            });
             return;
           }
           auto item = itemFromRow(row);

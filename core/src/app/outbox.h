@@ -153,6 +153,11 @@ class Outbox {
   int ticks_ = 0;
   std::size_t queued_ = 0;     // claimed, waiting for a window check, pacing or a rate token
   std::size_t in_flight_ = 0;  // handed to a channel, no answer yet
+  // Rows believed pending in storage (added unclaimed, retried, released): while
+  // positive, every recorded send is followed by a claim, so a conversation's
+  // next message goes out at once rather than at the next tick. Starts positive:
+  // the last run may have left some.
+  int64_t pending_hint_ = 1;
 
   std::atomic<std::size_t> backlog_{0};  // queued_ + in_flight_, readable anywhere
   std::atomic<bool> started_{false};
