@@ -257,6 +257,14 @@ int versionCommand() {
 
 }  // namespace
 
+// jemalloc (linked into this executable) reads its settings from this symbol at its first
+// allocation. One arena per CPU instead of four keeps the idle daemon under 20 MB on the small
+// VPSes waflow targets, and still gives every I/O thread its own arena. MALLOC_CONF in the
+// environment overrides it.
+extern "C" {
+__attribute__((used)) const char* malloc_conf = "percpu_arena:percpu";
+}
+
 int main(int argc, char** argv) {
   CLI::App app{
       "waflow: WhatsApp AI chatbots and automations.\n\n"
