@@ -29,6 +29,10 @@ constexpr std::size_t kMaxBatch = 1000;
 // sending (at the channel's rate) in memory, so leases cannot run out in a queue.
 constexpr int kBacklogSeconds = 5;
 constexpr std::size_t kUnlimitedBacklog = 4096;
+// Concurrent requests per channel instance: enough to keep a fast provider busy,
+// few enough that a drain of thousands of messages does not open thousands of
+// connections (and their buffers) at once.
+constexpr std::size_t kMaxInFlightPerChannel = 256;
 
 // Meta's codes that mean "the number is sending too fast" (protocols.md A.9).
 bool isThroughputLimit(int32_t code) {
@@ -83,6 +87,7 @@ struct Outbox::ChannelQueue {
   std::deque<std::shared_ptr<Item>> ready;
   boost::asio::steady_timer timer;
   bool timer_armed = false;
+  std::size_t in_flight = 0;  // sends handed to the channel, not yet answered
   metrics::Counter* sent = nullptr;
   metrics::Counter* failed = nullptr;
   metrics::Counter* retries = nullptr;
@@ -338,7 +343,7 @@ void Outbox::queueForChannel(std::shared_ptr<Item> item) {
 }
 
 void Outbox::pump(ChannelQueue& q) {
-  while (!q.ready.empty()) {
+  while (!q.ready.empty() && q.in_flight < kMaxInFlightPerChannel) {
     const auto now = Clock::now();
     std::shared_ptr<Item> item = q.ready.front();
     if (config_.recipient_burst > 0 && !item->paced) {
@@ -387,6 +392,7 @@ void Outbox::pump(ChannelQueue& q) {
     item->paced = false;
     --queued_;
     ++in_flight_;
+    ++q.in_flight;
     send(std::move(item));
   }
   if (recipients_.size() > 10000) {
@@ -420,6 +426,9 @@ void Outbox::onSendResult(std::shared_ptr<Item> item, plugin::CallOutcome outcom
   --backlog_;
   log::RequestScope scope(item->m.request_id);
   ChannelQueue* q = queueOf(item->m.channel);
+  if (q->in_flight-- == kMaxInFlightPerChannel && !q->ready.empty()) {
+    boost::asio::post(strand_, [this, q] { pump(*q); });  // room for the next one
+  }
   if (outcome.ok()) {
     q->sent->inc();
     Json mark = {{"id", item->m.id}, {"provider_message_id", outcome.value}};
