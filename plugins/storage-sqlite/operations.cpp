@@ -807,6 +807,13 @@ constexpr const char* kSelectExpired =
     " FROM outbox INDEXED BY outbox_lease WHERE state = 'sending' "
     "AND (lease_until <= ?1 OR owner = ?2) ORDER BY seq";
 
+// With an owner (a daemon starting), sends still in doubt from an earlier run
+// (it stopped before settling them) are returned again for settling.
+constexpr const char* kSelectStillInDoubt =
+    "SELECT " WAFLOW_OUTBOX_COLUMNS
+    " FROM outbox INDEXED BY outbox_unfinished WHERE state IN " WAFLOW_UNFINISHED
+    " AND state = 'in_doubt' ORDER BY seq";
+
 constexpr const char* kMarkInDoubt =
     "UPDATE outbox SET state = 'in_doubt', lease_until = NULL, updated_at = ?2 WHERE seq = ?1";
 
@@ -826,6 +833,14 @@ Json runOutboxRecover(Db& db, const Json& in) {
       m["state"] = "in_doubt";
       messages.push_back(std::move(m));
       seqs.push_back(s.int64(0));
+    }
+  }
+  if (auto it = in.find("owner"); it != in.end() && !it->is_null()) {
+    Stmt s = db.prepare(kSelectStillInDoubt);
+    while (s.step()) {
+      Json m = outboxRow(s, false);
+      m["state"] = "in_doubt";
+      messages.push_back(std::move(m));
     }
   }
   for (int64_t seq : seqs) {

@@ -161,7 +161,9 @@ inline constexpr const char* kOutboxFailed = "outbox.failed";
 //   whose lease has expired (lease_until <= now) and, when `owner` is given,
 //   every one leased to `owner` whatever its lease (the caller declares it is a
 //   new incarnation of that owner, holding no leases yet) are returned, oldest
-//   first, and marked `in_doubt`. The daemon resolves each one: a status
+//   first, and marked `in_doubt`. With `owner`, messages already `in_doubt`
+//   (an earlier run stopped before resolving them) are returned too, after
+//   those. The daemon resolves each one: a status
 //   (status.put) settles it, outbox.retry sends it again, outbox.failed gives
 //   up (docs/reliability.md).
 inline constexpr const char* kOutboxRecover = "outbox.recover";
