@@ -19,8 +19,8 @@ PACKAGES=(
   libsimdjson-dev
   # the daemon's memory allocator (many small allocations on many threads)
   libjemalloc-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev wrk curl procps
+  # tests and benchmarks (python3-jsonschema: editors' view of docs/schema/flow.schema.json)
+  libgtest-dev libgmock-dev wrk curl procps python3 python3-jsonschema
 )
 
 missing=()

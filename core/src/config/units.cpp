@@ -19,24 +19,6 @@ bool isDigit(char c) {
   return c >= '0' && c <= '9';
 }
 
-std::string lowerCopy(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 // Reads digits with an optional fraction at `pos`; returns false if there is no digit.
 bool readNumber(std::string_view text, size_t& pos, double& number) {
   const size_t start = pos;
@@ -66,6 +48,24 @@ ParsedQuantity fail(std::string error, std::string_view hint) {
 }
 
 }  // namespace
+
+std::string lowerCopy(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
 
 ParsedQuantity parseDuration(std::string_view raw) {
   const std::string_view text = trim(raw);

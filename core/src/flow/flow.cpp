@@ -1,0 +1,71 @@
+#include "flow/flow.h"
+
+namespace waflow::core::flow {
+
+std::string_view modeName(Mode mode) {
+  switch (mode) {
+    case Mode::kSingle:
+      return "single";
+    case Mode::kRestart:
+      return "restart";
+    case Mode::kQueued:
+      return "queued";
+    case Mode::kParallel:
+      return "parallel";
+  }
+  return "single";
+}
+
+std::string_view answerKindName(AnswerKind kind) {
+  switch (kind) {
+    case AnswerKind::kText:
+      return "text";
+    case AnswerKind::kName:
+      return "name";
+    case AnswerKind::kNumber:
+      return "number";
+    case AnswerKind::kDate:
+      return "date";
+    case AnswerKind::kEmail:
+      return "email";
+    case AnswerKind::kPhone:
+      return "phone";
+    case AnswerKind::kRegex:
+      return "regex";
+    case AnswerKind::kLua:
+      return "lua";
+  }
+  return "text";
+}
+
+const std::vector<std::string>& stepKinds() {
+  static const std::vector<std::string> kKinds = {
+      "reply", "ai",   "classify", "set",  "tag",  "untag", "handoff", "release", "ask",
+      "delay", "wait", "schedule", "http", "emit", "lua",   "call",    "goto",    "stop"};
+  return kKinds;
+}
+
+std::string Step::label(size_t index) const {
+  if (!id.empty()) {
+    return "'" + id + "'";
+  }
+  return "#" + std::to_string(index + 1) + " (" + kind + ")";
+}
+
+const Step* Flow::findStep(std::string_view step_id) const {
+  for (const Step& step : steps) {
+    if (!step.id.empty() && step.id == step_id) {
+      return &step;
+    }
+  }
+  return nullptr;
+}
+
+bool runsBefore(const Flow& a, const Flow& b) {
+  if (a.priority != b.priority) {
+    return a.priority > b.priority;
+  }
+  return a.id < b.id;
+}
+
+}  // namespace waflow::core::flow
