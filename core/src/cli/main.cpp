@@ -3,6 +3,7 @@
 #include "app/daemon.h"
 #include "app/default_config.h"
 #include "app/plugin_plan.h"
+#include "app/rules_check.h"
 #include "cli/chat.h"
 #include "config/config.h"
 #include "diag/render.h"
@@ -142,11 +143,14 @@ int validateCommand(const std::string& config_flag, const std::vector<std::strin
   std::vector<diag::Diagnostic> all = loaded.diagnostics;
   std::string described = choice.path.empty() ? "the built-in default config" : choice.path;
   const auto& readable = loaded.config ? loaded.config : loaded.partial;
+  app::RulesCheck rules;
   if (readable) {
     plugin::PluginCatalog catalog;
     catalog.scan(app::pluginSearchPath(plugin_dirs, *readable));
     auto plan = app::planInstances(*readable, catalog);
     all.insert(all.end(), plan.diagnostics.begin(), plan.diagnostics.end());
+    rules = app::checkFlowsAndScripts(*readable);
+    all.insert(all.end(), rules.diagnostics.begin(), rules.diagnostics.end());
     std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
       return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
     });
@@ -160,8 +164,11 @@ int validateCommand(const std::string& config_flag, const std::vector<std::strin
     }
     if (errors == 0) {
       const auto& c = *loaded.config;
-      std::cout << fmt::format("{} is valid: {} channel(s), {} AI provider(s), {} integration(s)\n",
-                               described, c.channels.size(), c.ai.size(), c.integrations.size());
+      std::cout << fmt::format(
+          "{} is valid: {} channel(s), {} AI provider(s), {} integration(s), {} flow(s), {} "
+          "script(s)\n",
+          described, c.channels.size(), c.ai.size(), c.integrations.size(), rules.flows,
+          rules.scripts);
     } else {
       std::cerr << fmt::format("{}: {} error(s)\n", described, errors);
     }

@@ -632,6 +632,8 @@ LoadResult Loader::load(std::string_view text) {
     }
   }
   config.data_dir = resolvePath(base_dir_, value.value("data_dir", config.data_dir));
+  config.flows_dir = resolvePath(base_dir_, value.value("flows_dir", config.flows_dir));
+  config.scripts_dir = resolvePath(base_dir_, value.value("scripts_dir", config.scripts_dir));
 
   result.diagnostics = diagnostics_.takeSorted();
   const bool has_error =

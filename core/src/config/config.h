@@ -93,6 +93,8 @@ struct Config {
   BusConfig bus;
   std::vector<std::string> plugin_paths;                   // resolved against base_dir
   std::string data_dir = "./data";                         // resolved against base_dir
+  std::string flows_dir = "./flows";                       // resolved against base_dir
+  std::string scripts_dir = "./scripts";                   // resolved against base_dir
   std::vector<InstanceConfig> channels, ai, integrations;  // in file order
   // The storage instance (id "storage"); plugin storage-sqlite unless `storage:` says otherwise.
   InstanceConfig storage;

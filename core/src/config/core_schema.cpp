@@ -86,6 +86,14 @@ constexpr const char* kCoreSchema = R"json({
       "type": "string", "minLength": 1, "default": "./data",
       "description": "Directory for local state (the SQLite database and others). Relative to the config file's directory."
     },
+    "flows_dir": {
+      "type": "string", "minLength": 1, "default": "./flows",
+      "description": "Directory of flow files (*.yaml). Relative to the config file's directory; `waflow validate` checks every file in it."
+    },
+    "scripts_dir": {
+      "type": "string", "minLength": 1, "default": "./scripts",
+      "description": "Directory of Lua rule scripts (*.lua) that flows call. Relative to the config file's directory."
+    },
     "channels": {
       "type": "object", "default": {},
       "description": "Channel instances (WhatsApp connections): instance id -> {plugin, config}.",
