@@ -95,6 +95,8 @@ data_dir: $WORK/data-$name
 channels: { sandbox: { plugin: channel-sandbox, config: { mailbox_limit: 1 } } }
 ai: { mock: { plugin: ai-mock } }
 auto_reply: $2
+# No rate limit or per-recipient pacing: the benchmark measures the daemon, not Meta's limits.
+outbox: { rate_limit: 0, recipient_burst: 0 }
 EOF
 }
 
@@ -147,16 +149,27 @@ metric() {  # <name regex>: sum of the daemon's series matching it
     awk -v re="^($1)([{ ])" '$0 ~ re { s += $NF } END { printf "%d\n", s }'
 }
 
-# Waits until the daemon's bus is empty, so asynchronous work a run caused is finished (and its
-# CPU time counted) before the next measurement.
+# Waits until the daemon's bus and outbox are empty, so asynchronous work a run caused (replies
+# included) is finished and its CPU time counted before the next measurement.
 drainBus() {
   for _ in $(seq 300); do
-    if [ "$(metric 'waflow_bus_queued_events|waflow_bus_in_flight_events')" = "0" ]; then
+    if [ "$(metric 'waflow_bus_queued_events|waflow_bus_in_flight_events|waflow_outbox_backlog')" = "0" ]; then
       return 0
     fi
     sleep 0.1
   done
   echo "bench_webhook: warning: the daemon's bus did not drain within 30 s" >&2
+}
+
+# Waits until the outbox has sent <total> replies in all (60 s at most).
+waitReplies() {
+  for _ in $(seq 600); do
+    if [ "$(metric waflow_outbox_sent_total)" -ge "$1" ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "bench_webhook: warning: the replies did not all go out within 60 s" >&2
 }
 
 RUN=0
@@ -196,7 +209,7 @@ measure() {  # <label> <is_daemon 0|1> [connection counts]
     local received0=0 replies0=0 dup0=0
     if [ "$daemon" = 1 ]; then
       received0=$(metric waflow_messages_received_total)
-      replies0=$(metric waflow_replies_sent_total)
+      replies0=$(metric waflow_outbox_sent_total)
       dup0=$(metric waflow_messages_duplicate_total)
     fi
     local cpu0 cpu1
@@ -204,13 +217,16 @@ measure() {  # <label> <is_daemon 0|1> [connection counts]
     runWrk "$conns" "$DURATION"
     if [ "$daemon" = 1 ]; then
       drainBus
+      if [ "$label" = full ]; then
+        waitReplies $(($(metric waflow_messages_received_total) - received0 + replies0))
+      fi
     fi
     cpu1=$(cpuMicros "$SERVER_PID")
     local note=""
     if [ "$daemon" = 1 ]; then
       local received replies dup
       received=$(($(metric waflow_messages_received_total) - received0))
-      replies=$(($(metric waflow_replies_sent_total) - replies0))
+      replies=$(($(metric waflow_outbox_sent_total) - replies0))
       dup=$(($(metric waflow_messages_duplicate_total) - dup0))
       note="accepted=$received replies=$replies duplicates=$dup"
       if [ "$WRK_PATH" != /webhooks/sandbox ]; then
