@@ -31,7 +31,7 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}
 echo "bench: building Release targets in $BUILD"
 build_started=$SECONDS
 if ! ninja -C "$BUILD" -j"$JOBS" waflow channel-sandbox ai-mock storage-sqlite waflow_minimal_server \
-  waflow_bench_bus waflow_bench_http_client waflow_bench_storage channel-cloudapi \
+  waflow_bench_bus waflow_bench_http_client waflow_bench_storage waflow_bench_lua channel-cloudapi \
   waflow-fake-graph-api waflow_bench_signed_webhooks >"$BUILD/bench-build.log" 2>&1; then
   tail -40 "$BUILD/bench-build.log" >&2
   echo "bench: the build failed; full log in $BUILD/bench-build.log" >&2
@@ -64,6 +64,10 @@ section "5. end to end (signed webhooks, storage, auto-reply, outbox, fake Cloud
 
 section "6. recovery (pending replies delivered after kill -9)"
 "$ROOT/tests/perf/outbox_recovery/bench_outbox_recovery.sh" "$BUILD"
+
+section "7. Lua rules (the sandbox flows use)"
+echo "\$ waflow-bench-lua"
+"$BUILD/bin/waflow-bench-lua"
 
 echo
 echo "bench: done in $SECONDS s (machine: $(nproc) cores, $(uname -r); every figure above is from this run)"
