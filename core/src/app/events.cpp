@@ -5,25 +5,6 @@
 namespace waflow::core::app {
 namespace {
 
-// Payloads are assembled as text: the provider's raw JSON is spliced in as it
-// came, never parsed and re-serialised (on the webhook path that round trip
-// cost more than everything else together).
-void appendField(std::string& out, std::string_view key, std::string_view value) {
-  out += '"';
-  out += key;
-  out += "\":";
-  appendJsonString(out, value);
-  out += ',';
-}
-
-void appendNumber(std::string& out, std::string_view key, int64_t value) {
-  out += '"';
-  out += key;
-  out += "\":";
-  out += std::to_string(value);
-  out += ',';
-}
-
 void appendRaw(std::string& out, std::string_view raw) {
   out += "\"raw\":";
   out += raw.empty() ? std::string_view("null") : raw;
@@ -62,6 +43,22 @@ void appendJsonString(std::string& out, std::string_view s) {
     }
   }
   out += '"';
+}
+
+void appendField(std::string& out, std::string_view key, std::string_view value) {
+  out += '"';
+  out += key;
+  out += "\":";
+  appendJsonString(out, value);
+  out += ',';
+}
+
+void appendNumber(std::string& out, std::string_view key, int64_t value) {
+  out += '"';
+  out += key;
+  out += "\":";
+  out += std::to_string(value);
+  out += ',';
 }
 
 const ReceivedMessage* receivedMessage(const bus::Event& event) {

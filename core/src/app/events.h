@@ -30,6 +30,13 @@ const ReceivedMessage* receivedMessage(const bus::Event& event);
 // Appends `s` as a JSON string literal (quotes included) to `out`.
 void appendJsonString(std::string& out, std::string_view s);
 
+// Append `"key":<value>,` — the pieces of the JSON objects the core assembles as
+// text: payloads splice the provider's raw JSON in as it came, never parsed and
+// re-serialised (on the webhook path that round trip cost more than everything
+// else together). The caller writes the last member and the closing brace.
+void appendField(std::string& out, std::string_view key, std::string_view value);
+void appendNumber(std::string& out, std::string_view key, int64_t value);
+
 // "<channel>:<contact>": the ordering key of one conversation.
 std::string conversationKey(const std::string& channel, const std::string& contact);
 

@@ -32,22 +32,17 @@ int64_t nowMs() {
 std::string inboxPutItem(const bus::Event& event, int64_t now) {
   const ReceivedMessage& r = *receivedMessage(event);
   const waflow::InboundMessage& m = r.message;
-  std::string in = "{\"channel\":";
+  std::string in = "{";
   in.reserve(256 + event.payload.size() + event.payload.size() / 8);
-  appendJsonString(in, r.channel);
-  in += ",\"id\":";
-  appendJsonString(in, m.id);
-  in += ",\"contact\":";
-  appendJsonString(in, m.from.empty() ? m.from_user_id : m.from);
-  in += ",\"contact_name\":";
-  appendJsonString(in, m.contact_name);
-  in += ",\"conversation\":";
-  appendJsonString(in, event.conversation);
-  in += ",\"type\":";
-  appendJsonString(in, m.type);
-  in += ",\"received_at\":" + std::to_string(now);
+  appendField(in, "channel", r.channel);
+  appendField(in, "id", m.id);
+  appendField(in, "contact", m.from.empty() ? m.from_user_id : m.from);
+  appendField(in, "contact_name", m.contact_name);
+  appendField(in, "conversation", event.conversation);
+  appendField(in, "type", m.type);
+  appendNumber(in, "received_at", now);
   // The event as text: storage keeps it as given, and nobody builds a DOM for it.
-  in += ",\"event\":";
+  in += "\"event\":";
   appendJsonString(in, event.payload);
   in += '}';
   return in;
@@ -304,9 +299,9 @@ void Inbox::attachCompletion() {
 
 // Joins the next inbox.done: under load, one write marks hundreds of messages.
 void Inbox::markDone(const std::string& channel, const std::string& id) {
-  std::string item = "{\"channel\":";
-  appendJsonString(item, channel);
-  item += ",\"id\":";
+  std::string item = "{";
+  appendField(item, "channel", channel);
+  item += "\"id\":";
   appendJsonString(item, id);
   item += '}';
   done_batch_.submit(std::move(item), [this, key = keyOf(channel, id)](const plugin::CallOutcome& o,

@@ -179,21 +179,15 @@ std::string Outbox::outboxIdOf(const waflow::StatusUpdate& status) {
 
 std::string Outbox::outboxAddJson(const Item& item) const {
   const Message& m = item.m;
-  std::string out = "{\"id\":";
-  appendJsonString(out, m.id);
-  out += ",\"channel\":";
-  appendJsonString(out, m.channel);
-  out += ",\"to\":";
-  appendJsonString(out, m.to);
-  out += ",\"conversation\":";
-  appendJsonString(out, m.conversation);
-  out += ",\"type\":";
-  appendJsonString(out, m.type);
-  out += ",\"text\":";
-  appendJsonString(out, m.text);
-  out += ",\"reply_to\":";
-  appendJsonString(out, m.reply_to);
-  out += ",\"payload\":";
+  std::string out = "{";
+  appendField(out, "id", m.id);
+  appendField(out, "channel", m.channel);
+  appendField(out, "to", m.to);
+  appendField(out, "conversation", m.conversation);
+  appendField(out, "type", m.type);
+  appendField(out, "text", m.text);
+  appendField(out, "reply_to", m.reply_to);
+  out += "\"payload\":";
   out += m.payload_json.empty() ? "null" : m.payload_json;
   out += ",\"not_before\":0}";
   return out;

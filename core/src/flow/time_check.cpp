@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -81,27 +82,22 @@ bool isTzif(const std::filesystem::path& path) {
 
 }  // namespace
 
+// std::chrono's calendar (C++20; libstdc++ 12 has it, only the tz database is missing).
 int64_t daysFromCivil(int year, int month, int day) {
-  // Howard Hinnant's days_from_civil.
-  const int64_t y = static_cast<int64_t>(year) - (month <= 2 ? 1 : 0);
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
+  namespace chr = std::chrono;
+  return chr::sys_days{chr::year{year} / chr::month{static_cast<unsigned>(month)} /
+                       chr::day{static_cast<unsigned>(day)}}
+      .time_since_epoch()
+      .count();
 }
 
 CivilTime civilFromDays(int64_t days) {
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
+  namespace chr = std::chrono;
+  const chr::year_month_day date{chr::sys_days{chr::days{days}}};
   CivilTime out;
-  out.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  out.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  out.year = static_cast<int>(yoe + era * 400 + (out.month <= 2 ? 1 : 0));
+  out.year = static_cast<int>(date.year());
+  out.month = static_cast<int>(static_cast<unsigned>(date.month()));
+  out.day = static_cast<int>(static_cast<unsigned>(date.day()));
   return out;
 }
 
