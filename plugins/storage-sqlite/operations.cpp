@@ -1,5 +1,8 @@
 #include "operations.h"
 
+#include "flow_operations.h"
+#include "operation_support.h"
+
 #include <waflow/sdk/storage.hpp>
 #include <waflow/sdk/types.hpp>
 
@@ -7,209 +10,12 @@
 #include <chrono>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace waflow::storage_sqlite {
 namespace {
-
-// ---- input validation ----------------------------------------------------------
-
-// Checks the fields of one JSON object of an operation's input. Errors name
-// the exact field from the input's top: "inbox.put: messages[2].received_at
-// must be an integer". The location is spelled out only on failure, so valid
-// input costs no allocation.
-class Fields {
- public:
-  // The operation's input itself.
-  Fields(std::string_view op, const Json& object) : Fields(op, object, nullptr, nullptr, 0) {}
-
-  void string(const char* key, bool non_empty = true) const {
-    const Json& v = field(key);
-    if (!v.is_string()) {
-      fail(name(key) + " must be a string");
-    }
-    if (non_empty && v.get_ref<const std::string&>().empty()) {
-      fail(name(key) + " must not be empty");
-    }
-  }
-
-  void integer(const char* key, int64_t min = 0,
-               int64_t max = std::numeric_limits<int64_t>::max()) const {
-    const Json& v = field(key);
-    if (!v.is_number_integer()) {
-      fail(name(key) + " must be an integer");
-    }
-    bool in_range = false;
-    if (v.is_number_unsigned()) {
-      auto x = v.get<uint64_t>();
-      in_range = x <= static_cast<uint64_t>(max) && (min <= 0 || x >= static_cast<uint64_t>(min));
-    } else {
-      auto x = v.get<int64_t>();
-      in_range = x >= min && x <= max;
-    }
-    if (!in_range) {
-      std::string range = max == std::numeric_limits<int64_t>::max()
-                              ? "at least " + std::to_string(min)
-                              : "between " + std::to_string(min) + " and " + std::to_string(max);
-      fail(name(key) + " must be " + range + " (got " + v.dump() + ")");
-    }
-  }
-
-  void object(const char* key, bool nullable) const {
-    const Json& v = field(key);
-    if (!(v.is_object() || (nullable && v.is_null()))) {
-      fail(name(key) + (nullable ? " must be a JSON object or null" : " must be a JSON object"));
-    }
-  }
-
-  // A JSON object, or the same object already serialised as a JSON string
-  // (callers on the hot path send text so nobody builds a DOM for it).
-  void objectOrText(const char* key, bool nullable = false) const {
-    const Json& v = field(key);
-    if (v.is_object() || (nullable && v.is_null())) {
-      return;
-    }
-    if (v.is_string()) {
-      const std::string& text = v.get_ref<const std::string&>();
-      std::size_t first = text.find_first_not_of(" \t\r\n");
-      if (first != std::string::npos && text[first] == '{') {
-        return;
-      }
-    }
-    fail(name(key) + (nullable ? " must be a JSON object, a string holding one, or null"
-                               : " must be a JSON object (or a string holding one)"));
-  }
-
-  // True when the optional field `key` is present and not null.
-  bool has(const char* key) const {
-    auto it = object_.find(key);
-    return it != object_.end() && !it->is_null();
-  }
-
-  // The object `key`, to validate its fields.
-  Fields nested(const char* key) const { return Fields(op_, field(key), this, key, kNoIndex); }
-
-  // Validates each element of the array `key` with `each(Fields&)`.
-  template <typename Each>
-  void array(const char* key, Each each) const {
-    const Json& v = field(key);
-    if (!v.is_array()) {
-      fail(name(key) + " must be an array");
-    }
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      each(Fields(op_, v[i], this, key, i));
-    }
-  }
-
- private:
-  static constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
-
-  // The object at outer.key (index kNoIndex) or outer.key[index].
-  Fields(std::string_view op, const Json& object, const Fields* outer, const char* key,
-         std::size_t index)
-      : op_(op), object_(object), outer_(outer), key_(key), index_(index) {
-    if (!object_.is_object()) {
-      fail((outer_ == nullptr ? std::string("the input") : location()) + " must be a JSON object");
-    }
-  }
-
-  // Where this object is: "messages[2]", "claim"; empty for the input itself.
-  std::string location() const {
-    if (outer_ == nullptr) {
-      return {};
-    }
-    std::string where = outer_->name(key_);
-    if (index_ != kNoIndex) {
-      where += "[" + std::to_string(index_) + "]";
-    }
-    return where;
-  }
-
-  const Json& field(const char* key) const {
-    auto it = object_.find(key);
-    if (it == object_.end()) {
-      fail(name(key) + " is required");
-    }
-    return *it;
-  }
-  std::string name(const char* key) const {
-    return outer_ == nullptr ? std::string(key) : location() + "." + key;
-  }
-  [[noreturn]] void fail(const std::string& problem) const {
-    throw waflow::Error(waflow::Rc::kInvalid, std::string(op_) + ": " + problem);
-  }
-
-  std::string_view op_;
-  const Json& object_;
-  const Fields* outer_;
-  const char* key_;
-  std::size_t index_;
-};
-
-constexpr int64_t kMaxLimit = 1000000;
-
-// ---- output ---------------------------------------------------------------------
-//
-// The hot operations write their small outputs as text instead of building a
-// DOM only to serialise it.
-
-// Appends `s` as a JSON string. Text comes from validated JSON input or from
-// columns written from it, so it is valid UTF-8 and passes through as is.
-void appendString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-// Appends `"key":[true,false,...]`.
-void appendFlags(std::string& out, const char* key, const std::vector<bool>& flags) {
-  out += '"';
-  out += key;
-  out += "\":[";
-  for (std::size_t i = 0; i < flags.size(); ++i) {
-    if (i > 0) {
-      out += ',';
-    }
-    out += flags[i] ? "true" : "false";
-  }
-  out += ']';
-}
-
-// An operation that builds its (larger, rarer) output as a DOM.
-template <Json (*Run)(Db&, const Json&)>
-void dumped(Db& db, const Json& in, std::string& out) {
-  out = Run(db, in).dump();
-}
-
-const std::string& str(const Json& in, const char* key) {
-  return in.at(key).get_ref<const std::string&>();
-}
-int64_t num(const Json& in, const char* key) {
-  return in.at(key).get<int64_t>();
-}
-
-// Stored JSON text back to a value; text SQLite holds was written by dump().
-Json parseStored(const std::optional<std::string>& text) {
-  if (!text) {
-    return nullptr;
-  }
-  Json v = Json::parse(*text, nullptr, false);
-  return v.is_discarded() ? Json(*text) : v;
-}
 
 // ---- inbox -----------------------------------------------------------------------
 
@@ -234,11 +40,15 @@ constexpr const char* kInsertInbox =
     "ON CONFLICT (channel, id) DO NOTHING";
 
 // A name is taken when non-empty and at least as recent as what is stored, so
-// a late redelivery cannot bring back an old name.
+// a late redelivery cannot bring back an old name. The first message ever
+// stored for a contact (none inbound before: last_inbound_at 0) is kept.
 constexpr const char* kUpsertContact =
-    "INSERT INTO contacts (channel, contact, name, last_inbound_at, created_at, updated_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
+    "INSERT INTO contacts (channel, contact, name, last_inbound_at, created_at, updated_at, "
+    "first_message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) "
     "ON CONFLICT (channel, contact) DO UPDATE SET "
+    "first_message_id = CASE WHEN contacts.last_inbound_at = 0 AND "
+    "contacts.first_message_id = '' THEN excluded.first_message_id "
+    "ELSE contacts.first_message_id END, "
     "name = CASE WHEN excluded.name <> '' AND (contacts.name = '' OR "
     "excluded.last_inbound_at >= contacts.last_inbound_at) THEN excluded.name "
     "ELSE contacts.name END, "
@@ -278,6 +88,7 @@ void runInboxPut(Db& db, const Json& in, std::string& out) {
           .bindRef(3, contact_name)
           .bind(4, received_at)
           .bind(5, now)
+          .bindRef(6, str(m, "id"))
           .run();
     }
   }
@@ -329,34 +140,6 @@ void runInboxDone(Db& db, const Json& in, std::string& out) {
   out += "{}";
 }
 
-// ---- contacts ---------------------------------------------------------------------
-
-void validateContactGet(const Json& in) {
-  Fields f(waflow::storage::kContactGet, in);
-  f.string("channel");
-  f.string("contact");
-}
-
-constexpr const char* kSelectContact =
-    "SELECT name, last_inbound_at, attributes, tags, opted_in FROM contacts "
-    "WHERE channel = ?1 AND contact = ?2";
-
-Json runContactGet(Db& db, const Json& in) {
-  Stmt s = db.prepare(kSelectContact);
-  s.bind(1, str(in, "channel")).bind(2, str(in, "contact"));
-  if (!s.step()) {
-    return {{"contact", nullptr}};
-  }
-  return {{"contact",
-           {{"channel", str(in, "channel")},
-            {"contact", str(in, "contact")},
-            {"name", s.text(0)},
-            {"last_inbound_at", s.int64(1)},
-            {"attributes", parseStored(s.text(2))},
-            {"tags", parseStored(s.text(3))},
-            {"opted_in", s.int64(4) != 0}}}};
-}
-
 // ---- outbox ------------------------------------------------------------------------
 
 // States in which a message holds back the later messages of its conversation:
@@ -382,12 +165,6 @@ void validateOutboxAdd(const Json& in) {
     claim.integer("lease_ms", 1);
     claim.integer("now");
   }
-}
-
-// now + lease_ms without overflowing.
-int64_t leaseUntil(int64_t now, int64_t lease_ms) {
-  return now > std::numeric_limits<int64_t>::max() - lease_ms ? std::numeric_limits<int64_t>::max()
-                                                              : now + lease_ms;
 }
 
 // Whether a conversation has a message that holds back a new one (a range of
@@ -1027,12 +804,11 @@ Json runKvDelete(Db& db, const Json& in) {
 
 namespace st = waflow::storage;
 
-const std::array<Operation, 15> kOperations = {{
+const std::array<Operation, 14> kOperations = {{
     {st::kInboxPut, true, &validateInboxPut, &runInboxPut},
     {st::kInboxPending, false, &validateInboxPending, &dumped<&runInboxPending>},
     {st::kInboxDone, true, &validateInboxDone, &runInboxDone},
     {st::kStatusPut, true, &validateStatusPut, &runStatusPut},
-    {st::kContactGet, false, &validateContactGet, &dumped<&runContactGet>},
     {st::kOutboxAdd, true, &validateOutboxAdd, &runOutboxAdd},
     {st::kOutboxClaim, true, &validateOutboxClaim, &dumped<&runOutboxClaim>},
     {st::kOutboxSent, true, &validateOutboxSent, &runOutboxSent},
@@ -1048,9 +824,12 @@ const std::array<Operation, 15> kOperations = {{
 }  // namespace
 
 const Operation* findOperation(std::string_view name) {
-  for (const Operation& op : kOperations) {
-    if (op.name == name) {
-      return &op;
+  for (std::span<const Operation> table :
+       {std::span<const Operation>(kOperations), flowOperations()}) {
+    for (const Operation& op : table) {
+      if (op.name == name) {
+        return &op;
+      }
     }
   }
   return nullptr;

@@ -141,6 +141,32 @@ CREATE INDEX outbox_unfinished ON outbox (conversation, seq)
   WHERE state IN ('pending', 'sending', 'in_doubt');
 CREATE INDEX outbox_lease ON outbox (lease_until) WHERE state = 'sending';
 )sql",
+
+    // 3: what the flow engine needs. Scheduled jobs name the conversation
+    // they belong to (job.cancel by conversation) and whether a reply cancels
+    // them; their indexes, like the outbox's, hold only the rows they look up:
+    // pending jobs in due order, running jobs by lease, jobs of a conversation.
+    // conversation_waits lists the events each conversation waits for, one row
+    // each, so conversation.waiting is an exact-match range. A contact keeps the
+    // id of the first message it sent (flows' first_message trigger).
+    R"sql(
+ALTER TABLE contacts ADD COLUMN first_message_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE scheduled_jobs ADD COLUMN conversation TEXT NOT NULL DEFAULT '';
+ALTER TABLE scheduled_jobs ADD COLUMN cancel_on_reply INTEGER NOT NULL DEFAULT 0;
+DROP INDEX scheduled_jobs_due;
+CREATE INDEX scheduled_jobs_due ON scheduled_jobs (due_at, id) WHERE state = 'pending';
+CREATE INDEX scheduled_jobs_lease ON scheduled_jobs (lease_until) WHERE state = 'running';
+CREATE INDEX scheduled_jobs_conversation ON scheduled_jobs (conversation)
+  WHERE conversation <> '';
+
+CREATE TABLE conversation_waits (
+  event   TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  contact TEXT NOT NULL,
+  PRIMARY KEY (event, channel, contact)
+) WITHOUT ROWID;
+CREATE INDEX conversation_waits_conversation ON conversation_waits (channel, contact);
+)sql",
 };
 
 constexpr int64_t kVersion = static_cast<int64_t>(std::size(kMigrations));

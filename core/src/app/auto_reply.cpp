@@ -53,7 +53,7 @@ struct AutoReply::Job {
   std::string reply;
   std::string send_id;
   plugin::PluginInstance* channel_instance = nullptr;
-  bus::Done done;
+  std::function<void()> done;
 };
 
 AutoReply::AutoReply(const config::AutoReplyConfig& config, Outbox& outbox, bus::EventBus& bus,
@@ -69,7 +69,11 @@ AutoReply::AutoReply(const config::AutoReplyConfig& config, Outbox& outbox, bus:
 
 void AutoReply::attach() {
   bus_.subscribeAsync(
-      kMessageReceived, [this](const bus::Event& e, bus::Done d) { onMessage(e, std::move(d)); },
+      kMessageReceived,
+      [this](const bus::Event& e, bus::Done d) {
+        auto shared = std::make_shared<bus::Done>(std::move(d));
+        handle(e, [shared] { (*shared)(); });
+      },
       "auto-reply");
 }
 
@@ -88,7 +92,7 @@ std::string AutoReply::ruleReply(const std::string& text, const std::string& typ
   return "";
 }
 
-void AutoReply::onMessage(const bus::Event& event, bus::Done done) {
+void AutoReply::handle(const bus::Event& event, std::function<void()> done) {
   auto job = std::make_shared<Job>();
   if (const ReceivedMessage* received = receivedMessage(event)) {
     job->channel = received->channel;

@@ -19,6 +19,7 @@
 #include "metrics/metrics.h"
 #include "plugin/plugin_instance.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,8 +32,12 @@ class AutoReply {
             metrics::Registry& metrics, std::map<std::string, plugin::PluginInstance*> channels,
             plugin::PluginInstance* ai);
 
-  // Subscribes to message.received. Call once, before the bus starts.
+  // Subscribes to message.received. Call once, before the bus starts. Not called when the
+  // flow engine runs: it hands over the messages no flow takes through handle().
   void attach();
+
+  // Answers one message.received event; `done` once the reply is stored (or there is none).
+  void handle(const bus::Event& event, std::function<void()> done);
 
   // The reply text chosen without AI (keyword, echo or text mode), or "" when
   // the AI decides.
@@ -40,7 +45,6 @@ class AutoReply {
 
  private:
   struct Job;
-  void onMessage(const bus::Event& event, bus::Done done);
   void askAi(std::shared_ptr<Job> job);
   void queueReply(std::shared_ptr<Job> job);
   void aiFailed(std::shared_ptr<Job> job, const std::string& error);

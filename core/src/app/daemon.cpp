@@ -1,5 +1,7 @@
 #include "app/daemon.h"
 
+#include "app/flow_engine.h"
+
 #include "app/auto_reply.h"
 #include "app/events.h"
 #include "app/inbox.h"
@@ -25,6 +27,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 
 namespace waflow::core::app {
 namespace {
@@ -156,6 +159,24 @@ class Daemon::Impl {
       }
       auto_reply_ = std::make_unique<AutoReply>(config_.auto_reply, *outbox_, bus_, metrics_,
                                                 channelMap(), ai);
+    }
+    if (config_.flows.enabled) {
+      std::map<std::string, plugin::PluginInstance*> ai;
+      for (auto& instance : instances_) {
+        if (instance->kind() == WAFLOW_KIND_AI) {
+          ai[instance->id()] = instance.get();
+        }
+      }
+      flows_ = std::make_unique<FlowEngine>(
+          config_,
+          FlowEngine::Services{*storage, *outbox_, bus_, metrics_, io_, http_client_, channels_,
+                               std::move(ai), auto_reply_.get(), outbox_->owner()});
+      if (!flows_->load(diagnostics)) {
+        *error = "the flows or scripts have errors";
+        return false;
+      }
+      flows_->attach();  // messages no flow takes go to the auto-reply
+    } else if (auto_reply_) {
       auto_reply_->attach();
     }
     inbox_->attachCompletion();  // after every other message.received handler
@@ -184,12 +205,19 @@ class Daemon::Impl {
           requestStop();
         }
       });
+      if (flows_) {
+        reload_signals_.add(SIGHUP);
+        awaitReloadSignal();
+      }
     }
     for (std::size_t i = 0; i < io_threads_; ++i) {
       threads_.emplace_back([this] { io_.run(); });
     }
     started_ = true;
     outbox_->start();  // before the inbox replays: replies to replayed messages go through it
+    if (flows_) {
+      flows_->start();
+    }
     if (std::size_t recovered = inbox_->recover(std::chrono::seconds(30)); recovered > 0) {
       logger_->info(
           "{} message(s) stored before the last stop were not finished; handling "
@@ -201,6 +229,16 @@ class Daemon::Impl {
   }
 
   uint16_t port() const { return server_ ? server_->port() : 0; }
+
+  void awaitReloadSignal() {
+    reload_signals_.async_wait([this](const boost::system::error_code& e, int) {
+      if (e || stopping_.load()) {
+        return;
+      }
+      flows_->reload("SIGHUP");
+      awaitReloadSignal();
+    });
+  }
 
   void requestStop() {
     std::lock_guard lock(stop_mutex_);
@@ -283,6 +321,83 @@ class Daemon::Impl {
           },
           "/webhooks/{channel}");
     }
+    if (config_.flows.enabled && !config_.flows.admin_token.empty()) {
+      addAdminRoutes();
+    }
+  }
+
+  // The admin API (docs/flows.md#admin-api): a bearer token guards every route.
+  bool authorized(const httpd::HttpRequest& req, const httpd::Respond& respond) {
+    auto header = req.header("Authorization");
+    std::string expected = "Bearer " + config_.flows.admin_token;
+    if (header && header->size() == expected.size() &&
+        CRYPTO_memcmp(header->data(), expected.data(), expected.size()) == 0) {
+      return true;
+    }
+    respond(jsonError(401, "send the admin token as 'Authorization: Bearer <flows.admin_token>'"));
+    return false;
+  }
+
+  static httpd::HttpResponse jsonError(int status, const std::string& message) {
+    return httpd::HttpResponse::json(status, nlohmann::json{{"error", message}}.dump());
+  }
+
+  void addAdminRoutes() {
+    router_.add("POST", "/admin/reload", [this](httpd::HttpRequest&& req, httpd::Respond respond) {
+      if (!authorized(req, respond) || !flows_) {
+        return;
+      }
+      {
+        FlowEngine::ReloadResult r = flows_->reload("admin API");
+        nlohmann::json errors = nlohmann::json::array();
+        for (const auto& d : r.diagnostics) {
+          errors.push_back({{"file", d.file},
+                            {"line", d.line},
+                            {"column", d.column},
+                            {"severity", diag::severityName(d.severity)},
+                            {"message", d.text()}});
+        }
+        nlohmann::json body = {
+            {"reloaded", r.ok}, {"version", r.version}, {"flows", r.flows}, {"problems", errors}};
+        respond(httpd::HttpResponse::json(r.ok ? 200 : 422, body.dump()));
+      }
+    });
+    router_.add("POST", "/api/events", [this](httpd::HttpRequest&& req, httpd::Respond respond) {
+      if (!authorized(req, respond)) {
+        return;
+      }
+      auto body = nlohmann::json::parse(req.body, nullptr, false);
+      if (!body.is_object() || !body.contains("event") || !body["event"].is_string() ||
+          body["event"].get<std::string>().empty()) {
+        respond(jsonError(400,
+                          "the body must be a JSON object {\"event\": \"<name>\", \"data\": "
+                          "{...}, \"channel\": \"<id>\", \"contact\": \"<wa_id>\"}; data, "
+                          "channel and contact are optional"));
+        return;
+      }
+      bool ok = flows_->publishEvent(body["event"].get<std::string>(),
+                                     body.value("data", nlohmann::json::object()),
+                                     body.value("channel", ""), body.value("contact", ""));
+      respond(ok ? httpd::HttpResponse::json(202, R"({"accepted":true})")
+                 : jsonError(503, "the event bus is full; retry"));
+    });
+    router_.add("POST", "/api/conversations/release",
+                [this](httpd::HttpRequest&& req, httpd::Respond respond) {
+                  if (!authorized(req, respond)) {
+                    return;
+                  }
+                  auto body = nlohmann::json::parse(req.body, nullptr, false);
+                  std::string channel = body.is_object() ? body.value("channel", "") : "";
+                  std::string contact = body.is_object() ? body.value("contact", "") : "";
+                  if (channel.empty() || contact.empty()) {
+                    respond(jsonError(
+                        400, "the body must be {\"channel\": \"<id>\", \"contact\": \"<wa_id>\"}"));
+                    return;
+                  }
+                  bool ok = flows_->release(channel, contact);
+                  respond(ok ? httpd::HttpResponse::json(202, R"({"accepted":true})")
+                             : jsonError(503, "the event bus is full; retry"));
+                });
   }
 
   httpd::HttpResponse readiness() {
@@ -409,6 +524,9 @@ class Daemon::Impl {
       inbox_->stop();
     }
     bus_.stop(grace);
+    if (flows_) {
+      flows_->stop();
+    }
     if (inbox_ && !inbox_->flushDone(std::chrono::seconds(10))) {
       logger_->warn(
           "some finished messages could not be marked done in time; they will be "
@@ -420,6 +538,7 @@ class Daemon::Impl {
     for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
       (*it)->stop(std::chrono::seconds(5));
     }
+    flows_.reset();
     auto_reply_.reset();
     instances_.clear();
     http_client_.shutdown();
@@ -458,6 +577,8 @@ class Daemon::Impl {
   std::map<std::string, plugin::PluginInstance*> channels_;
   std::unique_ptr<Outbox> outbox_;  // used by the auto-reply and the inbox: declared first
   std::unique_ptr<AutoReply> auto_reply_;
+  std::unique_ptr<FlowEngine> flows_;
+  boost::asio::signal_set reload_signals_{io_};
   std::unique_ptr<Inbox> inbox_;  // destroyed after the threads end (see ~Impl)
   httpd::Router router_;
   std::unique_ptr<httpd::HttpServer> server_;

@@ -93,6 +93,9 @@ class Outbox {
   // channel and storage plugins stop.
   void stop(std::chrono::milliseconds drain);
 
+  // This daemon's name on the leases it holds (outbox.owner, else the host name).
+  const std::string& owner() const { return owner_; }
+
   // Messages claimed and not yet answered by the channel.
   std::size_t backlog() const { return backlog_.load(); }
 

@@ -64,24 +64,59 @@ Reply request(const std::string& url, const std::string* post_body, long timeout
   return r;
 }
 
-// A Cloud API webhook carrying one text message, exactly as Meta sends it.
+// What the customer sends for a line: a text, or with "/pick <id>" the tap on a button or list
+// row with that id (an interactive reply, as Meta sends it).
+Json messageFor(const std::string& id, const std::string& line, const std::string& from) {
+  Json m = {{"from", from}, {"id", id}, {"timestamp", std::to_string(std::time(nullptr))}};
+  if (line.rfind("/pick ", 0) == 0 && line.size() > 6) {
+    std::string picked = line.substr(6);
+    m["type"] = "interactive";
+    m["interactive"] = {{"type", "list_reply"},
+                        {"list_reply", {{"id", picked}, {"title", picked}}}};
+    return m;
+  }
+  m["type"] = "text";
+  m["text"] = {{"body", line}};
+  return m;
+}
+
+// How a reply shows in the terminal: its text, with the buttons or list rows to pick from.
+std::string replyText(const Json& reply) {
+  std::string text = reply.value("text", "");
+  const Json payload = reply.contains("payload") ? reply["payload"] : Json();
+  std::string options;
+  if (payload.is_object() && payload.contains("action") && payload["action"].is_object()) {
+    const Json& action = payload["action"];
+    for (const auto& b : action.value("buttons", Json::array())) {
+      const Json& r = b.value("reply", Json::object());
+      options += fmt::format("[{}: {}] ", r.value("id", ""), r.value("title", ""));
+    }
+    for (const auto& section : action.value("sections", Json::array())) {
+      for (const auto& row : section.value("rows", Json::array())) {
+        options += fmt::format("[{}: {}] ", row.value("id", ""), row.value("title", ""));
+      }
+    }
+  }
+  if (text.empty()) {
+    text = fmt::format("[{}] {}", reply.value("type", "message"),
+                       payload.is_null() ? "" : payload.dump());
+  }
+  if (!options.empty()) {
+    text += "\n     " + options + "(answer with /pick <id>)";
+  }
+  return text;
+}
+
+// A Cloud API webhook carrying one message, exactly as Meta sends it.
 std::string webhookBody(const ChatOptions& o, const std::string& id, const std::string& text) {
-  Json body = {{"object", "whatsapp_business_account"},
-               {"entry",
-                {{{"id", "sandbox-waba"},
-                  {"changes",
-                   {{{"field", "messages"},
-                     {"value",
-                      {{"messaging_product", "whatsapp"},
-                       {"metadata",
-                        {{"display_phone_number", "15550000000"}, {"phone_number_id", "sandbox"}}},
-                       {"contacts", {{{"profile", {{"name", o.name}}}, {"wa_id", o.from}}}},
-                       {"messages",
-                        {{{"from", o.from},
-                          {"id", id},
-                          {"timestamp", std::to_string(std::time(nullptr))},
-                          {"type", "text"},
-                          {"text", {{"body", text}}}}}}}}}}}}}}};
+  Json value = {
+      {"messaging_product", "whatsapp"},
+      {"metadata", {{"display_phone_number", "15550000000"}, {"phone_number_id", "sandbox"}}},
+      {"contacts", Json::array({{{"profile", {{"name", o.name}}}, {"wa_id", o.from}}})},
+      {"messages", Json::array({messageFor(id, text, o.from)})}};
+  Json change = {{"field", "messages"}, {"value", std::move(value)}};
+  Json entry = {{"id", "sandbox-waba"}, {"changes", Json::array({std::move(change)})}};
+  Json body = {{"object", "whatsapp_business_account"}, {"entry", Json::array({std::move(entry)})}};
   return body.dump();
 }
 
@@ -124,11 +159,7 @@ int runChat(const ChatOptions& o) {
         continue;
       }
       for (const Json& reply : j.value("replies", Json::array())) {
-        std::string text = reply.value("text", "");
-        if (text.empty()) {
-          text = fmt::format("[{}] {}", reply.value("type", "message"),
-                             reply.contains("payload") ? reply["payload"].dump() : "");
-        }
+        std::string text = replyText(reply);
         std::lock_guard lock(mutex);
         std::cout << (interactive ? "\r" : "") << "bot> " << text << "\n"
                   << (interactive ? "you> " : "") << std::flush;

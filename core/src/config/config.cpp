@@ -312,6 +312,7 @@ class Loader {
   void collectInstances(const json& value, Config& config);
   void checkAutoReply(const json& value, Config& config);
   void readOutbox(const json& value, Config& config);
+  void readFlows(const json& value, Config& config);
   void collectStorage(const json& value, Config& config);
 
   std::string file_;
@@ -491,6 +492,30 @@ void Loader::checkAutoReply(const json& value, Config& config) {
   }
 }
 
+void Loader::readFlows(const json& value, Config& config) {
+  auto section = value.find("flows");
+  if (section == value.end() || !section->is_object()) {
+    return;
+  }
+  FlowsConfig& f = config.flows;
+  auto ms = [&](const char* key, std::chrono::milliseconds fallback) {
+    return std::chrono::milliseconds(section->value(key, int64_t{fallback.count()}));
+  };
+  f.enabled = section->value("enabled", f.enabled);
+  f.watch = section->value("watch", f.watch);
+  f.watch_interval = ms("watch_interval", f.watch_interval);
+  f.wait_expiry = ms("wait_expiry", f.wait_expiry);
+  f.run_missed_jobs = section->value("missed_jobs", std::string("run")) == "run";
+  f.lua_time_budget = ms("lua_time_budget", f.lua_time_budget);
+  f.lua_memory_limit = section->value("lua_memory_limit", f.lua_memory_limit);
+  f.time_zone = section->value("time_zone", f.time_zone);
+  f.cache_contacts = section->value("cache_contacts", f.cache_contacts);
+  f.admin_token = section->value("admin_token", f.admin_token);
+  if (!f.admin_token.empty()) {
+    config.secrets.push_back(f.admin_token);  // redacted even when written out in the file
+  }
+}
+
 void Loader::readOutbox(const json& value, Config& config) {
   auto section = value.find("outbox");
   if (section == value.end() || !section->is_object()) {
@@ -613,6 +638,7 @@ LoadResult Loader::load(std::string_view text) {
         std::chrono::milliseconds(server->value("shutdown_timeout", int64_t{30000}));
   }
   readOutbox(value, config);
+  readFlows(value, config);
   if (auto log = value.find("log"); log != value.end() && log->is_object()) {
     config.log.level = log->value("level", config.log.level);
     config.log.format = log->value("format", config.log.format);

@@ -84,6 +84,22 @@ struct OutboxConfig {
   std::string owner;  // "" = the host name
 };
 
+// The flow engine: see the `flows:` keys in core_schema.cpp and docs/flows.md.
+struct FlowsConfig {
+  bool enabled = true;  // false: flows_dir is ignored and auto_reply answers everything
+  bool watch = true;    // reload flows and scripts when their files change
+  std::chrono::milliseconds watch_interval{2000};
+  // A run waiting for an answer (ask) or an event (wait) without its own timeout ends after
+  // this long; the step fails and takes its on_error path.
+  std::chrono::milliseconds wait_expiry{24 * 3600 * 1000};
+  bool run_missed_jobs = true;  // missed_jobs: run | skip
+  std::chrono::milliseconds lua_time_budget{50};
+  size_t lua_memory_limit = 8 * 1024 * 1024;
+  std::string time_zone = "UTC";   // for time helpers given no zone
+  size_t cache_contacts = 100000;  // contacts and conversation states kept in memory
+  std::string admin_token;         // enables /admin/* and /api/* when set
+};
+
 struct Config {
   std::string file;      // "" when built-in defaults
   std::string base_dir;  // the config file's directory ("" = current directory): relative
@@ -100,6 +116,7 @@ struct Config {
   InstanceConfig storage;
   AutoReplyConfig auto_reply;
   OutboxConfig outbox;
+  FlowsConfig flows;
   std::vector<std::string> secrets;  // values to redact from logs
   YAML::Node root;                   // the whole parsed file (null for defaults)
 };

@@ -113,6 +113,52 @@ constexpr const char* kCoreSchema = R"json({
       "$ref": "instance", "default": {"plugin": "storage-sqlite"},
       "description": "Where received messages, the outbox, statuses and contacts are kept durably: {plugin, config}. Default: storage-sqlite, a database file in data_dir."
     },
+    "flows": {
+      "type": "object",
+      "description": "The flow engine that runs the flows in flows_dir with the Lua rules in scripts_dir. docs/flows.md explains flows.",
+      "properties": {
+        "enabled": {
+          "type": "boolean", "default": true,
+          "description": "false: flows are not run and auto_reply answers every message."
+        },
+        "watch": {
+          "type": "boolean", "default": true,
+          "description": "Reload flows and scripts when a file in flows_dir or scripts_dir changes. A changed set with errors is refused and the previous one keeps running. SIGHUP and POST /admin/reload reload too."
+        },
+        "watch_interval": {
+          "type": "string", "format": "duration", "minimum": 100, "default": "2s",
+          "description": "How often the flow and script files are checked for changes."
+        },
+        "wait_expiry": {
+          "type": "string", "format": "duration", "minimum": 1000, "default": "24h",
+          "description": "How long an ask or wait step without its own timeout waits; then the step fails and takes its on_error path."
+        },
+        "missed_jobs": {
+          "type": "string", "enum": ["run", "skip"], "default": "run",
+          "description": "Scheduled work (follow-ups, delays, schedule triggers) that fell due while waflow was stopped: run it at start, or skip it."
+        },
+        "lua_time_budget": {
+          "type": "string", "format": "duration", "minimum": 1, "default": "50ms",
+          "description": "How long one Lua rule may run before it is stopped."
+        },
+        "lua_memory_limit": {
+          "type": "integer", "minimum": 1048576, "default": 8388608,
+          "description": "Bytes of memory each Lua state may use (one state per worker thread)."
+        },
+        "time_zone": {
+          "type": "string", "default": "UTC",
+          "description": "The IANA time zone Lua time helpers use when a rule names none, e.g. Asia/Jakarta."
+        },
+        "cache_contacts": {
+          "type": "integer", "minimum": 0, "default": 100000,
+          "description": "Contacts and conversation states kept in memory (storage stays the record)."
+        },
+        "admin_token": {
+          "type": "string", "default": "",
+          "description": "Bearer token for the admin API (POST /admin/reload, POST /api/events, POST /api/conversations/release). Empty = the admin API is off."
+        }
+      }
+    },
     "outbox": {
       "type": "object",
       "description": "The sender: every reply is written to the outbox in storage first, then sent with rate limits, retries and per-conversation order. docs/reliability.md explains the guarantees.",

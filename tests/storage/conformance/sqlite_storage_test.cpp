@@ -47,6 +47,20 @@ void execute(const std::filesystem::path& file, const std::string& sql) {
   sqlite3_close(db);
 }
 
+// The schema version this build writes.
+constexpr int64_t kSchemaVersion = 3;
+
+// Takes a current database file back to schema version 2, as the release
+// before migration 3 left it (what was only in version 3 is gone).
+constexpr const char* kBackToVersion2 =
+    "DROP INDEX scheduled_jobs_due; DROP INDEX scheduled_jobs_lease; "
+    "DROP INDEX scheduled_jobs_conversation; DROP TABLE conversation_waits; "
+    "ALTER TABLE scheduled_jobs DROP COLUMN conversation; "
+    "ALTER TABLE scheduled_jobs DROP COLUMN cancel_on_reply; "
+    "ALTER TABLE contacts DROP COLUMN first_message_id; "
+    "CREATE INDEX scheduled_jobs_due ON scheduled_jobs (state, due_at); "
+    "PRAGMA user_version = 2;";
+
 class SqliteStorageTest : public ::testing::Test {
  protected:
   StorageHarness harness_{::testing::UnitTest::GetInstance()->current_test_info()->name()};
@@ -131,7 +145,8 @@ TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
               {{"limit", 2}, {"now", 1000}, {"lease_ms", 60000}, {"owner", "old-host"}});
   harness_.ok("outbox.sent", {{"id", "b1"}, {"provider_message_id", "wamid.b1"}, {"now", 1001}});
   harness_.close();
-  // The outbox indexes of schema version 1, as the previous release left the file.
+  // The outbox indexes of schema version 1, as the first release left the file.
+  execute(file, kBackToVersion2);
   execute(file,
           "DROP INDEX outbox_due; DROP INDEX outbox_unfinished; DROP INDEX outbox_lease; "
           "CREATE INDEX outbox_due ON outbox (state, not_before); "
@@ -139,7 +154,7 @@ TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
           "CREATE INDEX outbox_lease ON outbox (state, lease_until); PRAGMA user_version = 1;");
 
   harness_.openOrFail("storage-sqlite", config);
-  EXPECT_EQ(harness_.ok("stats", Json::object())["schema_version"], 2);
+  EXPECT_EQ(harness_.ok("stats", Json::object())["schema_version"], kSchemaVersion);
   EXPECT_THAT(
       query(file,
             "SELECT name FROM sqlite_master WHERE type = 'index' AND "
@@ -157,6 +172,54 @@ TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
                               {{"limit", 10}, {"now", 2001}, {"lease_ms", 1}, {"owner", "new"}})),
               ::testing::ElementsAre("a2"));
   EXPECT_EQ(harness_.ok("outbox.get", {{"id", "b1"}})["message"]["state"], "sent");
+}
+
+TEST_F(SqliteStorageTest, AVersion2DatabaseKeepsItsJobsAndConversationsThroughTheMigration) {
+  std::filesystem::path file = harness_.dir() / "v2.db";
+  Json config = {{"path", file.string()}};
+  harness_.openOrFail("storage-sqlite", config);
+  Json payload = {{"flow", "welcome"}};
+  harness_.ok(
+      "job.add",
+      {{"jobs",
+        {{{"id", "due"}, {"kind", "timer"}, {"due_at", 1000}, {"payload", payload}},
+         {{"id", "run"}, {"kind", "timer"}, {"due_at", 500}, {"payload", payload}},
+         {{"id", "later"}, {"kind", "broadcast"}, {"due_at", 9000}, {"payload", payload}}}}});
+  harness_.ok("job.claim",
+              {{"owner", "old-host"}, {"lease_ms", 60000}, {"now", 500}, {"limit", 1}});
+  harness_.ok("conversation.put",
+              {{"channel", "wa-main"}, {"contact", "62811"}, {"state", {{"step", "ask"}}}});
+  harness_.close();
+  execute(file, kBackToVersion2);
+
+  harness_.openOrFail("storage-sqlite", config);
+  EXPECT_EQ(harness_.ok("stats", Json::object())["schema_version"], kSchemaVersion);
+  EXPECT_THAT(query(file,
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                    "tbl_name = 'scheduled_jobs' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
+              ::testing::ElementsAre("scheduled_jobs_conversation", "scheduled_jobs_due",
+                                     "scheduled_jobs_lease"));
+  // The jobs keep their state; the new columns take their defaults.
+  Json run = harness_.ok("job.get", {{"id", "run"}})["job"];
+  EXPECT_EQ(run["state"], "running");
+  EXPECT_EQ(run["attempts"], 1);
+  EXPECT_EQ(run["conversation"], "");
+  EXPECT_EQ(run["cancel_on_reply"], false);
+  EXPECT_EQ(harness_.ok("job.next", Json::object())["due_at"], 1000);
+  EXPECT_EQ(harness_.ok("job.recover", {{"owner", "old-host"}}), Json({{"recovered", 1}}));
+  EXPECT_THAT(ids(harness_.ok("job.claim",
+                              {{"owner", "new"}, {"lease_ms", 1}, {"now", 1000}, {"limit", 10}}),
+                  "jobs"),
+              ::testing::ElementsAre("run", "due"));
+  EXPECT_EQ(harness_.ok("conversation.get", {{"channel", "wa-main"}, {"contact", "62811"}}),
+            Json({{"state", {{"step", "ask"}}}}));
+  EXPECT_THAT(ids(harness_.ok("conversation.waiting", {{"event", "reply"}}), "conversations"),
+              ::testing::IsEmpty());
+  harness_.ok("conversation.put", {{"channel", "wa-main"},
+                                   {"contact", "62811"},
+                                   {"state", {{"step", "ask"}}},
+                                   {"waits", {"reply"}}});
+  EXPECT_EQ(harness_.ok("conversation.waiting", {{"event", "reply"}})["conversations"].size(), 1u);
 }
 
 TEST_F(SqliteStorageTest, ASecondInstanceOnTheSameDatabaseIsRefusedUntilTheFirstStops) {

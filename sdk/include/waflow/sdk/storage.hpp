@@ -78,11 +78,120 @@ inline constexpr const char* kStatusPut = "status.put";
 
 // ---- contacts -----------------------------------------------------------------------
 //
+// Contact = {"channel", "contact", "name", "last_inbound_at",
+//            "attributes": {attribute: <JSON value>...}, "tags": [string...], "opted_in": bool,
+//            "first_message_id": string}
+// first_message_id is the id of the first message inbox.put stored for the contact ("" for
+// a contact that wrote before the storage kept it, or has not written yet).
+//
 // contact.get
 //   in:  {"channel", "contact"}
-//   out: {"contact": null | {"channel", "contact", "name", "last_inbound_at",
-//                            "attributes": {}, "tags": [], "opted_in": bool}}
+//   out: {"contact": null | Contact}
 inline constexpr const char* kContactGet = "contact.get";
+
+// contact.update
+//   in:  {"channel", "contact",
+//         "name": optional string (taken when non-empty),
+//         "set": optional {attribute: <JSON value>...} (null removes the attribute),
+//         "tags_add": optional [string...], "tags_remove": optional [string...]}
+//   out: {"contact": Contact}, the contact as contact.get now returns it.
+//   Creates the contact when absent. Tags are a set kept sorted (by bytes):
+//   tags_add is applied before tags_remove, so a tag in both ends up removed.
+//   Applying the same update twice gives the same contact.
+inline constexpr const char* kContactUpdate = "contact.update";
+
+// contact.list
+//   in:  {"channel": optional string, "tag": optional string,
+//         "after": optional cursor string, "limit": 1..1000}
+//   out: {"contacts": [Contact...], "next": cursor string | null}
+//   Contacts in (channel, contact) order, only those of `channel` and having
+//   `tag` when given. `next` is null on the last page; otherwise pass it as
+//   `after` (with the same filters) for the next page. The cursor is opaque;
+//   paging visits every contact that exists throughout exactly once.
+inline constexpr const char* kContactList = "contact.list";
+
+// ---- conversations: the flow engine's state per (channel, contact) -------------------
+//
+// conversation.get
+//   in:  {"channel", "contact"}
+//   out: {"state": <object> | null}    null when none is stored.
+inline constexpr const char* kConversationGet = "conversation.get";
+
+// conversation.put
+//   in:  {"channel", "contact", "state": <object>, "waits": optional [event name...]}
+//   out: {}
+//   Replaces the state and the events the conversation waits for (absent
+//   means none). An empty state {} with no waits deletes the conversation, so
+//   conversation.get returns null again.
+inline constexpr const char* kConversationPut = "conversation.put";
+
+// conversation.waiting
+//   in:  {"event"}
+//   out: {"conversations": [{"channel", "contact", "state"}...]}
+//   The conversations whose last conversation.put listed `event` in waits
+//   (exact names), in (channel, contact) order.
+inline constexpr const char* kConversationWaiting = "conversation.waiting";
+
+// ---- scheduled jobs: durable timers ----------------------------------------------------------
+//
+// A job is pending (waiting for due_at) or running (claimed under a lease).
+// Finished jobs are deleted (job.done), so an id can be used again afterwards.
+// Job = {"id", "kind", "due_at", "payload": <object>, "conversation", "attempts"}
+//
+// job.add
+//   in:  {"jobs": [{"id", "kind", "due_at", "payload": <object>,
+//                   "conversation": optional string (default ""),
+//                   "cancel_on_reply": optional bool (default false)}...],
+//         "replace": optional bool (default false)}
+//   out: {"added": [bool...]}, one per job, in order.
+//   An id already stored is left alone (added false), unless `replace`: then a
+//   job that is not running takes the given kind, due_at, payload,
+//   conversation and cancel_on_reply, attempts 0 (added true); a running job
+//   is left alone (added false).
+inline constexpr const char* kJobAdd = "job.add";
+
+// job.claim
+//   in:  {"owner", "lease_ms" (>= 1), "now", "limit" (>= 1)}
+//   out: {"jobs": [Job...]}
+//   Claims pending jobs with due_at <= now and running jobs whose lease has
+//   expired (lease_until < now), oldest due_at first (then by id), up to
+//   limit. Each becomes running, leased to `owner` until now + lease_ms, with
+//   attempts + 1; the output shows attempts after the increment (1 on the
+//   first claim).
+inline constexpr const char* kJobClaim = "job.claim";
+
+// job.done
+//   in:  {"ids": [string...]}
+//   out: {"done": n}    Deletes those jobs, whatever their state; unknown ids
+//                       are ignored; n counts the jobs deleted.
+inline constexpr const char* kJobDone = "job.done";
+
+// job.cancel
+//   in:  {"ids": [string...]}
+//        or {"conversation", "only_cancel_on_reply": optional bool (default false)}
+//   out: {"cancelled": n}
+//   Deletes the matching jobs that are pending (a running job is left to
+//   finish): those ids, or the jobs of that conversation (with
+//   only_cancel_on_reply, only those added with cancel_on_reply).
+inline constexpr const char* kJobCancel = "job.cancel";
+
+// job.recover
+//   in:  {"owner"}
+//   out: {"recovered": n}
+//   Running jobs leased to `owner` go back to pending, keeping their attempts:
+//   the caller declares it is a new incarnation of that owner, holding no leases.
+inline constexpr const char* kJobRecover = "job.recover";
+
+// job.next
+//   in:  {}
+//   out: {"due_at": n | null}    The earliest due_at among pending jobs (null
+//                                when none): how long the scheduler may sleep.
+inline constexpr const char* kJobNext = "job.next";
+
+// job.get
+//   in:  {"id"}
+//   out: {"job": null | Job + {"state": "pending" | "running", "cancel_on_reply"}}
+inline constexpr const char* kJobGet = "job.get";
 
 // ---- outbox: messages to send ----------------------------------------------------------
 //

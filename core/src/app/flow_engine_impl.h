@@ -1,0 +1,218 @@
+// Internals of FlowEngine shared by flow_engine.cpp (events, matching, runs, state, jobs,
+// reload) and flow_steps.cpp (what each step kind does). Not part of the core's interface.
+#pragma once
+
+#include "app/flow_engine.h"
+#include "app/flow_lua.h"
+#include "app/flow_set.h"
+#include "app/flow_state.h"
+#include "app/scheduler.h"
+#include "log/log.h"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+namespace waflow::core::app {
+
+using Json = nlohmann::json;
+
+int64_t flowNowMs();
+
+// Internal bus events: work for one conversation, published with its key so that it is
+// handled in order with the conversation's messages.
+inline constexpr const char* kFlowJob = "flow.job";            // native: Scheduler::Job
+inline constexpr const char* kFlowDispatch = "flow.dispatch";  // native: Dispatch
+
+// A custom event, a wait's event or a release re-published into its conversation.
+struct Dispatch {
+  std::string kind;  // "event" | "wait" | "release"
+  std::string name;  // the event's name
+  Json data;
+  std::string channel;
+  std::string contact;
+};
+
+// A goto loop without a waiting step would otherwise spin forever on one message.
+inline constexpr int kMaxStepsPerTurn = 1000;
+
+std::shared_ptr<spdlog::logger> flowLogger();
+// A bus::Done as a copyable callable (std::function needs one).
+std::function<void()> shareDone(bus::Done done);
+// "flow 'x' step 'y' (file:line:col)", for log lines.
+std::string stepWhere(const flow::Flow& f, const flow::Step* step, size_t index);
+// j[key] when it is a string, else "".
+std::string jsonString(const Json& j, const char* key);
+// Splits "<channel>:<contact>".
+std::pair<std::string, std::string> splitConversationKey(const std::string& key);
+// Whether a flow may run while a human has the conversation: only when it asks for that.
+bool runsInHandoff(const flow::Flow& f);
+
+// What the engine knows of one conversation: the contact as flows see it and the flow state.
+// Loaded from storage on first use, then kept in memory (this daemon is the only writer).
+struct ConversationEntry {
+  std::string key;  // "<channel>:<contact>"
+  std::string channel;
+  std::string contact;
+  Json contact_json = Json::object();  // {id, phone, name, attributes, tags}
+  std::string first_message_id;
+  ConversationState state;
+  bool stored = false;  // storage holds a state row for it
+  // Whether follow-ups cancelled by a reply may exist (unknown after a load: true).
+  bool cancellable_jobs = true;
+  bool scheduled_cancellable = false;  // this daemon planned one since
+  bool dirty = false;                  // state changed since it was stored
+};
+
+// How a step ended.
+struct StepOutcome {
+  enum class Control { kNext, kJumped, kStop, kSuspend };
+  bool ok = true;
+  std::string error;
+  Json output;
+  Control control = Control::kNext;
+  std::string stop_reason;
+
+  static StepOutcome next(Json output = nullptr) { return {true, {}, std::move(output)}; }
+  static StepOutcome failed(std::string why) { return {false, std::move(why), nullptr}; }
+};
+using StepDone = std::function<void(StepOutcome)>;
+
+// One execution of a run: holds its conversation on the bus until the run waits or ends.
+struct Exec {
+  std::shared_ptr<const FlowSet> set;
+  std::shared_ptr<ConversationEntry> entry;  // null when the run has no contact
+  FlowRun run;
+  const flow::Flow* flow = nullptr;
+  Json message = Json::object();  // the message being handled ({} when none)
+  std::string request_id;
+  Json globals = Json::object();  // trigger, inputs, event, answer
+  int steps_taken = 0;            // this turn: guards against goto loops
+  int step_attempt = 0;           // retries of the current step
+  // Trampoline for steps that finish synchronously (see Impl::next).
+  std::mutex step_mutex;
+  bool in_step = false;
+  std::optional<StepOutcome> pending;
+  std::function<void()> finished;  // once: the turn is over and its writes are durable
+  // Set when an optional question (ask with retries: 0) got something that is not an
+  // answer: once the turn is over, the message is handled as if nobody had asked.
+  bool not_an_answer = false;
+  std::function<void(std::function<void()> finished)> handle_as_new;
+};
+using ExecPtr = std::shared_ptr<Exec>;
+
+struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
+  Impl(const config::Config& config, Services services);
+
+  // ---- events (flow_engine.cpp) ----
+  void onMessage(const bus::Event& event, bus::Done done);
+  void onStatus(const bus::Event& event, bus::Done done);
+  void onAnyEvent(const bus::Event& event, bus::Done done);
+  void onFlowEvent(const bus::Event& event, bus::Done done);
+  void onJob(const bus::Event& event, bus::Done done);
+  void handleJob(Scheduler::Job job, std::shared_ptr<ConversationEntry> entry,
+                 std::function<void()> done);
+  void handleMessage(std::shared_ptr<const FlowSet> set, std::shared_ptr<ConversationEntry> entry,
+                     Json message, bus::Event event, std::function<void()> done);
+  // Continues runs waiting for this event and starts `on: event` flows.
+  void deliverEvent(const std::string& name, const Json& data,
+                    std::shared_ptr<ConversationEntry> entry, const std::string& request_id,
+                    std::function<void()> done);
+  void runStatusFlows(const Json& status, std::shared_ptr<ConversationEntry> entry,
+                      const std::string& request_id, std::function<void()> done);
+  // Starts each of `flows` (indexes into set->flows) in turn, then calls done.
+  void startEach(std::shared_ptr<const FlowSet> set, std::shared_ptr<ConversationEntry> entry,
+                 std::vector<size_t> flows, size_t at, std::string run_prefix, Json trigger,
+                 Json message, Json globals, std::string request_id, std::function<void()> done);
+
+  // ---- conversations and contacts ----
+  void withEntry(const std::string& channel, const std::string& contact,
+                 std::function<void(std::shared_ptr<ConversationEntry>)> use);
+  void saveState(const std::shared_ptr<ConversationEntry>& entry, std::function<void()> then);
+  void updateContact(const std::shared_ptr<ConversationEntry>& entry, const Json& set,
+                     const std::vector<std::string>& add, const std::vector<std::string>& remove,
+                     std::function<void(bool ok, std::string error)> done);
+  Json conversationJson(const ConversationEntry* entry) const;
+
+  // ---- matching ----
+  bool triggerMatches(const FlowSet& set, size_t flow_index, size_t trigger_index,
+                      const Json& message, const ConversationEntry* entry) const;
+  bool conditionsPass(const std::shared_ptr<const FlowSet>& set, size_t flow_index,
+                      const Json& message, const ConversationEntry* entry,
+                      const Json& globals) const;
+  lua::RuleContext context(const Exec& x) const;
+  lua::RuleContext baseContext(const Json& message, const ConversationEntry* entry,
+                               const Json& globals) const;
+
+  // ---- runs ----
+  ExecPtr newExec(std::shared_ptr<const FlowSet> set, std::shared_ptr<ConversationEntry> entry,
+                  const flow::Flow& flow, std::string run_id, Json trigger, Json message,
+                  std::string request_id, Json globals);
+  // Starts `flow` per its mode; false when the mode refuses (single already running, full).
+  // `finished` runs once the run waits or ends and its writes are durable.
+  bool startRun(std::shared_ptr<const FlowSet> set, std::shared_ptr<ConversationEntry> entry,
+                const flow::Flow& flow, std::string run_id, Json trigger, Json message,
+                std::string request_id, Json globals, std::function<void()> finished);
+  void resumeRun(std::shared_ptr<ConversationEntry> entry, const std::string& run_id, Json message,
+                 std::string request_id, std::function<void(ExecPtr)> prepare,
+                 std::function<void()> finished);
+  void next(ExecPtr x);
+  // Applies a step's outcome; true when the run goes on with x->run.step (call next()).
+  bool afterStep(ExecPtr x, StepOutcome outcome);
+  bool returnFromCall(const ExecPtr& x);
+  void stepFailed(ExecPtr x, const std::string& error);
+  void endRun(ExecPtr x, const std::string& why);
+  void suspend(ExecPtr x);
+  void finishTurn(ExecPtr x);
+
+  // ---- steps (flow_steps.cpp) ----
+  void runStep(ExecPtr x, const flow::Step& step, StepDone done);
+  void answer(ExecPtr x, StepDone done);  // the message answers the ask the run waits at
+  void send(ExecPtr x, std::string type, std::string text, Json payload,
+            std::function<void(bool ok, std::string id)> done);
+  void armIdleTriggers(const ExecPtr& x);
+  void callAi(ExecPtr x, const std::string& provider, Json request,
+              std::optional<int64_t> timeout_ms, std::function<void(plugin::CallOutcome)> done);
+  std::optional<std::string> render(const ExecPtr& x, const flow::Text& text, bool spin,
+                                    std::string& out);
+  std::optional<std::string> renderValue(const ExecPtr& x, int line, const Json& value, Json& out);
+  FlowLua& lua(const std::shared_ptr<const FlowSet>& set) const;
+  void scheduleWaitTimeout(ExecPtr x, const flow::Step& step, StepDone done);
+  void publish(const std::string& type, const std::string& conversation, const Json& payload,
+               const std::string& request_id);
+
+  // ---- jobs, schedules, reload ----
+  void registerSchedules(const std::shared_ptr<const FlowSet>& set);
+  std::optional<int64_t> nextFire(const flow::ScheduleTrigger& trigger, int64_t after_ms) const;
+  void fanOut(const std::shared_ptr<const FlowSet>& set, const flow::Flow& flow,
+              size_t trigger_index, const std::string& job_id, const std::string& tag,
+              std::string after, std::function<void()> done);
+  void watch();
+  ReloadResult reloadNow(const std::string& reason);
+
+  std::shared_ptr<const FlowSet> current() const;
+
+  config::Config config_;
+  Services services_;
+  Scheduler scheduler_;
+  lua::SandboxOptions lua_options_;
+  mutable std::mutex set_mutex_;
+  std::shared_ptr<const FlowSet> set_;
+  std::mutex reload_mutex_;
+  std::pair<int64_t, size_t> fingerprint_{0, 0};
+  boost::asio::steady_timer watch_timer_;
+  std::atomic<bool> stopped_{false};
+
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<ConversationEntry>> cache_;
+
+  metrics::Counter* runs_started_;
+  metrics::Counter* runs_failed_;
+  metrics::Counter* messages_unhandled_;
+};
+
+}  // namespace waflow::core::app

@@ -1,0 +1,180 @@
+// Which flows a message or an event starts: triggers and conditions, and the context Lua
+// rules see. Part of FlowEngine::Impl.
+#include "app/events.h"
+#include "app/flow_engine_impl.h"
+#include "app/storage_call.h"
+#include "log/log.h"
+#include "lua/time_zone.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace waflow::core::app {
+namespace {
+
+bool hasAttribute(const Json& contact, const std::string& name) {
+  const Json& attributes = contact["attributes"];
+  auto it = attributes.find(name);
+  return it != attributes.end() && !it->is_null() && !(it->is_string() && it->empty());
+}
+
+bool hasTag(const Json& contact, const std::string& tag) {
+  const Json& tags = contact["tags"];
+  return std::find(tags.begin(), tags.end(), tag) != tags.end();
+}
+
+bool openNow(const flow::BusinessHoursCondition& c, int64_t now_s) {
+  std::string error;
+  const lua::TimeZone* zone = lua::TimeZone::locate(c.tz, &error);
+  if (zone == nullptr) {
+    return false;
+  }
+  lua::LocalTime local = zone->toLocal(now_s);
+  for (const auto& h : c.holidays) {
+    if ((h.year == 0 || h.year == local.year) && h.month == local.month && h.day == local.day) {
+      return false;
+    }
+  }
+  int minute = local.hour * 60 + local.minute;
+  int today = local.weekday % 7;  // 0 = Sunday
+  int yesterday = (today + 6) % 7;
+  auto open_on = [&](int day) { return (c.days & (1u << day)) != 0; };
+  if (c.to_minute > c.from_minute) {
+    return open_on(today) && minute >= c.from_minute && minute < c.to_minute;
+  }
+  // Past midnight: the evening part belongs to today, the small hours to yesterday's opening.
+  return (open_on(today) && minute >= c.from_minute) ||
+         (open_on(yesterday) && minute < c.to_minute);
+}
+
+}  // namespace
+
+// ---- matching ----------------------------------------------------------------------------
+
+lua::RuleContext FlowEngine::Impl::baseContext(const Json& message, const ConversationEntry* entry,
+                                               const Json& globals) const {
+  lua::RuleContext ctx;
+  ctx.message = message;
+  ctx.contact = entry != nullptr ? entry->contact_json : Json::object();
+  ctx.conversation = conversationJson(entry);
+  ctx.steps = Json::object();
+  ctx.globals = globals;
+  return ctx;
+}
+
+lua::RuleContext FlowEngine::Impl::context(const Exec& x) const {
+  lua::RuleContext ctx = baseContext(x.message, x.entry.get(), x.globals);
+  ctx.steps = x.run.steps;
+  ctx.globals["trigger"] = x.run.trigger;
+  ctx.globals["inputs"] = x.run.inputs;
+  return ctx;
+}
+
+bool FlowEngine::Impl::triggerMatches(const FlowSet& set, size_t fi, size_t ti, const Json& message,
+                                      const ConversationEntry* entry) const {
+  const flow::Trigger& trigger = set.flows[fi].triggers[ti];
+  const auto* t = std::get_if<flow::MessageReceivedTrigger>(&trigger.spec);
+  if (t == nullptr) {
+    return false;
+  }
+  const std::string channel = jsonString(message, "channel");
+  if (!t->channels.empty() &&
+      std::find(t->channels.begin(), t->channels.end(), channel) == t->channels.end()) {
+    return false;
+  }
+  if (!t->message_type.empty() && t->message_type != jsonString(message, "type")) {
+    return false;
+  }
+  const std::string text = jsonString(message, "text");
+  const FlowMatchers& m = set.matchers[fi];
+  if (m.trigger_keywords[ti] && !m.trigger_keywords[ti]->match(text)) {
+    return false;
+  }
+  if (m.trigger_regex[ti] && !std::regex_search(text, *m.trigger_regex[ti])) {
+    return false;
+  }
+  if (!t->reply_ids.empty()) {
+    std::string reply = jsonString(message, "reply_id");
+    if (std::find(t->reply_ids.begin(), t->reply_ids.end(), reply) == t->reply_ids.end()) {
+      return false;
+    }
+  }
+  if (t->first_message && (entry == nullptr || entry->first_message_id.empty() ||
+                           entry->first_message_id != jsonString(message, "id"))) {
+    return false;
+  }
+  return true;
+}
+
+bool FlowEngine::Impl::conditionsPass(const std::shared_ptr<const FlowSet>& set, size_t fi,
+                                      const Json& message, const ConversationEntry* entry,
+                                      const Json& globals) const {
+  const flow::Flow& f = set->flows[fi];
+  const FlowMatchers& m = set->matchers[fi];
+  const std::string text = jsonString(message, "text");
+  static const Json kNoContact = {{"attributes", Json::object()}, {"tags", Json::array()}};
+  const Json& contact = entry != nullptr ? entry->contact_json : kNoContact;
+  for (size_t ci = 0; ci < f.conditions.size(); ++ci) {
+    const flow::Condition& c = f.conditions[ci];
+    bool pass = true;
+    if (std::holds_alternative<flow::KeywordsCondition>(c.spec)) {
+      if (m.condition_any[ci] && !m.condition_any[ci]->match(text)) {
+        pass = false;
+      }
+      for (const auto& word : m.condition_all[ci]) {
+        pass = pass && word.match(text).has_value();
+      }
+    } else if (std::holds_alternative<flow::RegexCondition>(c.spec)) {
+      pass = m.condition_regex[ci] && std::regex_search(text, *m.condition_regex[ci]);
+    } else if (const auto* hours = std::get_if<flow::BusinessHoursCondition>(&c.spec)) {
+      bool open = openNow(*hours, flowNowMs() / 1000);
+      pass = hours->when_open ? open : !open;
+    } else if (const auto* who = std::get_if<flow::ContactCondition>(&c.spec)) {
+      for (const auto& tag : who->tags) {
+        pass = pass && hasTag(contact, tag);
+      }
+      for (const auto& tag : who->not_tags) {
+        pass = pass && !hasTag(contact, tag);
+      }
+      for (const auto& a : who->has) {
+        pass = pass && hasAttribute(contact, a);
+      }
+      for (const auto& a : who->missing) {
+        pass = pass && !hasAttribute(contact, a);
+      }
+      for (const auto& [name, value] : who->attributes) {
+        const Json& attributes = contact["attributes"];
+        auto it = attributes.find(name);
+        pass = pass && it != attributes.end() && *it == value;
+      }
+    } else if (const auto* conv = std::get_if<flow::ConversationCondition>(&c.spec)) {
+      bool handoff = entry != nullptr && entry->state.handoff;
+      bool in_flow = entry != nullptr && !entry->state.runs.empty();
+      if (conv->in_handoff && *conv->in_handoff != handoff) {
+        pass = false;
+      }
+      if (conv->in_flow && *conv->in_flow != in_flow) {
+        pass = false;
+      }
+      if (!conv->in_flow_id.empty()) {
+        pass = pass && entry != nullptr && entry->state.runsOf(conv->in_flow_id) > 0;
+      }
+    } else if (const auto* l = std::get_if<flow::LuaCondition>(&c.spec)) {
+      lua::CallResult r = lua(set).evaluate(l->expression, baseContext(message, entry, globals));
+      if (!r.ok()) {
+        flowLogger()->warn("{}: condition failed, so the flow does not run: {}", f.id,
+                           r.error->text());
+        pass = false;
+      } else {
+        pass = r.truthy();
+      }
+    }
+    if (!pass) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace waflow::core::app
