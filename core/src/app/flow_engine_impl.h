@@ -93,6 +93,7 @@ struct Exec {
   Json globals = Json::object();  // trigger, inputs, event, answer
   int steps_taken = 0;            // this turn: guards against goto loops
   int step_attempt = 0;           // retries of the current step
+  std::optional<lua::RuleContext> rule_context;  // see Impl::context()
   // Trampoline for steps that finish synchronously (see Impl::next).
   std::mutex step_mutex;
   bool in_step = false;
@@ -144,7 +145,10 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   bool conditionsPass(const std::shared_ptr<const FlowSet>& set, size_t flow_index,
                       const Json& message, const ConversationEntry* entry,
                       const Json& globals) const;
-  lua::RuleContext context(const Exec& x) const;
+  // What the run's rules see now. Built once and kept until a step finishes (steps are what
+  // change outputs, the contact or the conversation), so a row of `if:`s that skip their
+  // steps shares one.
+  const lua::RuleContext& context(Exec& x) const;
   lua::RuleContext baseContext(const Json& message, const ConversationEntry* entry,
                                const Json& globals) const;
 

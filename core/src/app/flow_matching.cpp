@@ -63,12 +63,14 @@ lua::RuleContext FlowEngine::Impl::baseContext(const Json& message, const Conver
   return ctx;
 }
 
-lua::RuleContext FlowEngine::Impl::context(const Exec& x) const {
-  lua::RuleContext ctx = baseContext(x.message, x.entry.get(), x.globals);
-  ctx.steps = x.run.steps;
-  ctx.globals["trigger"] = x.run.trigger;
-  ctx.globals["inputs"] = x.run.inputs;
-  return ctx;
+const lua::RuleContext& FlowEngine::Impl::context(Exec& x) const {
+  if (!x.rule_context) {
+    x.rule_context = baseContext(x.message, x.entry.get(), x.globals);
+    x.rule_context->steps = x.run.steps;
+    x.rule_context->globals["trigger"] = x.run.trigger;
+    x.rule_context->globals["inputs"] = x.run.inputs;
+  }
+  return *x.rule_context;
 }
 
 bool FlowEngine::Impl::triggerMatches(const FlowSet& set, size_t fi, size_t ti, const Json& message,

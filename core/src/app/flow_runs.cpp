@@ -185,6 +185,7 @@ void FlowEngine::Impl::next(ExecPtr x) {
 
 bool FlowEngine::Impl::afterStep(ExecPtr x, StepOutcome o) {
   const flow::Step& step = x->flow->steps[x->run.step];
+  x->rule_context.reset();  // the step may have changed what rules see
   if (!o.ok) {
     if (x->step_attempt < step.retry.attempts) {
       int64_t backoff = step.retry.backoff_ms << std::min(x->step_attempt, 20);
@@ -229,6 +230,7 @@ void FlowEngine::Impl::stepFailed(ExecPtr x, const std::string& error) {
   x->step_attempt = 0;
   x->run.waiting.clear();
   x->run.token.clear();
+  x->rule_context.reset();
   switch (step.on_error.action) {
     case flow::OnErrorAction::kContinue:
       flowLogger()->warn("{} failed: {}; continuing with the next step (on_error: continue)",
@@ -273,6 +275,7 @@ bool FlowEngine::Impl::returnFromCall(const ExecPtr& x) {
   if (caller == nullptr) {
     return false;
   }
+  x->rule_context.reset();
   Json called_outputs = std::move(x->run.steps);
   x->flow = caller;
   x->run.flow = frame.flow;
