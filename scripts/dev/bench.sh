@@ -8,8 +8,10 @@
 #   4. storage-sqlite durable inbox writes
 #   5. end to end: signed webhooks -> store -> auto-reply -> outbox -> fake Cloud API
 #   6. recovery: 100,000 pending replies delivered after a kill -9
+#   7. Lua rule evaluations (the sandbox flows use)
+#   8. flows: the customer-service flow vs. the plain auto-reply path, CPU per message
 #
-#   scripts/dev/bench.sh               # build in ./build-release, run everything (~4 minutes)
+#   scripts/dev/bench.sh               # build in ./build-release, run everything (~8 minutes)
 #   BUILD_DIR=/path scripts/dev/bench.sh   # use another build directory
 # Knobs of the scripted benchmarks (BENCH_DURATION, BENCH_CONNECTIONS, ...) pass through; see
 # the scripts under tests/perf/. Figures are printed, never asserted: compare them with the
@@ -68,6 +70,13 @@ section "6. recovery (pending replies delivered after kill -9)"
 section "7. Lua rules (the sandbox flows use)"
 echo "\$ waflow-bench-lua"
 "$BUILD/bin/waflow-bench-lua"
+
+section "8. flows (customer-service flow vs. plain auto-reply, sandbox channel, no AI)"
+echo "FAQ mix (text, image and list replies):"
+BENCH_FLOW_ROUNDS=${BENCH_FLOW_ROUNDS:-3} "$ROOT/tests/perf/flows/bench_flows.sh" "$BUILD"
+echo "text mix (the same kind of reply from both daemons):"
+BENCH_FLOW_MIX=text BENCH_FLOW_ROUNDS=${BENCH_FLOW_ROUNDS:-3} \
+  "$ROOT/tests/perf/flows/bench_flows.sh" "$BUILD"
 
 echo
 echo "bench: done in $SECONDS s (machine: $(nproc) cores, $(uname -r); every figure above is from this run)"

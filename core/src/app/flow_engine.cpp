@@ -350,6 +350,7 @@ void FlowEngine::Impl::handleMessage(std::shared_ptr<const FlowSet> set,
     }
   }
   const std::string channel = entry->channel;
+  auto words = std::make_shared<const lua::NormalizedText>(jsonString(message, "text"));
   for (size_t fi = 0; fi < set->flows.size(); ++fi) {
     const flow::Flow& f = set->flows[fi];
     if (asking != nullptr && f.priority <= asking_priority &&
@@ -366,7 +367,7 @@ void FlowEngine::Impl::handleMessage(std::shared_ptr<const FlowSet> set,
     }
     for (size_t ti = 0; ti < f.triggers.size(); ++ti) {
       if (f.triggers[ti].kind != "message.received" ||
-          !triggerMatches(*set, fi, ti, message, entry.get())) {
+          !triggerMatches(*set, fi, ti, message, *words, entry.get())) {
         continue;
       }
       Json trigger = {{"id", f.triggers[ti].id}, {"on", "message.received"}, {"flow", f.id}};
@@ -375,7 +376,8 @@ void FlowEngine::Impl::handleMessage(std::shared_ptr<const FlowSet> set,
         break;  // the flow's conditions do not depend on which trigger matched
       }
       std::string run_id = fmt::format("{}:{}:{}", channel, id, f.id);
-      if (startRun(set, entry, f, run_id, trigger, message, event.request_id, globals, done)) {
+      if (startRun(set, entry, f, run_id, trigger, message, event.request_id, globals, done,
+                   words)) {
         return;
       }
       break;
@@ -468,9 +470,26 @@ void FlowEngine::attach() {
       kFlowDispatch,
       [impl](const bus::Event& e, bus::Done d) { impl->onFlowEvent(e, std::move(d)); },
       "flows-dispatch");
-  bus.subscribeAsync(
-      "*", [impl](const bus::Event& e, bus::Done d) { impl->onAnyEvent(e, std::move(d)); },
-      "flows-events");
+  impl->syncEventSubscriptions(*impl->current());
+}
+
+void FlowEngine::Impl::syncEventSubscriptions(const FlowSet& set) {
+  std::lock_guard lock(subscriptions_mutex_);
+  for (auto it = event_subscriptions_.begin(); it != event_subscriptions_.end();) {
+    if (set.event_names.count(it->first) == 0) {
+      services_.bus.unsubscribe(it->second);
+      it = event_subscriptions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const std::string& name : set.event_names) {
+    if (event_subscriptions_.count(name) == 0) {
+      event_subscriptions_[name] = services_.bus.subscribeAsync(
+          name, [this](const bus::Event& e, bus::Done d) { onAnyEvent(e, std::move(d)); },
+          "flows-events");
+    }
+  }
 }
 
 void FlowEngine::start() {

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -90,10 +91,11 @@ struct Exec {
   const flow::Flow* flow = nullptr;
   Json message = Json::object();  // the message being handled ({} when none)
   std::string request_id;
-  Json globals = Json::object();  // trigger, inputs, event, answer
-  int steps_taken = 0;            // this turn: guards against goto loops
-  int step_attempt = 0;           // retries of the current step
-  std::optional<lua::RuleContext> rule_context;  // see Impl::context()
+  Json globals = Json::object();                     // trigger, inputs, event, answer
+  int steps_taken = 0;                               // this turn: guards against goto loops
+  int step_attempt = 0;                              // retries of the current step
+  std::optional<lua::RuleContext> rule_context;      // see Impl::context()
+  std::shared_ptr<const lua::NormalizedText> words;  // see Impl::textWords()
   // Trampoline for steps that finish synchronously (see Impl::next).
   std::mutex step_mutex;
   bool in_step = false;
@@ -141,7 +143,8 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
 
   // ---- matching ----
   bool triggerMatches(const FlowSet& set, size_t flow_index, size_t trigger_index,
-                      const Json& message, const ConversationEntry* entry) const;
+                      const Json& message, const lua::NormalizedText& words,
+                      const ConversationEntry* entry) const;
   bool conditionsPass(const std::shared_ptr<const FlowSet>& set, size_t flow_index,
                       const Json& message, const ConversationEntry* entry,
                       const Json& globals) const;
@@ -155,12 +158,16 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   // ---- runs ----
   ExecPtr newExec(std::shared_ptr<const FlowSet> set, std::shared_ptr<ConversationEntry> entry,
                   const flow::Flow& flow, std::string run_id, Json trigger, Json message,
-                  std::string request_id, Json globals);
+                  std::string request_id, Json globals,
+                  std::shared_ptr<const lua::NormalizedText> words = nullptr);
   // Starts `flow` per its mode; false when the mode refuses (single already running, full).
   // `finished` runs once the run waits or ends and its writes are durable.
   bool startRun(std::shared_ptr<const FlowSet> set, std::shared_ptr<ConversationEntry> entry,
                 const flow::Flow& flow, std::string run_id, Json trigger, Json message,
-                std::string request_id, Json globals, std::function<void()> finished);
+                std::string request_id, Json globals, std::function<void()> finished,
+                std::shared_ptr<const lua::NormalizedText> words = nullptr);
+  // The message's text normalized for keyword matching, computed once per execution.
+  const lua::NormalizedText& textWords(Exec& x) const;
   void resumeRun(std::shared_ptr<ConversationEntry> entry, const std::string& run_id, Json message,
                  std::string request_id, std::function<void(ExecPtr)> prepare,
                  std::function<void()> finished);
@@ -176,7 +183,7 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   // ---- steps (flow_steps.cpp) ----
   void runStep(ExecPtr x, const flow::Step& step, StepDone done);
   void answer(ExecPtr x, StepDone done);  // the message answers the ask the run waits at
-  void send(ExecPtr x, std::string type, std::string text, Json payload,
+  void send(ExecPtr x, std::string type, std::string text, std::string payload_json,
             std::function<void(bool ok, std::string id)> done);
   void armIdleTriggers(const ExecPtr& x);
   void callAi(ExecPtr x, const std::string& provider, Json request,
@@ -197,6 +204,9 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
               std::string after, std::function<void()> done);
   void watch();
   ReloadResult reloadNow(const std::string& reason);
+  // Subscribes to the event names `set` listens for (and drops the others), so events no
+  // flow waits for (message.sent, for one) are not even built (see EventBus::hasSubscribers).
+  void syncEventSubscriptions(const FlowSet& set);
 
   std::shared_ptr<const FlowSet> current() const;
 
@@ -210,6 +220,9 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   std::pair<int64_t, size_t> fingerprint_{0, 0};
   boost::asio::steady_timer watch_timer_;
   std::atomic<bool> stopped_{false};
+
+  std::mutex subscriptions_mutex_;
+  std::map<std::string, uint64_t, std::less<>> event_subscriptions_;  // name -> bus id
 
   std::mutex cache_mutex_;
   std::unordered_map<std::string, std::shared_ptr<ConversationEntry>> cache_;

@@ -145,7 +145,10 @@ void FlowEngine::Impl::handleJob(Scheduler::Job job, std::shared_ptr<Conversatio
     set->find(f->id, &fi);
     if ((entry->state.handoff && !runsInHandoff(*f)) ||
         !conditionsPass(set, fi, Json::object(), entry.get(), globals) ||
-        !startRun(set, entry, *f, job.id, trigger, Json::object(), job.id, globals, complete)) {
+        // The job's id is reused for every quiet spell: the run (and its outbox ids) is named
+        // after this one.
+        !startRun(set, entry, *f, fmt::format("{}:{}", job.id, armed_at), trigger, Json::object(),
+                  job.id, globals, complete)) {
       complete();
     }
     return;
@@ -371,6 +374,7 @@ FlowEngine::ReloadResult FlowEngine::Impl::reloadNow(const std::string& reason) 
   flowLogger()->info("flows reloaded ({}): version {}, {} flow(s), {} script(s)", reason, version,
                      loaded.set->flows.size(), loaded.set->scripts.size());
   registerSchedules(loaded.set);
+  syncEventSubscriptions(*loaded.set);
   result.ok = true;
   result.version = version;
   result.flows = loaded.set->flows.size();

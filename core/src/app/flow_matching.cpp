@@ -74,6 +74,7 @@ const lua::RuleContext& FlowEngine::Impl::context(Exec& x) const {
 }
 
 bool FlowEngine::Impl::triggerMatches(const FlowSet& set, size_t fi, size_t ti, const Json& message,
+                                      const lua::NormalizedText& words,
                                       const ConversationEntry* entry) const {
   const flow::Trigger& trigger = set.flows[fi].triggers[ti];
   const auto* t = std::get_if<flow::MessageReceivedTrigger>(&trigger.spec);
@@ -90,7 +91,7 @@ bool FlowEngine::Impl::triggerMatches(const FlowSet& set, size_t fi, size_t ti, 
   }
   const std::string text = jsonString(message, "text");
   const FlowMatchers& m = set.matchers[fi];
-  if (m.trigger_keywords[ti] && !m.trigger_keywords[ti]->match(text)) {
+  if (m.trigger_keywords[ti] && !m.trigger_keywords[ti]->match(words)) {
     return false;
   }
   if (m.trigger_regex[ti] && !std::regex_search(text, *m.trigger_regex[ti])) {
@@ -177,6 +178,17 @@ bool FlowEngine::Impl::conditionsPass(const std::shared_ptr<const FlowSet>& set,
     }
   }
   return true;
+}
+
+}  // namespace waflow::core::app
+
+namespace waflow::core::app {
+
+const lua::NormalizedText& FlowEngine::Impl::textWords(Exec& x) const {
+  if (!x.words) {
+    x.words = std::make_shared<const lua::NormalizedText>(jsonString(x.message, "text"));
+  }
+  return *x.words;
 }
 
 }  // namespace waflow::core::app

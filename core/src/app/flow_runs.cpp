@@ -17,8 +17,10 @@ namespace waflow::core::app {
 ExecPtr FlowEngine::Impl::newExec(std::shared_ptr<const FlowSet> set,
                                   std::shared_ptr<ConversationEntry> entry, const flow::Flow& flow,
                                   std::string run_id, Json trigger, Json message,
-                                  std::string request_id, Json globals) {
+                                  std::string request_id, Json globals,
+                                  std::shared_ptr<const lua::NormalizedText> words) {
   auto x = std::make_shared<Exec>();
+  x->words = std::move(words);
   x->set = std::move(set);
   x->entry = std::move(entry);
   x->flow = &flow;
@@ -36,7 +38,8 @@ bool FlowEngine::Impl::startRun(std::shared_ptr<const FlowSet> set,
                                 std::shared_ptr<ConversationEntry> entry, const flow::Flow& flow,
                                 std::string run_id, Json trigger, Json message,
                                 std::string request_id, Json globals,
-                                std::function<void()> finished) {
+                                std::function<void()> finished,
+                                std::shared_ptr<const lua::NormalizedText> words) {
   if (entry != nullptr) {
     ConversationState& state = entry->state;
     size_t running = state.runsOf(flow.id);
@@ -77,8 +80,9 @@ bool FlowEngine::Impl::startRun(std::shared_ptr<const FlowSet> set,
     }
   }
   trigger["flow"] = flow.id;
-  ExecPtr x = newExec(std::move(set), std::move(entry), flow, std::move(run_id), std::move(trigger),
-                      std::move(message), std::move(request_id), std::move(globals));
+  ExecPtr x =
+      newExec(std::move(set), std::move(entry), flow, std::move(run_id), std::move(trigger),
+              std::move(message), std::move(request_id), std::move(globals), std::move(words));
   x->finished = std::move(finished);
   runs_started_->inc();
   flowLogger()->debug("{}: flow '{}' starts (run {})", x->entry ? x->entry->key : "-", flow.id,
@@ -138,12 +142,27 @@ void FlowEngine::Impl::next(ExecPtr x) {
       return;
     }
     if (step.if_expression) {
-      lua::CallResult r = lua(x->set).evaluate(*step.if_expression, context(*x));
-      if (!r.ok()) {
-        stepFailed(x, r.error->text());
-        return;
+      std::optional<bool> run_it;
+      if (auto fast = x->set->fast_rules.find(&*step.if_expression);
+          fast != x->set->fast_rules.end()) {
+        static const Json kNoContact = Json::object();
+        run_it = fast->second.evaluate(x->message, x->entry ? x->entry->contact_json : kNoContact,
+                                       x->run.steps, x->run.trigger, &textWords(*x));
       }
-      if (!r.truthy()) {
+      if (!run_it) {
+        // An expression that reads none of the context (`time.in_business_hours(...)`) runs
+        // without one being built.
+        static const lua::RuleContext kNoContext;
+        bool reads_context = x->set->context_free.count(&*step.if_expression) == 0;
+        lua::CallResult r =
+            lua(x->set).evaluate(*step.if_expression, reads_context ? context(*x) : kNoContext);
+        if (!r.ok()) {
+          stepFailed(x, r.error->text());
+          return;
+        }
+        run_it = r.truthy();
+      }
+      if (!*run_it) {
         flowLogger()->trace("{}: skipped (if: is false)", stepWhere(*x->flow, &step, x->run.step));
         ++x->run.step;
         continue;

@@ -4,6 +4,7 @@
 #include "lua/sandbox.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -37,6 +38,43 @@ std::string readFile(const fs::path& path) {
 
 std::regex searchRegex(const std::string& pattern) {
   return std::regex(pattern, std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
+}
+
+// Whether Lua `code` may read one of the context tables a flow run provides: any of their
+// names as a word outside string literals (`_G` and `_ENV` can reach them too). Erring towards
+// true only costs building the context.
+bool readsContext(std::string_view code) {
+  static const std::set<std::string_view> kNames = {"message", "contact", "conversation", "steps",
+                                                    "trigger", "inputs",  "event",        "status",
+                                                    "answer",  "_G",      "_ENV"};
+  size_t i = 0;
+  while (i < code.size()) {
+    char c = code[i];
+    if (c == '\'' || c == '"') {
+      for (++i; i < code.size() && code[i] != c; ++i) {
+        i += code[i] == '\\' ? 1 : 0;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '[' && i + 1 < code.size() && (code[i + 1] == '[' || code[i + 1] == '=')) {
+      return true;  // a long string: not worth parsing here
+    }
+    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t start = i;
+      while (i < code.size() &&
+             (std::isalnum(static_cast<unsigned char>(code[i])) || code[i] == '_')) {
+        ++i;
+      }
+      bool field = start > 0 && code[start - 1] == '.';  // x.message is not the global
+      if (!field && kNames.count(code.substr(start, i - start)) != 0) {
+        return true;
+      }
+      continue;
+    }
+    ++i;
+  }
+  return false;
 }
 
 FlowMatchers buildMatchers(const flow::Flow& f) {
@@ -164,6 +202,16 @@ FlowSetLoad loadFlowSet(const config::Config& config, uint64_t version) {
       set->has_idle_triggers |= std::holds_alternative<flow::ContactIdleTrigger>(t.spec);
     }
     for (const auto& s : f.steps) {
+      if (s.if_expression) {
+        if (auto fast = FastRule::parse(s.if_expression->code)) {
+          set->fast_rules.emplace(&*s.if_expression, std::move(*fast));
+        } else if (!readsContext(s.if_expression->code)) {
+          set->context_free.insert(&*s.if_expression);
+        }
+      }
+      if (const auto* r = std::get_if<flow::ReplyStep>(&s.spec); r && isFixedReply(*r)) {
+        set->fixed_replies.emplace(r, fixedReply(*r));
+      }
       if (const auto* w = std::get_if<flow::WaitStep>(&s.spec)) {
         set->event_names.insert(w->event);
       }

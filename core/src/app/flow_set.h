@@ -6,6 +6,8 @@
 // Thread-safety: immutable once loadFlowSet() returns; share it through shared_ptr.
 #pragma once
 
+#include "app/fast_rule.h"
+#include "app/reply_message.h"
 #include "config/config.h"
 #include "diag/diagnostic.h"
 #include "flow/flow.h"
@@ -19,6 +21,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace waflow::core::app {
@@ -49,6 +52,13 @@ class FlowSet {
   // Names of the events flows listen for: `on: event` triggers and `wait` steps.
   std::set<std::string, std::less<>> event_names;
   std::vector<std::string> secrets;  // ${...} values found in flow files
+  // Steps' `if:` expressions of the shapes FastRule answers without Lua, by snippet.
+  std::unordered_map<const flow::LuaSnippet*, FastRule> fast_rules;
+  // Steps' `if:` expressions that read none of message, contact, conversation, steps,
+  // trigger, inputs, event, status or answer.
+  std::set<const flow::LuaSnippet*> context_free;
+  // Replies that are the same message every time, built once.
+  std::unordered_map<const flow::ReplyStep*, OutgoingReply> fixed_replies;
   // Some `schedule` step plans follow-ups that a reply cancels.
   bool followups_cancel_on_reply = false;
   bool has_status_triggers = false;  // some flow starts on message.status

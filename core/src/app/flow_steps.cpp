@@ -1,14 +1,17 @@
 // What each step kind does (docs/flows.md#steps). Part of FlowEngine::Impl.
 #include "app/events.h"
 #include "app/flow_engine_impl.h"
+#include "app/reply_message.h"
 #include "app/storage_call.h"
 #include "flow/answer.h"
+#include "flow/spintax.h"
 #include "log/log.h"
 #include "lua/time_zone.h"
 
 #include <fmt/format.h>
 
 #include <random>
+#include <tuple>
 
 namespace waflow::core::app {
 namespace {
@@ -16,10 +19,6 @@ namespace {
 std::string newToken() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{:016x}", rng());
-}
-
-Json textObject(const std::string& text) {
-  return {{"type", "text"}, {"text", text}};
 }
 
 // Values set on a contact from templates: "true"/"false" and numbers typed as text keep
@@ -32,6 +31,10 @@ std::string describe(const lua::RuleError& e) {
 
 std::optional<std::string> FlowEngine::Impl::render(const ExecPtr& x, const flow::Text& text,
                                                     bool spin, std::string& out) {
+  if (!text.isTemplate()) {  // no Lua in it: no context to build
+    out = spin ? flow::renderSpintax(text.value) : text.value;
+    return std::nullopt;
+  }
   if (auto error = lua(x->set).render(*x->flow, text, context(*x), spin, out)) {
     return describe(*error);
   }
@@ -46,7 +49,7 @@ std::optional<std::string> FlowEngine::Impl::renderValue(const ExecPtr& x, int l
   return std::nullopt;
 }
 
-void FlowEngine::Impl::send(ExecPtr x, std::string type, std::string text, Json payload,
+void FlowEngine::Impl::send(ExecPtr x, std::string type, std::string text, std::string payload_json,
                             std::function<void(bool ok, std::string id)> done) {
   if (x->entry == nullptr) {
     done(false,
@@ -61,9 +64,7 @@ void FlowEngine::Impl::send(ExecPtr x, std::string type, std::string text, Json 
   m.conversation = x->entry->key;
   m.type = std::move(type);
   m.text = std::move(text);
-  if (!payload.is_null()) {
-    m.payload_json = payload.dump(-1, ' ', false, Json::error_handler_t::replace);
-  }
+  m.payload_json = std::move(payload_json);
   m.request_id = x->request_id;
   std::string id = m.id;
   armIdleTriggers(x);
@@ -160,46 +161,6 @@ void FlowEngine::Impl::scheduleWaitTimeout(ExecPtr x, const flow::Step& step, St
 
 namespace {
 
-// Meta's interactive object for a reply with buttons or a list.
-Json interactiveFor(const flow::ReplyStep& r, const std::string& body, const std::string& header,
-                    const std::string& footer) {
-  Json i = {{"body", {{"text", body}}}};
-  if (!header.empty()) {
-    i["header"] = textObject(header);
-  }
-  if (!footer.empty()) {
-    i["footer"] = {{"text", footer}};
-  }
-  if (!r.buttons.empty()) {
-    i["type"] = "button";
-    Json buttons = Json::array();
-    for (const auto& b : r.buttons) {
-      buttons.push_back({{"type", "reply"}, {"reply", {{"id", b.id}, {"title", b.title}}}});
-    }
-    i["action"] = {{"buttons", buttons}};
-  } else {
-    i["type"] = "list";
-    Json sections = Json::array();
-    for (const auto& s : r.list->sections) {
-      Json rows = Json::array();
-      for (const auto& row : s.rows) {
-        Json jr = {{"id", row.id}, {"title", row.title}};
-        if (!row.description.empty()) {
-          jr["description"] = row.description;
-        }
-        rows.push_back(std::move(jr));
-      }
-      Json js = {{"rows", rows}};
-      if (!s.title.empty()) {
-        js["title"] = s.title;
-      }
-      sections.push_back(std::move(js));
-    }
-    i["action"] = {{"button", r.list->button}, {"sections", sections}};
-  }
-  return i;
-}
-
 // The category an AI answer names: {"category": "x"}, or the answer itself, compared without
 // case and punctuation, or else the first category name found in it.
 std::optional<std::string> categoryIn(const std::string& answer,
@@ -241,57 +202,35 @@ void FlowEngine::Impl::runStep(ExecPtr x, const flow::Step& step, StepDone done)
     auto sent = [done](bool ok, std::string id) {
       done(ok ? StepOutcome::next({{"id", id}}) : StepOutcome::failed(id));
     };
-    if (r->template_message) {
-      const auto& t = *r->template_message;
-      Json params = Json::array();
-      for (const auto& p : t.params) {
-        std::string v;
-        if (auto e = render(x, p, false, v)) {
-          return done(StepOutcome::failed(*e));
-        }
-        params.push_back(textObject(v));
+    if (auto fixed = x->set->fixed_replies.find(r); fixed != x->set->fixed_replies.end()) {
+      const OutgoingReply& m = fixed->second;  // built when the flows loaded
+      return send(x, m.type, m.text, m.payload_json, sent);
+    }
+    ReplyTexts t;
+    for (const auto& [from, to, spin] :
+         {std::tuple{&r->text, &t.text, true}, std::tuple{&r->header, &t.header, true},
+          std::tuple{&r->footer, &t.footer, true}}) {
+      if (auto e = render(x, *from, spin, *to)) {
+        return done(StepOutcome::failed(*e));
       }
-      Json payload = {{"name", t.name}, {"language", {{"code", t.language}}}};
-      if (!params.empty()) {
-        payload["components"] = Json::array({{{"type", "body"}, {"parameters", params}}});
-      }
-      return send(x, "template", "", std::move(payload), sent);
-    }
-    std::string text, header, footer;
-    if (auto e = render(x, r->text, true, text)) {
-      return done(StepOutcome::failed(*e));
-    }
-    if (auto e = render(x, r->header, true, header)) {
-      return done(StepOutcome::failed(*e));
-    }
-    if (auto e = render(x, r->footer, true, footer)) {
-      return done(StepOutcome::failed(*e));
     }
     if (r->media) {
-      std::string url, caption;
-      if (auto e = render(x, r->media->url, false, url)) {
+      if (auto e = render(x, r->media->url, false, t.url)) {
         return done(StepOutcome::failed(*e));
       }
-      if (auto e = render(x, r->media->caption, true, caption)) {
+      if (auto e = render(x, r->media->caption, true, t.caption)) {
         return done(StepOutcome::failed(*e));
       }
-      if (caption.empty()) {
-        caption = text;
-      }
-      Json payload = Json::object();
-      payload[url.starts_with("http://") || url.starts_with("https://") ? "link" : "path"] = url;
-      if (!caption.empty() && r->media->type != "audio" && r->media->type != "sticker") {
-        payload["caption"] = caption;
-      }
-      if (!r->media->filename.empty()) {
-        payload["filename"] = r->media->filename;
-      }
-      return send(x, r->media->type, "", std::move(payload), sent);
     }
-    if (!r->buttons.empty() || r->list) {
-      return send(x, "interactive", text, interactiveFor(*r, text, header, footer), sent);
+    if (r->template_message) {
+      for (const auto& p : r->template_message->params) {
+        if (auto e = render(x, p, false, t.params.emplace_back())) {
+          return done(StepOutcome::failed(*e));
+        }
+      }
     }
-    return send(x, "text", text, nullptr, sent);
+    OutgoingReply m = buildReply(*r, t);
+    return send(x, std::move(m.type), std::move(m.text), std::move(m.payload_json), sent);
   }
 
   if (const auto* a = std::get_if<flow::AiStep>(&step.spec)) {
@@ -317,28 +256,28 @@ void FlowEngine::Impl::runStep(ExecPtr x, const flow::Step& step, StepDone done)
       request["temperature"] = *a->temperature;
     }
     bool reply = a->reply;
-    return callAi(
-        x, a->provider, std::move(request), step.timeout_ms,
-        [this, x, reply, done](plugin::CallOutcome o) {
-          if (!o.ok() || o.value.empty()) {
-            return done(StepOutcome::failed(o.ok() ? "the AI provider answered nothing"
-                                                   : "AI: " + o.error));
-          }
-          Json output = {{"text", o.value}};
-          if (Json details = Json::parse(o.detail_json, nullptr, false); details.is_object()) {
-            output["details"] = std::move(details);
-          }
-          if (!reply) {
-            return done(StepOutcome::next(std::move(output)));
-          }
-          send(x, "text", o.value, nullptr, [done, output](bool ok, std::string id) mutable {
-            if (!ok) {
-              return done(StepOutcome::failed(id));
-            }
-            output["id"] = id;
-            done(StepOutcome::next(std::move(output)));
-          });
-        });
+    return callAi(x, a->provider, std::move(request), step.timeout_ms,
+                  [this, x, reply, done](plugin::CallOutcome o) {
+                    if (!o.ok() || o.value.empty()) {
+                      return done(StepOutcome::failed(o.ok() ? "the AI provider answered nothing"
+                                                             : "AI: " + o.error));
+                    }
+                    Json output = {{"text", o.value}};
+                    if (Json details = Json::parse(o.detail_json, nullptr, false);
+                        details.is_object()) {
+                      output["details"] = std::move(details);
+                    }
+                    if (!reply) {
+                      return done(StepOutcome::next(std::move(output)));
+                    }
+                    send(x, "text", o.value, "", [done, output](bool ok, std::string id) mutable {
+                      if (!ok) {
+                        return done(StepOutcome::failed(id));
+                      }
+                      output["id"] = id;
+                      done(StepOutcome::next(std::move(output)));
+                    });
+                  });
   }
 
   if (const auto* c = std::get_if<flow::ClassifyStep>(&step.spec)) {
@@ -489,9 +428,10 @@ void FlowEngine::Impl::runStep(ExecPtr x, const flow::Step& step, StepDone done)
     if (!a->buttons.empty()) {
       flow::ReplyStep r;
       r.buttons = a->buttons;
-      return send(x, "interactive", question, interactiveFor(r, question, "", ""), asked);
+      return send(x, "interactive", question, interactivePayload(r, question, "", "").dump(),
+                  asked);
     }
-    return send(x, "text", question, nullptr, asked);
+    return send(x, "text", question, "", asked);
   }
 
   if (const auto* d = std::get_if<flow::DelayStep>(&step.spec)) {
@@ -815,9 +755,9 @@ void FlowEngine::Impl::answer(ExecPtr x, StepDone done) {
   if (!a->buttons.empty()) {
     flow::ReplyStep r;
     r.buttons = a->buttons;
-    return send(x, "interactive", again, interactiveFor(r, again, "", ""), resend);
+    return send(x, "interactive", again, interactivePayload(r, again, "", "").dump(), resend);
   }
-  send(x, "text", again, nullptr, resend);
+  send(x, "text", again, "", resend);
 }
 
 }  // namespace waflow::core::app

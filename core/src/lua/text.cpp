@@ -267,9 +267,15 @@ bool KeywordMatcher::matches(const std::vector<std::string_view>& text_words,
   return false;
 }
 
+NormalizedText::NormalizedText(std::string_view text)
+    : normalized(normalizeText(text)), words(splitWords(normalized)) {}
+
 std::optional<size_t> KeywordMatcher::match(std::string_view text) const {
-  std::string normalized = normalizeText(text);
-  std::vector<std::string_view> words = splitWords(normalized);
+  return match(NormalizedText(text));
+}
+
+std::optional<size_t> KeywordMatcher::match(const NormalizedText& text) const {
+  const std::vector<std::string_view>& words = text.words;
   std::vector<std::string_view> keyword;
   for (size_t i = 0; i < words_.size(); ++i) {
     keyword.clear();

@@ -33,6 +33,17 @@ constexpr size_t normalizedCapacity(size_t input_size) {
 size_t normalizeInto(std::string_view input, char* out);
 std::string normalizeText(std::string_view input);
 
+// A text normalized once and split into words, for matching many keyword lists against the
+// same message. Not copyable (the words point into `normalized`).
+struct NormalizedText {
+  explicit NormalizedText(std::string_view text);
+  NormalizedText(const NormalizedText&) = delete;
+  NormalizedText& operator=(const NormalizedText&) = delete;
+
+  std::string normalized;
+  std::vector<std::string_view> words;
+};
+
 // Finds the first of a list of keywords in a text. A keyword (one or more words) matches
 // when, after normalizing both, its words appear consecutively as whole words of the text,
 // where the last word may also carry a common Indonesian suffix (-nya, -kah, -lah, -pun,
@@ -45,6 +56,7 @@ class KeywordMatcher {
 
   // Index of the first keyword (in construction order) found in `text`, if any.
   std::optional<size_t> match(std::string_view text) const;
+  std::optional<size_t> match(const NormalizedText& text) const;
   // The same test for one keyword, both already split into normalized words.
   static bool matches(const std::vector<std::string_view>& text_words,
                       const std::vector<std::string_view>& keyword_words);

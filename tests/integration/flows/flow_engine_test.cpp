@@ -1370,5 +1370,110 @@ end
   EXPECT_EQ(d->terminate(), 0);
 }
 
+// ---- classify, first message, statuses, idle contacts ----------------------------------
+
+// A Cloud API webhook carrying one status of a message the bot sent.
+std::string statusWebhook(const std::string& recipient, const std::string& message_id,
+                          const std::string& status) {
+  Json s = {{"id", message_id},
+            {"status", status},
+            {"timestamp", std::to_string(unixNow())},
+            {"recipient_id", recipient}};
+  if (status == "failed") {
+    s["errors"] = {{{"code", 131026}, {"title", "Message undeliverable"}}};
+  }
+  Json value = {{"messaging_product", "whatsapp"},
+                {"metadata", {{"display_phone_number", "15550000000"}, {"phone_number_id", "1"}}},
+                {"statuses", Json::array({s})}};
+  Json body = {
+      {"object", "whatsapp_business_account"},
+      {"entry", {{{"id", "1"}, {"changes", {{{"field", "messages"}, {"value", value}}}}}}}};
+  return body.dump();
+}
+
+TEST_F(FlowEngineTest, ClassifyFirstMessageStatusAndIdleTriggersRun) {
+  flow("welcome", R"(id: welcome
+priority: 50
+triggers: [{ on: message.received, first_message: true }]
+steps:
+  - reply: "Selamat datang!"
+)");
+  flow("intent", R"(id: intent
+triggers: [{ on: message.received, keywords: [tanya] }]
+steps:
+  - id: kind
+    classify:
+      provider: brain
+      categories: { price: asks about prices, other: anything else }
+  - reply: "category={{ steps.kind.output.category }}"
+)");
+  flow("undelivered", R"yaml(id: undelivered
+triggers: [{ on: message.status, status: failed }]
+steps:
+  - reply: "failed {{ status.message_id }} ({{ status.error_code }})"
+)yaml");
+  flow("idle", R"(id: idle
+triggers: [{ on: contact.idle, after: 2s }]
+conditions:
+  - contact: { tags: [idle-watch] }
+steps:
+  - reply: "Masih di sana?"
+  - untag: idle-watch
+)");
+  flow("watch", R"(id: watch
+triggers: [{ on: message.received, keywords: [pantau] }]
+steps:
+  - tag: idle-watch
+  - reply: "Baik, kami pantau."
+)");
+  std::string yaml = config() + R"(ai:
+  brain:
+    plugin: ai-mock
+    config:
+      mode: scripted
+      replies:
+        - { match: "harga", reply: "{\"category\": \"price\"}" }
+      fallback: "Other."
+)";
+  DaemonProcess d(yaml);
+  ASSERT_TRUE(d.start()) << d.log();
+  Chat chat(d, "628111000090");
+
+  // The very first message gets the welcome flow (higher priority); later ones do not.
+  chat.say("tanya harga dong");
+  EXPECT_EQ(chat.text(), "Selamat datang!") << d.log();
+  chat.say("tanya harga dong");
+  EXPECT_EQ(chat.text(), "category=price") << d.log();
+  chat.say("tanya yang lain");
+  EXPECT_EQ(chat.text(), "category=other") << d.log();
+
+  // A failed status starts the status flow in that contact's conversation; other statuses
+  // do not.
+  ASSERT_EQ(http("POST", d.url("/webhooks/sandbox"),
+                 statusWebhook("628111000090", "wamid.sent.1", "delivered"))
+                .status,
+            200);
+  ASSERT_EQ(http("POST", d.url("/webhooks/sandbox"),
+                 statusWebhook("628111000090", "wamid.sent.2", "failed"))
+                .status,
+            200);
+  EXPECT_EQ(chat.text(), "failed wamid.sent.2 (131026)") << d.log();
+
+  // After the bot's last message, two silent seconds make the contact idle, once.
+  chat.say("pantau");
+  EXPECT_EQ(chat.text(), "Baik, kami pantau.");
+  auto asked_at = Clock::now();
+  EXPECT_EQ(chat.text(), "Masih di sana?") << d.log();
+  EXPECT_GE(Clock::now() - asked_at, 1500ms);
+  // Writing again within the idle time keeps it from firing.
+  chat.say("pantau");
+  EXPECT_EQ(chat.text(), "Baik, kami pantau.");
+  std::this_thread::sleep_for(1000ms);
+  chat.say("tanya harga");
+  EXPECT_EQ(chat.text(), "category=price");
+  EXPECT_EQ(chat.text(), "Masih di sana?") << "idle counts from the bot's last message\n" << d.log();
+  EXPECT_EQ(d.terminate(), 0);
+}
+
 }  // namespace
 }  // namespace waflow::test

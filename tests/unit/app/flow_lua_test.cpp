@@ -77,6 +77,32 @@ steps:
   EXPECT_EQ(set->find("zzz"), nullptr);
 }
 
+TEST_F(FlowLuaTest, IfExpressionsAreSortedByWhatTheyNeed) {
+  write("flows/a.yaml", R"(id: a
+triggers: [{ on: event, name: x }]
+steps:
+  - id: x
+    reply: "first"
+  - if: "steps.x ~= nil or trigger.id == 'y'"
+    reply: "fast"
+  - if: "time.hour('Asia/Jakarta') >= 8 and 'message' ~= ''"
+    reply: "no context"
+  - if: "contact.tags.vip"
+    reply: "context"
+  - if: "x.message == nil and _G.steps == nil"
+    reply: "context through _G"
+)");
+  auto set = load();
+  ASSERT_TRUE(set);
+  const auto& all = set->flows[0].steps;
+  EXPECT_EQ(set->fast_rules.count(&*all[1].if_expression), 1u);
+  EXPECT_EQ(set->context_free.count(&*all[1].if_expression), 0u);
+  EXPECT_EQ(set->context_free.count(&*all[2].if_expression), 1u);
+  EXPECT_EQ(set->context_free.count(&*all[3].if_expression), 0u);
+  EXPECT_EQ(set->context_free.count(&*all[4].if_expression), 0u);
+  EXPECT_EQ(set->fast_rules.count(&*all[3].if_expression), 0u);
+}
+
 TEST_F(FlowLuaTest, ASetWithAnErrorIsRefusedWithItsPosition) {
   write("flows/a.yaml",
         "id: a\ntriggers: [{ on: event, name: x }]\nsteps:\n  - reply: \"{{ 1 + }}\"\n");
