@@ -16,6 +16,7 @@
 -- done() prints the line of tests/perf/lib/webhook_result.lua, with faq_texts= (the mix size).
 
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "../lib/webhook_result.lua")
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "../lib/text_webhook.lua")
 
 local threads = {}
 
@@ -56,24 +57,10 @@ function init(args)
   id_prefix = "wamid.flowbench." .. tag .. "." .. (thread_index or 1) .. "."
   n = 0
 
-  head = "POST /webhooks/sandbox HTTP/1.1\r\n" ..
-    "Host: 127.0.0.1\r\n" ..
-    "User-Agent: facebookexternalua\r\n" ..
-    "Accept: */*\r\n" ..
-    "Content-Type: application/json\r\n" ..
-    "X-Hub-Signature-256: sha256=5f1c7d2e8b9a4c3f6e0d1b2a39485766a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c\r\n" ..
-    "Content-Length: "
-
-  before_id = {}
-  for i = 0, contacts - 1 do
-    local wa_id = string.format("62813%08d", 10000000 + i)
-    before_id[i] =
-      '{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[' ..
-      '{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881",' ..
-      '"phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Pelanggan ' .. i ..
-      '"},"wa_id":"' .. wa_id .. '"}],"messages":[{"from":"' .. wa_id .. '","id":"'
-  end
-  middle = '","timestamp":"' .. os.time() .. '","text":{"body":"'
+  head = textWebhookHead("/webhooks/sandbox")
+  -- Everything of the body except the message id and the text, per sender.
+  before_id = textWebhookSenders(contacts, "62813", "Pelanggan")
+  middle = textWebhookMiddle()
   tail = '"},"type":"text"}]},"field":"messages"}]}]}'
   body_bytes = 0
 end
