@@ -245,15 +245,25 @@ bool FlowEngine::Impl::afterStep(ExecPtr x, StepOutcome o) {
 
 void FlowEngine::Impl::stepFailed(ExecPtr x, const std::string& error) {
   const flow::Step& step = x->flow->steps[x->run.step];
-  runs_failed_->inc();
+  // An optional question the contact did not answer is not a fault: said once, at info.
+  auto log_level = x->not_an_answer ? spdlog::level::info : spdlog::level::warn;
+  if (x->not_an_answer) {
+    flowLogger()->info(
+        "{}: the message is not an answer to this optional question (retries: 0); "
+        "it is handled as a new message",
+        stepWhere(*x->flow, &step, x->run.step));
+  } else {
+    runs_failed_->inc();
+  }
   x->step_attempt = 0;
   x->run.waiting.clear();
   x->run.token.clear();
   x->rule_context.reset();
   switch (step.on_error.action) {
     case flow::OnErrorAction::kContinue:
-      flowLogger()->warn("{} failed: {}; continuing with the next step (on_error: continue)",
-                         stepWhere(*x->flow, &step, x->run.step), error);
+      flowLogger()->log(log_level,
+                        "{} failed: {}; continuing with the next step (on_error: continue)",
+                        stepWhere(*x->flow, &step, x->run.step), error);
       if (!step.id.empty()) {
         x->run.steps[step.id] = {{"output", nullptr}, {"error", error}};
       }
@@ -261,8 +271,8 @@ void FlowEngine::Impl::stepFailed(ExecPtr x, const std::string& error) {
       next(x);
       return;
     case flow::OnErrorAction::kGoto: {
-      flowLogger()->warn("{} failed: {}; going to step '{}'",
-                         stepWhere(*x->flow, &step, x->run.step), error, step.on_error.step);
+      flowLogger()->log(log_level, "{} failed: {}; going to step '{}'",
+                        stepWhere(*x->flow, &step, x->run.step), error, step.on_error.step);
       if (!step.id.empty()) {
         x->run.steps[step.id] = {{"output", nullptr}, {"error", error}};
       }
@@ -277,8 +287,8 @@ void FlowEngine::Impl::stepFailed(ExecPtr x, const std::string& error) {
       return;
     }
     case flow::OnErrorAction::kStop:
-      flowLogger()->warn("{} failed: {}; the flow stops (on_error: stop)",
-                         stepWhere(*x->flow, &step, x->run.step), error);
+      flowLogger()->log(log_level, "{} failed: {}; the flow stops (on_error: stop)",
+                        stepWhere(*x->flow, &step, x->run.step), error);
       endRun(x, "error");
       return;
   }
