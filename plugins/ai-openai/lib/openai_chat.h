@@ -1,0 +1,91 @@
+// The OpenAI Chat Completions wire format (protocols.md §F.1), as pure functions: waflow's AI
+// request (abi.h, waflow_ai_request) to a request body, a response body to waflow's AI result, and
+// an HTTP failure to a result code plus whether and when to retry. No I/O here, so every rule is
+// unit-tested without a server; ChatClient (openai_client.h) does the HTTP. Shared by every
+// OpenAI-compatible provider plugin (ai-openai, ai-deepseek).
+//
+// Thread-safety: pure functions and plain values.
+#pragma once
+
+#include <waflow/sdk/types.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace waflow::openai {
+
+// Which request field carries the token limit. OpenAI deprecated max_tokens (reasoning models
+// reject it); older compatible servers only know max_tokens.
+enum class TokensField { kMaxCompletionTokens, kMaxTokens };
+
+// How a request's json_schema is asked for. Servers without structured outputs (DeepSeek)
+// support only {"type":"json_object"}.
+enum class JsonMode { kJsonSchema, kJsonObject };
+
+// Per-instance settings the request builder applies when the request does not say.
+struct ChatDefaults {
+  std::string model;
+  std::optional<double> temperature;
+  std::optional<int64_t> max_tokens;
+  TokensField tokens_field = TokensField::kMaxCompletionTokens;
+  JsonMode json_mode = JsonMode::kJsonSchema;
+};
+
+// waflow's request_json to a Chat Completions body: "system" becomes the first message,
+// "json_schema" becomes response_format, "max_tokens" the configured tokens field, "tools" and
+// "tool_choice" pass through; "history" and "timeout_ms" (the engine's bookkeeping) are not sent.
+// Throws waflow::Error(kInvalid) naming what is wrong with the request.
+nlohmann::json buildChatRequest(const nlohmann::json& request, const ChatDefaults& defaults);
+
+// What a successful response amounts to.
+struct ChatReply {
+  std::string content;  // the assistant's text ("" when it only called tools)
+  // {"model", "finish_reason", "usage": {"prompt_tokens", "completion_tokens", "total_tokens",
+  //  "cached_tokens"?, "reasoning_tokens"?}, "id"?, "tool_calls"?}
+  nlohmann::json result;
+  nlohmann::json message;  // choices[0].message as received (providers read their extra fields)
+};
+
+// Parses a 2xx body, skipping blank lines before the JSON (DeepSeek keeps busy connections alive
+// with them). Throws waflow::Error: kError when the body is not a Chat Completions response or the
+// model returned neither text nor tool calls (refusals included).
+ChatReply parseChatResponse(std::string_view body, std::string_view provider);
+
+// What to do about one failed attempt.
+struct Failure {
+  Rc rc = Rc::kError;
+  bool retryable = false;                   // worth another attempt now (after a backoff)
+  std::chrono::milliseconds retry_after{};  // the server's hint, 0 = none
+  std::string message;                      // for the operator; never contains the API key
+};
+
+// The server's wait hint: retry-after-ms (milliseconds), else retry-after (seconds, fractions
+// allowed, or an HTTP date relative to `now`). 0 when absent, unparsable or not positive.
+std::chrono::milliseconds parseRetryAfter(
+    const Headers& headers,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+// An HTTP error answer: 401/403 auth; 400/404/422 invalid; 429 insufficient_quota and 402 out of
+// credit (not retried); 408/409/429/5xx retryable; x-should-retry: true|false overrides whether
+// to retry. The message carries the provider's error.message.
+Failure classifyHttpError(int status, const Headers& headers, std::string_view body,
+                          std::string_view provider);
+
+// A transport failure (no HTTP answer): timeouts and connection errors are retryable; TLS and
+// oversize answers are not; a stopping daemon is kRetry but not retried here.
+Failure classifyTransportError(waflow_http_error error, std::string_view detail,
+                               std::string_view provider, std::chrono::milliseconds timeout);
+
+// The wait before retry number `retry` (0-based): min(0.5 s * 2^retry, 8 s) scaled by
+// (1 - 0.25 * jitter), jitter in [0, 1), as the OpenAI SDKs do.
+std::chrono::milliseconds backoffDelay(int retry, double jitter);
+
+// Server hints longer than this are not waited for in-process; the caller gets them instead.
+inline constexpr std::chrono::milliseconds kMaxRetryAfter{120000};
+
+}  // namespace waflow::openai

@@ -1,0 +1,318 @@
+// The OpenAI Chat Completions wire format without HTTP: request bodies built from waflow's AI
+// requests, responses parsed into results, failures classified into result codes and retries.
+#include "openai_chat.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace waflow::openai {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using Json = nlohmann::json;
+using std::chrono::milliseconds;
+
+ChatDefaults defaults() {
+  ChatDefaults d;
+  d.model = "gpt-4o-mini";
+  return d;
+}
+
+Rc invalidCode(const Json& request, const ChatDefaults& d = defaults()) {
+  try {
+    buildChatRequest(request, d);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return Rc::kOk;
+}
+
+TEST(OpenAiChatRequest, SystemBecomesTheFirstMessageAndBookkeepingIsNotSent) {
+  Json request = Json::parse(R"({
+    "system": "Kamu asisten Toko Kita.",
+    "messages": [{"role": "user", "content": "Berapa harga paket A?"},
+                 {"role": "assistant", "content": "Rp100.000."},
+                 {"role": "user", "content": "Ada diskon?"}],
+    "history": 3, "timeout_ms": 20000})");
+  Json expected = Json::parse(R"({
+    "model": "gpt-4o-mini",
+    "messages": [{"role": "system", "content": "Kamu asisten Toko Kita."},
+                 {"role": "user", "content": "Berapa harga paket A?"},
+                 {"role": "assistant", "content": "Rp100.000."},
+                 {"role": "user", "content": "Ada diskon?"}]})");
+  EXPECT_EQ(buildChatRequest(request, defaults()), expected);
+}
+
+TEST(OpenAiChatRequest, RequestFieldsMapToChatCompletionsFields) {
+  Json request = Json::parse(R"({
+    "system": "Classify.", "model": "gpt-4.1", "max_tokens": 300, "temperature": 0.2,
+    "messages": [{"role": "user", "content": "mau beli 10"}],
+    "json_schema": {"type": "object", "properties": {"intent": {"type": "string"}},
+                    "required": ["intent"], "additionalProperties": false},
+    "tools": [{"type": "function", "function": {"name": "get_order",
+               "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}}],
+    "tool_choice": "auto"})");
+  Json expected = Json::parse(R"({
+    "model": "gpt-4.1",
+    "messages": [{"role": "system", "content": "Classify."},
+                 {"role": "user", "content": "mau beli 10"}],
+    "max_completion_tokens": 300,
+    "temperature": 0.2,
+    "response_format": {"type": "json_schema", "json_schema": {"name": "result", "strict": true,
+        "schema": {"type": "object", "properties": {"intent": {"type": "string"}},
+                   "required": ["intent"], "additionalProperties": false}}},
+    "tools": [{"type": "function", "function": {"name": "get_order",
+               "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}}],
+    "tool_choice": "auto"})");
+  EXPECT_EQ(buildChatRequest(request, defaults()), expected);
+}
+
+TEST(OpenAiChatRequest, ConfiguredDefaultsApplyAndCompatibilityModesChangeFieldNames) {
+  ChatDefaults d = defaults();
+  d.temperature = 0.7;
+  d.max_tokens = 512;
+  d.tokens_field = TokensField::kMaxTokens;
+  d.json_mode = JsonMode::kJsonObject;
+  Json request = Json::parse(R"({"system": "", "messages": [{"role": "user", "content": "hi"}],
+                                 "json_schema": {"type": "object"}})");
+  Json expected = Json::parse(R"({
+    "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],
+    "max_tokens": 512, "temperature": 0.7, "response_format": {"type": "json_object"}})");
+  EXPECT_EQ(buildChatRequest(request, d), expected);
+
+  request["temperature"] = 0;
+  request["max_tokens"] = 20;
+  Json body = buildChatRequest(request, d);
+  EXPECT_EQ(body["temperature"], 0.0);
+  EXPECT_EQ(body["max_tokens"], 20);
+}
+
+TEST(OpenAiChatRequest, ToolTurnsKeepTheirCallIds) {
+  Json request = Json::parse(R"({"messages": [
+    {"role": "user", "content": "status pesanan A1?"},
+    {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+      "function": {"name": "get_order", "arguments": "{\"id\":\"A1\"}"}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "{\"status\":\"dikirim\"}"}]})");
+  Json body = buildChatRequest(request, defaults());
+  EXPECT_EQ(body["messages"], request["messages"]);
+}
+
+TEST(OpenAiChatRequest, InvalidRequestsAreRejectedBeforeAnyCall) {
+  EXPECT_EQ(invalidCode(Json::array()), Rc::kInvalid);
+  EXPECT_EQ(invalidCode(Json::parse(R"({"messages": []})")), Rc::kInvalid);
+  EXPECT_EQ(invalidCode(Json::parse(R"({"messages": [{"role": "bot", "content": "x"}]})")),
+            Rc::kInvalid);
+  EXPECT_EQ(invalidCode(Json::parse(R"({"messages": [{"role": "user"}]})")), Rc::kInvalid);
+  EXPECT_EQ(invalidCode(Json::parse(
+                R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": 0})")),
+            Rc::kInvalid);
+  EXPECT_EQ(invalidCode(Json::parse(
+                R"({"messages": [{"role": "user", "content": "x"}], "json_schema": "x"})")),
+            Rc::kInvalid);
+  ChatDefaults no_model;
+  EXPECT_EQ(
+      invalidCode(Json::parse(R"({"messages": [{"role": "user", "content": "x"}]})"), no_model),
+      Rc::kInvalid);
+  EXPECT_EQ(invalidCode(Json::parse(R"({"messages": [{"role": "user", "content": "x"}]})")),
+            Rc::kOk);
+}
+
+constexpr const char* kResponse = R"({
+  "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "object": "chat.completion",
+  "created": 1750000000, "model": "gpt-4o-mini-2024-07-18", "system_fingerprint": "fp_1",
+  "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+               "message": {"role": "assistant", "content": "Ada, diskon 10%.", "refusal": null,
+                           "annotations": []}}],
+  "usage": {"prompt_tokens": 31, "completion_tokens": 9, "total_tokens": 40,
+            "prompt_tokens_details": {"cached_tokens": 16, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 4, "audio_tokens": 0,
+              "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}})";
+
+TEST(OpenAiChatResponse, ContentFinishReasonModelAndUsageDetails) {
+  ChatReply reply = parseChatResponse(kResponse, "OpenAI");
+  EXPECT_EQ(reply.content, "Ada, diskon 10%.");
+  Json expected = Json::parse(R"({
+    "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "model": "gpt-4o-mini-2024-07-18",
+    "finish_reason": "stop",
+    "usage": {"prompt_tokens": 31, "completion_tokens": 9, "total_tokens": 40,
+              "cached_tokens": 16, "reasoning_tokens": 4}})");
+  EXPECT_EQ(reply.result, expected);
+  EXPECT_EQ(reply.message["role"], "assistant");
+}
+
+TEST(OpenAiChatResponse, BlankLinesBeforeTheJsonAreSkipped) {
+  ChatReply reply = parseChatResponse(std::string("\n\n\r\n \n") + kResponse, "DeepSeek");
+  EXPECT_EQ(reply.content, "Ada, diskon 10%.");
+}
+
+TEST(OpenAiChatResponse, DeepSeekCacheHitTokensCountAsCached) {
+  Json doc = Json::parse(kResponse);
+  doc["usage"] = {{"prompt_tokens", 20},
+                  {"completion_tokens", 3},
+                  {"total_tokens", 23},
+                  {"prompt_cache_hit_tokens", 12},
+                  {"prompt_cache_miss_tokens", 8}};
+  EXPECT_EQ(parseChatResponse(doc.dump(), "DeepSeek").result["usage"],
+            Json::parse(R"({"prompt_tokens": 20, "completion_tokens": 3, "total_tokens": 23,
+                            "cached_tokens": 12})"));
+}
+
+TEST(OpenAiChatResponse, ToolCallsComeBackWithoutText) {
+  Json doc = Json::parse(kResponse);
+  Json calls = Json::parse(R"([{"id": "call_1", "type": "function",
+    "function": {"name": "get_order", "arguments": "{\"id\":\"A1\"}"}}])");
+  doc["choices"][0]["message"]["content"] = nullptr;
+  doc["choices"][0]["message"]["tool_calls"] = calls;
+  doc["choices"][0]["finish_reason"] = "tool_calls";
+  ChatReply reply = parseChatResponse(doc.dump(), "OpenAI");
+  EXPECT_EQ(reply.content, "");
+  EXPECT_EQ(reply.result["tool_calls"], calls);
+  EXPECT_EQ(reply.result["finish_reason"], "tool_calls");
+}
+
+TEST(OpenAiChatResponse, ContentPartsAreJoined) {
+  Json doc = Json::parse(kResponse);
+  doc["choices"][0]["message"]["content"] =
+      Json::parse(R"([{"type": "text", "text": "Halo "}, {"type": "text", "text": "Kak"}])");
+  EXPECT_EQ(parseChatResponse(doc.dump(), "OpenAI").content, "Halo Kak");
+}
+
+Error parseError(const std::string& body) {
+  try {
+    parseChatResponse(body, "OpenAI");
+  } catch (const Error& e) {
+    return e;
+  }
+  return Error(Rc::kOk, "parsed");
+}
+
+TEST(OpenAiChatResponse, UnusableAnswersAreErrorsThatSayWhy) {
+  Error html = parseError("<html>Welcome to nginx!</html>");
+  EXPECT_EQ(html.code(), Rc::kError);
+  EXPECT_THAT(html.what(), HasSubstr("not JSON"));
+  EXPECT_THAT(html.what(), HasSubstr("Welcome to nginx"));
+  EXPECT_EQ(parseError(R"({"object": "list", "data": []})").code(), Rc::kError);
+
+  Json empty = Json::parse(kResponse);
+  empty["choices"][0]["message"]["content"] = "";
+  empty["choices"][0]["finish_reason"] = "length";
+  Error e = parseError(empty.dump());
+  EXPECT_EQ(e.code(), Rc::kError);
+  EXPECT_THAT(e.what(), HasSubstr("max_tokens"));
+
+  Json refused = Json::parse(kResponse);
+  refused["choices"][0]["message"]["content"] = nullptr;
+  refused["choices"][0]["message"]["refusal"] = "I can't help with that.";
+  EXPECT_THAT(parseError(refused.dump()).what(), HasSubstr("I can't help with that."));
+
+  EXPECT_EQ(parseError(R"({"error": {"message": "upstream died", "code": 502}})").code(),
+            Rc::kRetry);
+}
+
+std::string errorBody(const std::string& code, const std::string& message) {
+  return Json{{"error",
+               {{"message", message},
+                {"type", "invalid_request_error"},
+                {"param", nullptr},
+                {"code", code.empty() ? Json(nullptr) : Json(code)}}}}
+      .dump();
+}
+
+TEST(OpenAiChatErrors, StatusesMapToCodesAndRetries) {
+  struct Case {
+    int status;
+    std::string code;
+    Rc rc;
+    bool retryable;
+  };
+  const Case cases[] = {
+      {401, "invalid_api_key", Rc::kAuth, false},
+      {403, "", Rc::kAuth, false},
+      {400, "", Rc::kInvalid, false},
+      {404, "model_not_found", Rc::kInvalid, false},
+      {422, "", Rc::kInvalid, false},
+      {429, "insufficient_quota", Rc::kError, false},
+      {402, "", Rc::kError, false},
+      {429, "rate_limit_exceeded", Rc::kRetry, true},
+      {408, "", Rc::kRetry, true},
+      {409, "", Rc::kRetry, true},
+      {500, "", Rc::kRetry, true},
+      {502, "", Rc::kRetry, true},
+      {503, "", Rc::kRetry, true},
+      {418, "", Rc::kError, false},
+  };
+  for (const Case& c : cases) {
+    Failure f = classifyHttpError(c.status, {}, errorBody(c.code, "the reason"), "OpenAI");
+    EXPECT_EQ(f.rc, c.rc) << c.status << " " << c.code;
+    EXPECT_EQ(f.retryable, c.retryable) << c.status << " " << c.code;
+    EXPECT_THAT(f.message, HasSubstr("the reason")) << c.status;
+    EXPECT_THAT(f.message, HasSubstr("HTTP " + std::to_string(c.status)));
+  }
+  EXPECT_THAT(classifyHttpError(401, {}, errorBody("", "bad key"), "OpenAI").message,
+              HasSubstr("check api_key"));
+  EXPECT_THAT(
+      classifyHttpError(429, {}, errorBody("insufficient_quota", "quota"), "OpenAI").message,
+      HasSubstr("billing"));
+}
+
+TEST(OpenAiChatErrors, ShouldRetryHeaderOverridesTheStatus) {
+  Failure yes = classifyHttpError(400, {{"X-Should-Retry", "true"}}, errorBody("", "x"), "OpenAI");
+  EXPECT_TRUE(yes.retryable);
+  EXPECT_EQ(yes.rc, Rc::kRetry);
+  Failure no = classifyHttpError(503, {{"x-should-retry", "false"}}, errorBody("", "x"), "OpenAI");
+  EXPECT_FALSE(no.retryable);
+  EXPECT_EQ(no.rc, Rc::kRetry);
+}
+
+TEST(OpenAiChatErrors, NonJsonAndOllamaErrorBodiesStillGiveAMessage) {
+  Failure html = classifyHttpError(502, {}, "<html>Bad Gateway</html>", "OpenRouter");
+  EXPECT_THAT(html.message, HasSubstr("Bad Gateway"));
+  EXPECT_THAT(html.message, HasSubstr("OpenRouter"));
+  Failure ollama = classifyHttpError(404, {}, R"({"error":"model 'llama9' not found"})", "Ollama");
+  EXPECT_EQ(ollama.rc, Rc::kInvalid);
+  EXPECT_THAT(ollama.message, HasSubstr("model 'llama9' not found"));
+}
+
+TEST(OpenAiChatErrors, RetryAfterHeaders) {
+  EXPECT_EQ(parseRetryAfter({{"retry-after-ms", "250"}, {"retry-after", "9"}}), milliseconds(250));
+  EXPECT_EQ(parseRetryAfter({{"Retry-After", "2"}}), milliseconds(2000));
+  EXPECT_EQ(parseRetryAfter({{"retry-after", "1.5"}}), milliseconds(1500));
+  EXPECT_EQ(parseRetryAfter({{"retry-after", "soon"}}), milliseconds(0));
+  EXPECT_EQ(parseRetryAfter({{"retry-after", "-3"}}), milliseconds(0));
+  EXPECT_EQ(parseRetryAfter({}), milliseconds(0));
+  auto now = std::chrono::system_clock::from_time_t(1750000000);  // Sun, 15 Jun 2025 15:06:40
+  EXPECT_EQ(parseRetryAfter({{"retry-after", "Sun, 15 Jun 2025 15:06:50 GMT"}}, now),
+            milliseconds(10000));
+  EXPECT_EQ(
+      classifyHttpError(429, {{"retry-after", "7"}}, errorBody("", "slow"), "OpenAI").retry_after,
+      milliseconds(7000));
+}
+
+TEST(OpenAiChatErrors, TransportFailures) {
+  Failure timeout = classifyTransportError(WAFLOW_HTTP_TIMEOUT, "", "OpenAI", milliseconds(300));
+  EXPECT_TRUE(timeout.retryable);
+  EXPECT_EQ(timeout.rc, Rc::kRetry);
+  EXPECT_THAT(timeout.message, HasSubstr("300 ms"));
+  EXPECT_TRUE(classifyTransportError(WAFLOW_HTTP_CONNECT, "refused", "OpenAI", {}).retryable);
+  Failure tls = classifyTransportError(WAFLOW_HTTP_TLS, "bad cert", "OpenAI", {});
+  EXPECT_FALSE(tls.retryable);
+  EXPECT_EQ(tls.rc, Rc::kError);
+  Failure shutdown = classifyTransportError(WAFLOW_HTTP_SHUTDOWN, "", "OpenAI", {});
+  EXPECT_FALSE(shutdown.retryable);
+  EXPECT_EQ(shutdown.rc, Rc::kRetry);
+}
+
+TEST(OpenAiChatErrors, BackoffDoublesUpToEightSecondsWithJitterBelow) {
+  EXPECT_EQ(backoffDelay(0, 0.0), milliseconds(500));
+  EXPECT_EQ(backoffDelay(1, 0.0), milliseconds(1000));
+  EXPECT_EQ(backoffDelay(3, 0.0), milliseconds(4000));
+  EXPECT_EQ(backoffDelay(4, 0.0), milliseconds(8000));
+  EXPECT_EQ(backoffDelay(9, 0.0), milliseconds(8000));
+  EXPECT_EQ(backoffDelay(0, 0.5), milliseconds(437));
+  EXPECT_EQ(backoffDelay(1, 1.0), milliseconds(750));
+}
+
+}  // namespace
+}  // namespace waflow::openai
