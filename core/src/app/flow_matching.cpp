@@ -24,30 +24,6 @@ bool hasTag(const Json& contact, const std::string& tag) {
   return std::find(tags.begin(), tags.end(), tag) != tags.end();
 }
 
-bool openNow(const flow::BusinessHoursCondition& c, int64_t now_s) {
-  std::string error;
-  const lua::TimeZone* zone = lua::TimeZone::locate(c.tz, &error);
-  if (zone == nullptr) {
-    return false;
-  }
-  lua::LocalTime local = zone->toLocal(now_s);
-  for (const auto& h : c.holidays) {
-    if ((h.year == 0 || h.year == local.year) && h.month == local.month && h.day == local.day) {
-      return false;
-    }
-  }
-  int minute = local.hour * 60 + local.minute;
-  int today = local.weekday % 7;  // 0 = Sunday
-  int yesterday = (today + 6) % 7;
-  auto open_on = [&](int day) { return (c.days & (1u << day)) != 0; };
-  if (c.to_minute > c.from_minute) {
-    return open_on(today) && minute >= c.from_minute && minute < c.to_minute;
-  }
-  // Past midnight: the evening part belongs to today, the small hours to yesterday's opening.
-  return (open_on(today) && minute >= c.from_minute) ||
-         (open_on(yesterday) && minute < c.to_minute);
-}
-
 }  // namespace
 
 // ---- matching ----------------------------------------------------------------------------
@@ -131,7 +107,8 @@ bool FlowEngine::Impl::conditionsPass(const std::shared_ptr<const FlowSet>& set,
     } else if (std::holds_alternative<flow::RegexCondition>(c.spec)) {
       pass = m.condition_regex[ci] && std::regex_search(text, *m.condition_regex[ci]);
     } else if (const auto* hours = std::get_if<flow::BusinessHoursCondition>(&c.spec)) {
-      bool open = openNow(*hours, flowNowMs() / 1000);
+      bool open = m.condition_hours[ci] && m.condition_zone[ci] != nullptr &&
+                  m.condition_hours[ci]->isOpen(flowNowMs() / 1000, *m.condition_zone[ci]);
       pass = hours->when_open ? open : !open;
     } else if (const auto* who = std::get_if<flow::ContactCondition>(&c.spec)) {
       for (const auto& tag : who->tags) {

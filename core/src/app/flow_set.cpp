@@ -3,6 +3,8 @@
 #include "flow/flow_loader.h"
 #include "lua/sandbox.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -77,6 +79,29 @@ bool readsContext(std::string_view code) {
   return false;
 }
 
+std::string clock(int minutes) {
+  return fmt::format("{:02}:{:02}", minutes / 60, minutes % 60);
+}
+
+// A `business_hours` condition (checked when the flow loaded) as lua::BusinessHours, the
+// schedule `time.in_business_hours` uses, so both read hours and holidays the same way.
+std::optional<lua::BusinessHours> businessHours(const flow::BusinessHoursCondition& c) {
+  static const char* const kDays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+  nlohmann::json spec = {{"tz", c.tz}};
+  for (int day = 0; day < 7; ++day) {
+    spec[kDays[day]] = (c.days & (1u << day)) != 0 ? clock(c.from_minute) + "-" + clock(c.to_minute)
+                                                   : std::string("closed");
+  }
+  nlohmann::json holidays = nlohmann::json::array();
+  for (const auto& h : c.holidays) {
+    holidays.push_back(h.year == 0 ? fmt::format("{:02}-{:02}", h.month, h.day)
+                                   : fmt::format("{:04}-{:02}-{:02}", h.year, h.month, h.day));
+  }
+  spec["holidays"] = std::move(holidays);
+  std::string error;
+  return lua::BusinessHours::parse(spec, &error);
+}
+
 FlowMatchers buildMatchers(const flow::Flow& f) {
   FlowMatchers m;
   for (const auto& trigger : f.triggers) {
@@ -94,6 +119,13 @@ FlowMatchers buildMatchers(const flow::Flow& f) {
     m.condition_any.emplace_back();
     m.condition_all.emplace_back();
     m.condition_regex.emplace_back();
+    m.condition_hours.emplace_back();
+    m.condition_zone.push_back(nullptr);
+    if (const auto* b = std::get_if<flow::BusinessHoursCondition>(&condition.spec)) {
+      m.condition_hours.back() = businessHours(*b);
+      std::string error;
+      m.condition_zone.back() = lua::TimeZone::locate(b->tz, &error);  // checked when loading
+    }
     if (const auto* k = std::get_if<flow::KeywordsCondition>(&condition.spec)) {
       if (!k->any.empty()) {
         m.condition_any.back().emplace(k->any);

@@ -11,7 +11,9 @@
 #include "config/config.h"
 #include "diag/diagnostic.h"
 #include "flow/flow.h"
+#include "lua/business_hours.h"
 #include "lua/text.h"
+#include "lua/time_zone.h"
 
 #include <cstdint>
 #include <map>
@@ -40,6 +42,9 @@ struct FlowMatchers {
   std::vector<std::optional<lua::KeywordMatcher>> condition_any;     // one per condition
   std::vector<std::vector<lua::KeywordMatcher>> condition_all;       // one matcher per word
   std::vector<std::optional<std::regex>> condition_regex;            // one per condition
+  // `business_hours` conditions as the schedule the Lua helper uses too, with their zone.
+  std::vector<std::optional<lua::BusinessHours>> condition_hours;  // one per condition
+  std::vector<const lua::TimeZone*> condition_zone;                // one per condition
 };
 
 class FlowSet {

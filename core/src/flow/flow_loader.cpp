@@ -670,7 +670,7 @@ void FileLoader::loadCondition(const YAML::Node& item, size_t index) {
     if (from && to) {
       spec.from_minute = *from;
       spec.to_minute = *to;
-      if (*from == *to % 1440) {
+      if (*from == *to % 1440 && !(*from == 0 && *to == 1440)) {  // 00:00-24:00 is all day
         reportAt(child(node, "to"), "flow-value",
                  path + ".business_hours: from and to are the same time",
                  "to open all day write from: \"00:00\" and to: \"24:00\"", anchor);

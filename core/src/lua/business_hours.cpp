@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -254,14 +255,15 @@ std::optional<BusinessHours> BusinessHours::parse(const json& spec, std::string*
     for (const json& date : *it) {
       int y = 0, m = 0, d = 0;
       char tail = 0;
-      if (!date.is_string() ||
-          std::sscanf(date.get_ref<const std::string&>().c_str(), "%4d-%2d-%2d%c", &y, &m, &d,
-                      &tail) != 3 ||
-          m < 1 || m > 12 || d < 1 || d > 31) {
+      const char* text = date.is_string() ? date.get_ref<const std::string&>().c_str() : "";
+      bool dated = std::sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3;
+      bool yearly = !dated && std::strlen(text) == 5 &&
+                    std::sscanf(text, "%2d-%2d%c", &m, &d, &tail) == 2;  // "12-25": every year
+      if (!(dated || yearly) || m < 1 || m > 12 || d < 1 || d > 31) {
         return fail("business hours: holiday " + date.dump() +
-                    " is not a date like \"2025-12-25\"");
+                    " is not a date like \"2025-12-25\" (or \"12-25\" for every year)");
       }
-      hours.holidays_.push_back(y * 10000 + m * 100 + d);
+      hours.holidays_.push_back((yearly ? 0 : y) * 10000 + m * 100 + d);
     }
     std::sort(hours.holidays_.begin(), hours.holidays_.end());
   }
@@ -269,9 +271,11 @@ std::optional<BusinessHours> BusinessHours::parse(const json& spec, std::string*
 }
 
 bool BusinessHours::isOpen(const LocalTime& local) const {
-  int date = local.year * 10000 + local.month * 100 + local.day;
-  if (std::binary_search(holidays_.begin(), holidays_.end(), date)) {
-    return false;
+  int day_of_year = local.month * 100 + local.day;
+  int date = local.year * 10000 + day_of_year;
+  if (std::binary_search(holidays_.begin(), holidays_.end(), date) ||
+      std::binary_search(holidays_.begin(), holidays_.end(), day_of_year)) {
+    return false;  // a dated holiday, or one kept every year (stored with year 0)
   }
   int minute = local.hour * 60 + local.minute;
   size_t today = static_cast<size_t>(local.weekday - 1);

@@ -2,7 +2,7 @@
 // zone. Parsed from the same shape in flow conditions (YAML) and in Lua rules (a table):
 //   { days = "mon-sat", from = "08:00", to = "20:00", tz = "Asia/Jakarta" }
 //   { mon = "08:00-17:00", sat = {"09:00-12:00", "13:00-15:00"}, sun = "closed",
-//     holidays = {"2025-12-25"} }
+//     holidays = {"2025-12-25", "08-17"} }   ("MM-DD": the same day every year)
 // Day names are English (mon, monday) or Indonesian (senin .. minggu). A range whose end is
 // before its start runs past midnight ("22:00-02:00"); "00:00-24:00" is the whole day.
 //

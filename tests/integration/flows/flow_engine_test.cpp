@@ -1471,8 +1471,41 @@ steps:
   std::this_thread::sleep_for(1000ms);
   chat.say("tanya harga");
   EXPECT_EQ(chat.text(), "category=price");
-  EXPECT_EQ(chat.text(), "Masih di sana?") << "idle counts from the bot's last message\n" << d.log();
+  EXPECT_EQ(chat.text(), "Masih di sana?") << "idle counts from the bot's last message\n"
+                                           << d.log();
   EXPECT_EQ(d.terminate(), 0);
+}
+
+TEST_F(FlowEngineTest, BusinessHoursConditionsFollowTheScheduleAndItsHolidays) {
+  // Open all day every day except today (a yearly holiday): only the "closed" flow answers.
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char today[8];
+  std::strftime(today, sizeof today, "%m-%d", &utc);
+  flow("open", std::string(R"(id: open
+triggers: [{ on: message.received, keywords: [jam] }]
+conditions:
+  - business_hours: { days: daily, from: "00:00", to: "24:00", tz: UTC, holidays: [")") +
+                   today + R"("] }
+steps:
+  - reply: "open"
+)");
+  flow("closed", std::string(R"(id: closed
+triggers: [{ on: message.received, keywords: [jam] }]
+conditions:
+  - business_hours: { days: daily, from: "00:00", to: "24:00", tz: UTC, when: closed,
+                      holidays: [")") +
+                     today + R"("] }
+steps:
+  - reply: "closed today"
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "628111000095");
+  chat.say("jam buka?");
+  EXPECT_EQ(chat.text(), "closed today") << d->log();
+  EXPECT_EQ(d->terminate(), 0);
 }
 
 }  // namespace

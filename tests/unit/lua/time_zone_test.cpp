@@ -107,6 +107,12 @@ TEST(BusinessHoursTest, WeeklyScheduleOvernightAndHolidays) {
   EXPECT_FALSE(hours.isOpen(at(2025, 6, 21, 2), utc));
   EXPECT_FALSE(hours.isOpen(at(2025, 6, 22, 10), utc));  // Sunday closed
   EXPECT_FALSE(hours.isOpen(at(2025, 8, 18, 9), utc));   // a Monday holiday
+  EXPECT_TRUE(hours.isOpen(at(2026, 8, 17, 9), utc));    // a Monday; not a holiday in 2026
+  BusinessHours yearly =
+      parse({{"days", "daily"}, {"from", "08:00"}, {"to", "17:00"}, {"holidays", {"08-17"}}});
+  EXPECT_FALSE(yearly.isOpen(at(2026, 8, 17, 9), utc));  // "08-17": every year
+  EXPECT_FALSE(yearly.isOpen(at(2031, 8, 17, 9), utc));
+  EXPECT_TRUE(yearly.isOpen(at(2031, 8, 18, 9), utc));
   BusinessHours all_day = parse({{"days", "daily"}, {"from", "00:00"}, {"to", "24:00"}});
   EXPECT_TRUE(all_day.isOpen(at(2025, 6, 22, 23, 59), utc));
 }
@@ -132,6 +138,7 @@ TEST(BusinessHoursTest, MistakesAreExplained) {
   EXPECT_NE(error({{"from", "08:00"}}).find("'from' and 'to' go together"), std::string::npos);
   EXPECT_NE(error({{"mon", "9-5"}}).find("times must look like"), std::string::npos);
   EXPECT_NE(error({{"holidays", {"25/12/2025"}}}).find("is not a date like"), std::string::npos);
+  EXPECT_NE(error({{"holidays", {"12-25-"}}}).find("is not a date like"), std::string::npos);
   EXPECT_NE(error("mon-fri").find("must be a table"), std::string::npos);
 }
 
