@@ -167,6 +167,76 @@ CREATE TABLE conversation_waits (
 ) WITHOUT ROWID;
 CREATE INDEX conversation_waits_conversation ON conversation_waits (channel, contact);
 )sql",
+
+    // 4: what AI steps need. A conversation's messages in and out, in order
+    // (conversation memory and history search); which flow, step and model
+    // produced an insight; token usage and cost per AI call; the knowledge
+    // base: its documents (with checksums, so only changed files are indexed
+    // again), their chunks, and an FTS5 index over the chunks' analysed terms.
+    // kb_fts is an external-content index kept in step with kb_chunks by
+    // triggers, so a chunk's text is stored once.
+    R"sql(
+CREATE INDEX inbox_history ON inbox (conversation, seq);
+CREATE INDEX outbox_history ON outbox (conversation, seq);
+
+ALTER TABLE insights ADD COLUMN flow TEXT NOT NULL DEFAULT '';
+ALTER TABLE insights ADD COLUMN step TEXT NOT NULL DEFAULT '';
+ALTER TABLE insights ADD COLUMN source TEXT NOT NULL DEFAULT '';
+CREATE INDEX insights_time ON insights (created_at);
+
+CREATE TABLE ai_usage (
+  seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+  channel           TEXT NOT NULL DEFAULT '',
+  contact           TEXT NOT NULL DEFAULT '',
+  flow              TEXT NOT NULL DEFAULT '',
+  step              TEXT NOT NULL DEFAULT '',
+  provider          TEXT NOT NULL,
+  model             TEXT NOT NULL DEFAULT '',
+  prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  cached_tokens     INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens  INTEGER NOT NULL DEFAULT 0,
+  cost              REAL,
+  ok                INTEGER NOT NULL DEFAULT 1,
+  latency_ms        INTEGER NOT NULL DEFAULT 0,
+  created_at        INTEGER NOT NULL
+);
+CREATE INDEX ai_usage_time ON ai_usage (created_at);
+CREATE INDEX ai_usage_contact ON ai_usage (channel, contact, created_at);
+
+CREATE TABLE kb_documents (
+  knowledge  TEXT NOT NULL,
+  path       TEXT NOT NULL,
+  checksum   TEXT NOT NULL,
+  chunks     INTEGER NOT NULL DEFAULT 0,
+  indexed_at INTEGER NOT NULL,
+  PRIMARY KEY (knowledge, path)
+) WITHOUT ROWID;
+
+CREATE TABLE kb_chunks (
+  id          INTEGER PRIMARY KEY,
+  knowledge   TEXT NOT NULL,
+  path        TEXT NOT NULL,
+  ord         INTEGER NOT NULL,
+  title       TEXT NOT NULL DEFAULT '',
+  text        TEXT NOT NULL,
+  title_terms TEXT NOT NULL DEFAULT '',
+  terms       TEXT NOT NULL DEFAULT '',
+  embedding   BLOB
+);
+CREATE INDEX kb_chunks_document ON kb_chunks (knowledge, path, ord);
+
+CREATE VIRTUAL TABLE kb_fts USING fts5(
+  title_terms, terms, content='kb_chunks', content_rowid='id',
+  tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER kb_chunks_insert AFTER INSERT ON kb_chunks BEGIN
+  INSERT INTO kb_fts (rowid, title_terms, terms) VALUES (new.id, new.title_terms, new.terms);
+END;
+CREATE TRIGGER kb_chunks_delete AFTER DELETE ON kb_chunks BEGIN
+  INSERT INTO kb_fts (kb_fts, rowid, title_terms, terms)
+    VALUES ('delete', old.id, old.title_terms, old.terms);
+END;
+)sql",
 };
 
 constexpr int64_t kVersion = static_cast<int64_t>(std::size(kMigrations));

@@ -48,7 +48,16 @@ void execute(const std::filesystem::path& file, const std::string& sql) {
 }
 
 // The schema version this build writes.
-constexpr int64_t kSchemaVersion = 3;
+constexpr int64_t kSchemaVersion = 4;
+
+// Takes a current database file back to schema version 3, as the release
+// before migration 4 left it.
+constexpr const char* kBackToVersion3 =
+    "DROP TRIGGER kb_chunks_insert; DROP TRIGGER kb_chunks_delete; DROP TABLE kb_fts; "
+    "DROP TABLE kb_chunks; DROP TABLE kb_documents; DROP TABLE ai_usage; "
+    "DROP INDEX insights_time; DROP INDEX inbox_history; DROP INDEX outbox_history; "
+    "ALTER TABLE insights DROP COLUMN flow; ALTER TABLE insights DROP COLUMN step; "
+    "ALTER TABLE insights DROP COLUMN source; PRAGMA user_version = 3;";
 
 // Takes a current database file back to schema version 2, as the release
 // before migration 3 left it (what was only in version 3 is gone).
@@ -146,6 +155,7 @@ TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
   harness_.ok("outbox.sent", {{"id", "b1"}, {"provider_message_id", "wamid.b1"}, {"now", 1001}});
   harness_.close();
   // The outbox indexes of schema version 1, as the first release left the file.
+  execute(file, kBackToVersion3);
   execute(file, kBackToVersion2);
   execute(file,
           "DROP INDEX outbox_due; DROP INDEX outbox_unfinished; DROP INDEX outbox_lease; "
@@ -155,11 +165,11 @@ TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
 
   harness_.openOrFail("storage-sqlite", config);
   EXPECT_EQ(harness_.ok("stats", Json::object())["schema_version"], kSchemaVersion);
-  EXPECT_THAT(
-      query(file,
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND "
-            "tbl_name = 'outbox' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
-      ::testing::ElementsAre("outbox_due", "outbox_lease", "outbox_provider", "outbox_unfinished"));
+  EXPECT_THAT(query(file,
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                    "tbl_name = 'outbox' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
+              ::testing::ElementsAre("outbox_due", "outbox_history", "outbox_lease",
+                                     "outbox_provider", "outbox_unfinished"));
   // Every state still works: a1's lease belongs to the previous incarnation.
   EXPECT_THAT(
       ids(harness_.ok("outbox.recover", {{"now", 2000}, {"owner", "old-host"}}), "in_doubt"),
@@ -190,6 +200,7 @@ TEST_F(SqliteStorageTest, AVersion2DatabaseKeepsItsJobsAndConversationsThroughTh
   harness_.ok("conversation.put",
               {{"channel", "wa-main"}, {"contact", "62811"}, {"state", {{"step", "ask"}}}});
   harness_.close();
+  execute(file, kBackToVersion3);
   execute(file, kBackToVersion2);
 
   harness_.openOrFail("storage-sqlite", config);
