@@ -70,34 +70,19 @@ constexpr const char* kSchema = R"({
 })";
 
 openai::ClientOptions clientOptions(const waflow::Config& config) {
-  openai::ClientOptions o;
-  o.provider = "OpenAI-compatible server";
-  o.base_url = config.value("base_url", "https://api.openai.com/v1");
-  o.api_key = config.value("api_key", "");
+  openai::ClientOptions o =
+      openai::clientOptionsFrom(config, "OpenAI-compatible server", "https://api.openai.com/v1");
   if (std::string org = config.value("organization", ""); !org.empty()) {
     o.extra_headers.emplace_back("OpenAI-Organization", org);
   }
   if (std::string project = config.value("project", ""); !project.empty()) {
     o.extra_headers.emplace_back("OpenAI-Project", project);
   }
-  const Json extra = config.value("extra_headers", Json::object());
-  for (const auto& [name, value] : extra.items()) {
-    o.extra_headers.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
-  }
-  o.timeout = std::chrono::milliseconds(config.value("timeout", int64_t{60000}));
-  o.max_retries = config.value("max_retries", 2);
   return o;
 }
 
 openai::ChatDefaults chatDefaults(const waflow::Config& config) {
-  openai::ChatDefaults d;
-  d.model = config.value("model", "");
-  if (auto it = config.find("temperature"); it != config.end() && it->is_number()) {
-    d.temperature = it->get<double>();
-  }
-  if (auto it = config.find("max_tokens"); it != config.end() && it->is_number_integer()) {
-    d.max_tokens = it->get<int64_t>();
-  }
+  openai::ChatDefaults d = openai::chatDefaultsFrom(config);
   d.tokens_field = config.value("max_tokens_field", "max_completion_tokens") == "max_tokens"
                        ? openai::TokensField::kMaxTokens
                        : openai::TokensField::kMaxCompletionTokens;
@@ -124,18 +109,7 @@ class OpenAiChat {
   }
 
   waflow::Task<waflow::AiResult> complete(waflow::AiRequest request) {
-    Json req = Json::parse(request.request_json, nullptr, false);
-    if (req.is_discarded()) {
-      throw waflow::Error(waflow::Rc::kInvalid, "request_json is not valid JSON");
-    }
-    Json body = openai::buildChatRequest(req, defaults_);
-    std::chrono::milliseconds budget{0};
-    if (auto it = req.find("timeout_ms"); it != req.end() && it->is_number_integer()) {
-      budget = std::chrono::milliseconds(it->get<int64_t>());
-    }
-    std::string answer = co_await client_.post(body.dump(), budget);
-    openai::ChatReply reply = openai::parseChatResponse(answer, client_.options().provider);
-    co_return waflow::AiResult{std::move(reply.content), reply.result.dump()};
+    return openai::completeChat(client_, defaults_, std::move(request));
   }
 
  private:

@@ -7,7 +7,11 @@
 // per-contact mailbox that local listeners read with a long poll:
 //
 //   GET /webhooks/<id>?replies_for=6281234567890&after=0&wait=25
-//   -> {"replies":[{"seq":1,"id":"sandbox.1","to":"...","type":"text","text":"..."}],"next":1}
+//   -> {"replies":[{"seq":1,"id":"sandbox.1","to":"...","type":"text","text":"..."}],"next":1,
+//       "typing":0}
+//
+// The typing indicator and read receipts are not replies: "typing" counts the typing
+// indicators the contact has been shown, so a listener can show "typing..." while it grows.
 //
 // `waflow chat` is such a listener. GET with hub.mode=subscribe answers the
 // Cloud API verification handshake with `verify_token`.
@@ -78,6 +82,14 @@ class SandboxChannel {
     if (message.to.empty()) {
       throw waflow::Error(waflow::Rc::kInvalid, "send: the recipient ('to') is empty");
     }
+    if (message.type == "typing" || message.type == "mark_read") {
+      std::lock_guard lock(mutex_);
+      Mailbox& box = mailbox(message.to);
+      if (message.type == "typing") {
+        ++box.typing;
+      }
+      co_return waflow::SendResult{"sandbox." + message.type};
+    }
     Json reply = {{"to", message.to}, {"type", message.type}, {"text", message.text}};
     if (!message.reply_to.empty()) {
       reply["reply_to"] = message.reply_to;
@@ -112,6 +124,7 @@ class SandboxChannel {
     uint64_t last_seq = 0;
     waflow::Signal arrived;  // replaced after each notify
     uint64_t touch = 0;      // key in touched_
+    uint64_t typing = 0;     // typing indicators shown so far
   };
 
   // The contact's mailbox, created on first use; memory stays bounded by
@@ -181,6 +194,7 @@ class SandboxChannel {
           }
         }
         arrived = box.arrived;
+        out["typing"] = box.typing;
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());

@@ -1,6 +1,8 @@
 #include "operations.h"
 
+#include "ai_operations.h"
 #include "flow_operations.h"
+#include "knowledge_operations.h"
 #include "operation_support.h"
 
 #include <waflow/sdk/storage.hpp>
@@ -825,7 +827,8 @@ const std::array<Operation, 14> kOperations = {{
 
 const Operation* findOperation(std::string_view name) {
   for (std::span<const Operation> table :
-       {std::span<const Operation>(kOperations), flowOperations()}) {
+       {std::span<const Operation>(kOperations), flowOperations(), aiOperations(),
+        knowledgeOperations()}) {
     for (const Operation& op : table) {
       if (op.name == name) {
         return &op;

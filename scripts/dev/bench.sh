@@ -10,6 +10,7 @@
 #   6. recovery: 100,000 pending replies delivered after a kill -9
 #   7. Lua rule evaluations (the sandbox flows use)
 #   8. flows: the customer-service flow vs. the plain auto-reply path, CPU per message
+#   9. AI: replies through ai-openai and a fake model (0 ms and 1 s), concurrent AI calls, RSS
 #
 #   scripts/dev/bench.sh               # build in ./build-release, run everything (~8 minutes)
 #   BUILD_DIR=/path scripts/dev/bench.sh   # use another build directory
@@ -34,7 +35,8 @@ echo "bench: building Release targets in $BUILD"
 build_started=$SECONDS
 if ! ninja -C "$BUILD" -j"$JOBS" waflow channel-sandbox ai-mock storage-sqlite waflow_minimal_server \
   waflow_bench_bus waflow_bench_http_client waflow_bench_storage waflow_bench_lua channel-cloudapi \
-  waflow-fake-graph-api waflow_bench_signed_webhooks >"$BUILD/bench-build.log" 2>&1; then
+  waflow-fake-graph-api waflow_bench_signed_webhooks ai-openai waflow_bench_ai \
+  >"$BUILD/bench-build.log" 2>&1; then
   tail -40 "$BUILD/bench-build.log" >&2
   echo "bench: the build failed; full log in $BUILD/bench-build.log" >&2
   exit 1
@@ -77,6 +79,10 @@ BENCH_FLOW_ROUNDS=${BENCH_FLOW_ROUNDS:-3} "$ROOT/tests/perf/flows/bench_flows.sh
 echo "text mix (the same kind of reply from both daemons):"
 BENCH_FLOW_MIX=text BENCH_FLOW_ROUNDS=${BENCH_FLOW_ROUNDS:-3} \
   "$ROOT/tests/perf/flows/bench_flows.sh" "$BUILD"
+
+section "9. AI (ai-openai against a fake model answering after 0 ms and 1 s, sandbox channel)"
+echo "\$ waflow-bench-ai --messages 20000 --latency-messages 6000 --latency-ms 1000"
+"$BUILD/bin/waflow-bench-ai" --messages 20000 --latency-messages 6000 --latency-ms 1000
 
 echo
 echo "bench: done in $SECONDS s (machine: $(nproc) cores, $(uname -r); every figure above is from this run)"

@@ -5,6 +5,8 @@
 #include "app/auto_reply.h"
 #include "app/events.h"
 #include "app/inbox.h"
+#include "app/insights_api.h"
+#include "app/knowledge_base.h"
 #include "app/plugin_plan.h"
 #include "bus/event_bus.h"
 #include "http_client/http_client.h"
@@ -17,7 +19,9 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <condition_variable>
 #include <future>
@@ -148,6 +152,7 @@ class Daemon::Impl {
           "acknowledges in storage, by default storage-sqlite";
       return false;
     }
+    storage_ = storage;
     inbox_ = std::make_unique<Inbox>(*storage, bus_, metrics_, io_);
     buildRoutes();
     outbox_ = std::make_unique<Outbox>(config_.outbox, *storage, channels_, bus_, metrics_, io_);
@@ -160,6 +165,11 @@ class Daemon::Impl {
       auto_reply_ = std::make_unique<AutoReply>(config_.auto_reply, *outbox_, bus_, metrics_,
                                                 channelMap(), ai);
     }
+    std::map<std::string, KnowledgeBase*> knowledge;
+    for (const auto& [id, entry] : config_.knowledge) {
+      knowledge_.push_back(KnowledgeBase::create(entry, *storage, &http_client_));
+      knowledge[id] = knowledge_.back().get();
+    }
     if (config_.flows.enabled) {
       std::map<std::string, plugin::PluginInstance*> ai;
       for (auto& instance : instances_) {
@@ -168,9 +178,9 @@ class Daemon::Impl {
         }
       }
       flows_ = std::make_unique<FlowEngine>(
-          config_,
-          FlowEngine::Services{*storage, *outbox_, bus_, metrics_, io_, http_client_, channels_,
-                               std::move(ai), auto_reply_.get(), outbox_->owner()});
+          config_, FlowEngine::Services{*storage, *outbox_, bus_, metrics_, io_, http_client_,
+                                        channels_, std::move(ai), auto_reply_.get(),
+                                        outbox_->owner(), std::move(knowledge)});
       if (!flows_->load(diagnostics)) {
         *error = "the flows or scripts have errors";
         return false;
@@ -218,6 +228,9 @@ class Daemon::Impl {
     if (flows_) {
       flows_->start();
     }
+    if (!knowledge_.empty()) {
+      syncKnowledge("start");
+    }
     if (std::size_t recovered = inbox_->recover(std::chrono::seconds(30)); recovered > 0) {
       logger_->info(
           "{} message(s) stored before the last stop were not finished; handling "
@@ -236,7 +249,49 @@ class Daemon::Impl {
         return;
       }
       flows_->reload("SIGHUP");
+      syncKnowledge("SIGHUP");
       awaitReloadSignal();
+    });
+  }
+
+  // Brings every knowledge base's index up to date with its files (cheap when nothing changed:
+  // unchanged files are not even read). With flows.watch on, it runs again every
+  // flows.watch_interval, so an edited FAQ is searchable a moment after it is saved.
+  void syncKnowledge(const std::string& why) {
+    for (const auto& kb : knowledge_) {
+      kb->sync([this, id = kb->id(), why](KnowledgeBase::SyncReport r) {
+        if (r.indexed > 0 || r.removed > 0 || why == "start") {
+          logger_->info(
+              "knowledge '{}' ({}): {} file(s) indexed ({} passages), {} removed, {} "
+              "unchanged",
+              id, why, r.indexed, r.chunks, r.removed, r.unchanged);
+        }
+        {
+          // A file that stays broken is reported once, not at every watch tick.
+          std::lock_guard lock(knowledge_mutex_);
+          if (knowledge_errors_[id] == r.errors) {
+            return;
+          }
+          knowledge_errors_[id] = r.errors;
+        }
+        for (const auto& e : r.errors) {
+          logger_->error("knowledge '{}': {} (the file's previous index is kept)", id, e);
+        }
+      });
+    }
+    if (why == "start" && config_.flows.watch) {
+      watchKnowledge();
+    }
+  }
+
+  void watchKnowledge() {
+    knowledge_timer_.expires_after(config_.flows.watch_interval);
+    knowledge_timer_.async_wait([this](const boost::system::error_code& e) {
+      if (e || stopping_.load()) {
+        return;
+      }
+      syncKnowledge("file watch");
+      watchKnowledge();
     });
   }
 
@@ -349,6 +404,7 @@ class Daemon::Impl {
       }
       {
         FlowEngine::ReloadResult r = flows_->reload("admin API");
+        syncKnowledge("admin API");
         nlohmann::json errors = nlohmann::json::array();
         for (const auto& d : r.diagnostics) {
           errors.push_back({{"file", d.file},
@@ -380,6 +436,16 @@ class Daemon::Impl {
                                      body.value("channel", ""), body.value("contact", ""));
       respond(ok ? httpd::HttpResponse::json(202, R"({"accepted":true})")
                  : jsonError(503, "the event bus is full; retry"));
+    });
+    router_.add("GET", "/api/insights", [this](httpd::HttpRequest&& req, httpd::Respond respond) {
+      if (authorized(req, respond)) {
+        serveInsights(*storage_, req, std::move(respond));
+      }
+    });
+    router_.add("GET", "/api/usage", [this](httpd::HttpRequest&& req, httpd::Respond respond) {
+      if (authorized(req, respond)) {
+        serveUsage(*storage_, req, std::move(respond));
+      }
     });
     router_.add("POST", "/api/conversations/release",
                 [this](httpd::HttpRequest&& req, httpd::Respond respond) {
@@ -527,6 +593,7 @@ class Daemon::Impl {
     if (flows_) {
       flows_->stop();
     }
+    boost::asio::post(io_, [this] { knowledge_timer_.cancel(); });
     if (inbox_ && !inbox_->flushDone(std::chrono::seconds(10))) {
       logger_->warn(
           "some finished messages could not be marked done in time; they will be "
@@ -579,6 +646,11 @@ class Daemon::Impl {
   std::unique_ptr<AutoReply> auto_reply_;
   std::unique_ptr<FlowEngine> flows_;
   boost::asio::signal_set reload_signals_{io_};
+  std::vector<std::shared_ptr<KnowledgeBase>> knowledge_;
+  boost::asio::steady_timer knowledge_timer_{io_};
+  std::mutex knowledge_mutex_;
+  std::map<std::string, std::vector<std::string>> knowledge_errors_;  // last reported, by id
+  plugin::PluginInstance* storage_ = nullptr;                         // one of instances_
   std::unique_ptr<Inbox> inbox_;  // destroyed after the threads end (see ~Impl)
   httpd::Router router_;
   std::unique_ptr<httpd::HttpServer> server_;

@@ -392,10 +392,19 @@ void FlowEngine::Impl::handleMessage(std::shared_ptr<const FlowSet> set,
                      consumed.end());
       handleMessage(set, entry, message, event, std::move(finished));
     };
+    const bool gathering = asking->waiting == "gather";
     resumeRun(
         entry, run_id, std::move(message), event.request_id,
-        [this, handle_as_new](ExecPtr x) {
+        [this, handle_as_new, gathering](ExecPtr x) {
           x->handle_as_new = handle_as_new;
+          auto step_done = [this, x](StepOutcome o) {
+            if (afterStep(x, std::move(o))) {
+              next(x);
+            }
+          };
+          if (gathering) {
+            return gatherMore(x, std::move(step_done));
+          }
           answer(x, [this, x](StepOutcome o) {
             if (afterStep(x, std::move(o))) {
               next(x);

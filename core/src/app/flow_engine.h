@@ -38,6 +38,8 @@
 
 namespace waflow::core::app {
 
+class KnowledgeBase;
+
 class FlowEngine {
  public:
   struct Services {
@@ -51,6 +53,7 @@ class FlowEngine {
     std::map<std::string, plugin::PluginInstance*> ai;
     AutoReply* fallback;  // answers messages no flow takes; may be null
     std::string owner;    // this daemon's name on scheduled jobs it holds
+    std::map<std::string, KnowledgeBase*> knowledge = {};  // knowledge: in waflow.yaml, by id
   };
 
   FlowEngine(const config::Config& config, Services services);

@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 namespace waflow::core::app {
@@ -23,6 +24,8 @@ namespace waflow::core::app {
 using Json = nlohmann::json;
 
 int64_t flowNowMs();
+// 16 random hex digits: names one wait of a run (its timeout or resume job carries it).
+std::string newToken();
 
 // Internal bus events: work for one conversation, published with its key so that it is
 // handled in order with the conversation's messages.
@@ -105,6 +108,8 @@ struct Exec {
   // answer: once the turn is over, the message is handled as if nobody had asked.
   bool not_an_answer = false;
   std::function<void(std::function<void()> finished)> handle_as_new;
+  // The run's debounce wait is over: its ai step answers the gathered messages now.
+  bool gathered_done = false;
 };
 using ExecPtr = std::shared_ptr<Exec>;
 
@@ -186,8 +191,72 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   void send(ExecPtr x, std::string type, std::string text, std::string payload_json,
             std::function<void(bool ok, std::string id)> done);
   void armIdleTriggers(const ExecPtr& x);
-  void callAi(ExecPtr x, const std::string& provider, Json request,
-              std::optional<int64_t> timeout_ms, std::function<void(plugin::CallOutcome)> done);
+
+  // ---- AI steps (flow_ai.cpp) ----
+  // One AI request and where it comes from: token usage is recorded against these.
+  struct AiCall {
+    std::vector<std::string> chain;  // AI instances, tried in order until one answers
+    Json request;                    // waflow_ai_request's request_json
+    std::optional<int64_t> timeout_ms;
+    std::string channel, contact, conversation, flow, step, where, request_id;
+    std::string errors;  // of the instances tried so far
+  };
+  struct AiAnswer {
+    plugin::CallOutcome outcome;  // the last instance's; error lists every instance's
+    std::string provider;         // the instance that answered (or failed last)
+    Json usage = Json::object();  // {provider, model, prompt_tokens, completion_tokens, cost}
+  };
+  // An ai step between its reads (memory, recall, knowledge) and its answer.
+  struct AiStepState {
+    const flow::Step* step = nullptr;
+    const flow::AiStep* spec = nullptr;
+    std::string prompt, system, recalled;
+    std::set<std::string> exclude;  // message ids already in the prompt
+    Json history = Json::array();
+    Json passages = Json::array();
+    std::shared_ptr<AiCall> call;
+    StepDone done;
+  };
+  // A classification: copied out of the flow, since a background one outlives its turn.
+  struct ClassifyJob {
+    std::vector<std::pair<std::string, std::string>> categories;
+    std::vector<flow::ClassifyField> fields;
+    std::string insight;
+    bool save_to_contact = false;
+    bool background = false;
+    std::string text;
+    std::shared_ptr<AiCall> call;
+  };
+  void runAiStep(ExecPtr x, const flow::Step& step, const flow::AiStep& a, StepDone done);
+  void runClassifyStep(ExecPtr x, const flow::Step& step, const flow::ClassifyStep& c,
+                       StepDone done);
+  plugin::PluginInstance* aiInstance(const std::string& id) const;
+  // The instances a step names, else the default one (auto_reply.ai, or the only instance).
+  std::vector<std::string> aiChain(const std::vector<std::string>& named) const;
+  std::shared_ptr<AiCall> newAiCall(const ExecPtr& x, const flow::Step& step,
+                                    const std::vector<std::string>& providers);
+  void callAiChain(std::shared_ptr<AiCall> call, size_t index, std::function<void(AiAnswer)> done);
+  // Stores the call's usage (usage.add) with its cost from the instance's price table, counts
+  // it in /metrics, and returns its summary.
+  Json recordUsage(const AiCall& call, const std::string& provider, const plugin::CallOutcome& o,
+                   int64_t latency_ms);
+  // The conversation's last `limit` messages as chat turns, oldest first, within about
+  // `budget_tokens` (0 = no budget), leaving out the messages in `exclude`.
+  void loadHistory(const ExecPtr& x, int limit, int64_t budget_tokens,
+                   std::set<std::string> exclude,
+                   std::function<void(Json messages, Json all)> done);
+  // Up to `count` earlier messages of the contact related to `question`, as a dated list.
+  void recallHistory(const ExecPtr& x, int count, const std::string& question,
+                     std::set<std::string> exclude, std::function<void(std::string block)> done);
+  void searchKnowledge(const std::vector<std::string>& bases, const std::string& question,
+                       int limit, std::function<void(Json passages)> done);
+  void showTyping(const ExecPtr& x);
+  void handOff(const ExecPtr& x, const std::string& note, const std::string& team);
+  void gatherUntilQuiet(ExecPtr x, int64_t quiet_ms, StepDone done);
+  void gatherMore(ExecPtr x, StepDone done);  // the message joins the burst the run gathers
+  void askAi(ExecPtr x, std::shared_ptr<AiStepState> state);
+  void aiFallback(ExecPtr x, std::shared_ptr<AiStepState> state, const std::string& why);
+  void classifyAndStore(std::shared_ptr<ClassifyJob> job, int attempt, StepDone done);
   std::optional<std::string> render(const ExecPtr& x, const flow::Text& text, bool spin,
                                     std::string& out);
   std::optional<std::string> renderValue(const ExecPtr& x, int line, const Json& value, Json& out);

@@ -53,7 +53,7 @@ void FlowEngine::Impl::handleJob(Scheduler::Job job, std::shared_ptr<Conversatio
     }
     FlowRun* run = entry->state.findRun(jsonString(p, "run_id"));
     if (run == nullptr || run->token != jsonString(p, "token") ||
-        (job.kind == "run.resume" && run->waiting != "delay")) {
+        (job.kind == "run.resume" && run->waiting != "delay" && run->waiting != "gather")) {
       complete();  // answered, restarted or ended meanwhile
       return;
     }
@@ -62,6 +62,17 @@ void FlowEngine::Impl::handleJob(Scheduler::Job job, std::shared_ptr<Conversatio
     resumeRun(
         entry, run->id, Json::object(), job.id,
         [this, kind, waited](ExecPtr x) {
+          if (kind == "run.resume" && waited == "gather") {
+            // The contact went quiet: the ai step answers the whole burst.
+            x->run.waiting.clear();
+            x->run.token.clear();
+            x->gathered_done = true;
+            if (!x->run.gathered.empty()) {
+              x->message = x->run.gathered.back();
+            }
+            next(x);
+            return;
+          }
           if (kind == "run.resume") {
             x->run.waiting.clear();
             x->run.token.clear();
@@ -79,6 +90,22 @@ void FlowEngine::Impl::handleJob(Scheduler::Job job, std::shared_ptr<Conversatio
                          : fmt::format("the event did not arrive in time"));
         },
         std::move(complete));
+    return;
+  }
+  if (job.kind == "contact.set") {
+    // A background classification's fields, stored on the contact in conversation order.
+    if (entry == nullptr) {
+      complete();
+      return;
+    }
+    updateContact(entry, p.value("values", Json::object()), {}, {},
+                  [complete = std::move(complete), key = entry->key](bool ok, std::string error) {
+                    if (!ok) {
+                      flowLogger()->warn("{}: a classification was not saved to the contact: {}",
+                                         key, error);
+                    }
+                    complete();
+                  });
     return;
   }
   if (job.kind == "flow.followup") {

@@ -201,6 +201,11 @@ FlowSetLoad loadFlowSet(const config::Config& config, uint64_t version) {
     }
     options.context.channels = std::move(channels);
     options.context.ai = std::move(ai);
+    std::set<std::string> knowledge;
+    for (const auto& [id, _] : config.knowledge) {
+      knowledge.insert(id);
+    }
+    options.context.knowledge = std::move(knowledge);
     options.context.script_functions = std::move(functions);
     options.subst.base_dir = config.base_dir;
     options.check_lua = [&sandbox](const flow::LuaSnippet& s) -> std::optional<diag::Diagnostic> {

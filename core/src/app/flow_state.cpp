@@ -32,20 +32,24 @@ json runToJson(const FlowRun& r) {
   for (const auto& f : r.calls) {
     calls.push_back(frameToJson(f));
   }
-  return {{"id", r.id},
-          {"flow", r.flow},
-          {"step", r.step},
-          {"waiting", r.waiting},
-          {"wait_event", r.wait_event},
-          {"token", r.token},
-          {"attempts", r.attempts},
-          {"sends", r.sends},
-          {"steps", r.steps},
-          {"trigger", r.trigger},
-          {"inputs", r.inputs},
-          {"calls", calls},
-          {"started_at", r.started_at},
-          {"updated_at", r.updated_at}};
+  json out = {{"id", r.id},
+              {"flow", r.flow},
+              {"step", r.step},
+              {"waiting", r.waiting},
+              {"wait_event", r.wait_event},
+              {"token", r.token},
+              {"attempts", r.attempts},
+              {"sends", r.sends},
+              {"steps", r.steps},
+              {"trigger", r.trigger},
+              {"inputs", r.inputs},
+              {"calls", calls},
+              {"started_at", r.started_at},
+              {"updated_at", r.updated_at}};
+  if (!r.gathered.empty()) {
+    out["gathered"] = r.gathered;
+  }
+  return out;
 }
 
 FlowRun runFromJson(const json& j) {
@@ -68,6 +72,7 @@ FlowRun runFromJson(const json& j) {
   }
   r.started_at = j.value("started_at", int64_t{0});
   r.updated_at = j.value("updated_at", int64_t{0});
+  r.gathered = j.value("gathered", json::array());
   return r;
 }
 
@@ -75,7 +80,7 @@ FlowRun runFromJson(const json& j) {
 
 FlowRun* ConversationState::askingRun() {
   for (auto& r : runs) {
-    if (r.waiting == "ask") {
+    if (r.waiting == "ask" || r.waiting == "gather") {
       return &r;
     }
   }

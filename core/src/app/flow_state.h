@@ -30,7 +30,8 @@ struct FlowRun {
   std::string id;    // unique and derived from what started the run (outbox ids build on it)
   std::string flow;  // the flow now running (after call/goto, not the first one)
   size_t step = 0;   // the step running or waited at
-  // "" while running; "ask" (an answer), "wait" (wait_event), "delay" (a timer).
+  // "" while running; "ask" (an answer), "wait" (wait_event), "delay" (a timer), "gather"
+  // (an ai step's debounce: more messages of a burst, until the contact is quiet).
   std::string waiting;
   std::string wait_event;
   std::string token;  // names the current wait; its timeout job carries it
@@ -39,6 +40,7 @@ struct FlowRun {
   nlohmann::json steps = nlohmann::json::object();    // step id -> {"output": value}
   nlohmann::json trigger = nlohmann::json::object();  // {"id", "on", ...}
   nlohmann::json inputs = nlohmann::json::object();   // `with:` values of a call
+  nlohmann::json gathered = nlohmann::json::array();  // "gather": the burst's messages
   std::vector<CallFrame> calls;
   int64_t started_at = 0;
   int64_t updated_at = 0;
@@ -61,7 +63,7 @@ struct ConversationState {
   std::vector<std::string> consumed;  // last message ids taken as answers (at most 16)
 
   bool empty() const { return !handoff && runs.empty() && queued.empty(); }
-  // The run waiting for the contact's answer (ask), or nullptr.
+  // The run waiting for the contact's next message (ask, or gathering a burst), or nullptr.
   FlowRun* askingRun();
   FlowRun* findRun(const std::string& id);
   bool removeRun(const std::string& id);

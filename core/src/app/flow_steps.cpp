@@ -14,12 +14,13 @@
 #include <tuple>
 
 namespace waflow::core::app {
-namespace {
 
 std::string newToken() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{:016x}", rng());
 }
+
+namespace {
 
 // Values set on a contact from templates: "true"/"false" and numbers typed as text keep
 // their text; a whole {{ }} keeps its value's type (FlowLua::renderValue).
@@ -108,34 +109,6 @@ void FlowEngine::Impl::armIdleTriggers(const ExecPtr& x) {
   scheduler_.add(std::move(jobs), true, [](bool) {});
 }
 
-void FlowEngine::Impl::callAi(ExecPtr x, const std::string& provider, Json request,
-                              std::optional<int64_t> timeout_ms,
-                              std::function<void(plugin::CallOutcome)> done) {
-  plugin::PluginInstance* ai = nullptr;
-  if (!provider.empty()) {
-    auto it = services_.ai.find(provider);
-    ai = it == services_.ai.end() ? nullptr : it->second;
-  } else if (!config_.auto_reply.ai.empty() && services_.ai.count(config_.auto_reply.ai) != 0) {
-    ai = services_.ai.at(config_.auto_reply.ai);
-  } else if (services_.ai.size() == 1) {
-    ai = services_.ai.begin()->second;
-  }
-  if (ai == nullptr) {
-    plugin::CallOutcome o;
-    o.rc = waflow::Rc::kError;
-    o.error = provider.empty() ? "no AI provider is configured (ai: in waflow.yaml)"
-                               : "no AI instance '" + provider + "' in waflow.yaml";
-    done(std::move(o));
-    return;
-  }
-  if (timeout_ms) {
-    request["timeout_ms"] = *timeout_ms;
-  }
-  waflow::AiRequest r{request.dump(-1, ' ', false, Json::error_handler_t::replace),
-                      x->entry ? x->entry->key : "", x->request_id};
-  ai->complete(r, std::move(done));
-}
-
 void FlowEngine::Impl::scheduleWaitTimeout(ExecPtr x, const flow::Step& step, StepDone done) {
   x->run.token = newToken();
   int64_t after = step.timeout_ms.value_or(config_.flows.wait_expiry.count());
@@ -158,33 +131,6 @@ void FlowEngine::Impl::scheduleWaitTimeout(ExecPtr x, const flow::Step& step, St
     done(std::move(o));
   });
 }
-
-namespace {
-
-// The category an AI answer names: {"category": "x"}, or the answer itself, compared without
-// case and punctuation, or else the first category name found in it.
-std::optional<std::string> categoryIn(const std::string& answer,
-                                      const std::vector<std::pair<std::string, std::string>>& cs) {
-  std::string said = answer;
-  Json j = Json::parse(answer, nullptr, false);
-  if (j.is_object() && j.contains("category") && j["category"].is_string()) {
-    said = j["category"].get<std::string>();
-  }
-  std::string norm = lua::normalizeText(said);
-  for (const auto& [name, _] : cs) {
-    if (lua::normalizeText(name) == norm) {
-      return name;
-    }
-  }
-  for (const auto& [name, _] : cs) {
-    if (lua::KeywordMatcher({name}).match(said)) {
-      return name;
-    }
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 void FlowEngine::Impl::runStep(ExecPtr x, const flow::Step& step, StepDone done) {
   const int line = step.pos.line;
@@ -234,89 +180,11 @@ void FlowEngine::Impl::runStep(ExecPtr x, const flow::Step& step, StepDone done)
   }
 
   if (const auto* a = std::get_if<flow::AiStep>(&step.spec)) {
-    std::string prompt, system;
-    if (auto e = render(x, a->prompt, false, prompt)) {
-      return done(StepOutcome::failed(*e));
-    }
-    if (prompt.empty()) {
-      prompt = x->message.value("text", "");
-    }
-    if (auto e = render(x, a->system, false, system)) {
-      return done(StepOutcome::failed(*e));
-    }
-    Json request = {{"messages", {{{"role", "user"}, {"content", prompt}}}},
-                    {"history", a->history}};
-    if (!system.empty()) {
-      request["system"] = system;
-    }
-    if (a->max_tokens) {
-      request["max_tokens"] = *a->max_tokens;
-    }
-    if (a->temperature) {
-      request["temperature"] = *a->temperature;
-    }
-    bool reply = a->reply;
-    return callAi(x, a->provider, std::move(request), step.timeout_ms,
-                  [this, x, reply, done](plugin::CallOutcome o) {
-                    if (!o.ok() || o.value.empty()) {
-                      return done(StepOutcome::failed(o.ok() ? "the AI provider answered nothing"
-                                                             : "AI: " + o.error));
-                    }
-                    Json output = {{"text", o.value}};
-                    if (Json details = Json::parse(o.detail_json, nullptr, false);
-                        details.is_object()) {
-                      output["details"] = std::move(details);
-                    }
-                    if (!reply) {
-                      return done(StepOutcome::next(std::move(output)));
-                    }
-                    send(x, "text", o.value, "", [done, output](bool ok, std::string id) mutable {
-                      if (!ok) {
-                        return done(StepOutcome::failed(id));
-                      }
-                      output["id"] = id;
-                      done(StepOutcome::next(std::move(output)));
-                    });
-                  });
+    return runAiStep(x, step, *a, std::move(done));
   }
 
   if (const auto* c = std::get_if<flow::ClassifyStep>(&step.spec)) {
-    std::string text;
-    if (auto e = render(x, c->text, false, text)) {
-      return done(StepOutcome::failed(*e));
-    }
-    if (c->text.empty()) {
-      text = x->message.value("text", "");
-    }
-    std::string system =
-        "Classify the customer's message into exactly one of these categories. Answer with "
-        "the category name only.\n";
-    Json names = Json::array();
-    for (const auto& [name, description] : c->categories) {
-      system += "- " + name + (description.empty() ? "" : ": " + description) + "\n";
-      names.push_back(name);
-    }
-    Json request = {{"system", system},
-                    {"messages", {{{"role", "user"}, {"content", text}}}},
-                    {"temperature", 0},
-                    {"max_tokens", 50},
-                    {"json_schema",
-                     {{"type", "object"},
-                      {"properties", {{"category", {{"type", "string"}, {"enum", names}}}}},
-                      {"required", {"category"}}}}};
-    auto categories = c->categories;
-    return callAi(x, c->provider, std::move(request), step.timeout_ms,
-                  [categories, done](plugin::CallOutcome o) {
-                    if (!o.ok()) {
-                      return done(StepOutcome::failed("AI: " + o.error));
-                    }
-                    auto category = categoryIn(o.value, categories);
-                    if (!category) {
-                      return done(StepOutcome::failed("the AI's answer '" + o.value.substr(0, 80) +
-                                                      "' names none of the categories"));
-                    }
-                    done(StepOutcome::next({{"category", *category}, {"text", o.value}}));
-                  });
+    return runClassifyStep(x, step, *c, std::move(done));
   }
 
   if (const auto* s = std::get_if<flow::SetStep>(&step.spec)) {
@@ -371,20 +239,7 @@ void FlowEngine::Impl::runStep(ExecPtr x, const flow::Step& step, StepDone done)
     if (auto e = render(x, h->note, false, note)) {
       return done(StepOutcome::failed(*e));
     }
-    auto& state = x->entry->state;
-    state.handoff = true;
-    state.handoff_team = h->team;
-    state.handoff_at = flowNowMs();
-    x->entry->dirty = true;
-    Json event = {{"channel", x->entry->channel},
-                  {"contact", x->entry->contact},
-                  {"name", jsonString(x->entry->contact_json, "name")},
-                  {"note", note},
-                  {"team", h->team},
-                  {"flow", x->flow->id}};
-    publish("conversation.handoff", x->entry->key, event, x->request_id);
-    flowLogger()->info("{}: handed to a human{} by flow '{}'", x->entry->key,
-                       h->team.empty() ? "" : " (team " + h->team + ")", x->flow->id);
+    handOff(x, note, h->team);
     return done(StepOutcome::next({{"note", note}, {"team", h->team}}));
   }
 

@@ -314,6 +314,7 @@ class Loader {
   void readOutbox(const json& value, Config& config);
   void readFlows(const json& value, Config& config);
   void collectStorage(const json& value, Config& config);
+  void readKnowledge(const json& value, Config& config);
 
   std::string file_;
   std::string base_dir_;
@@ -406,6 +407,10 @@ void Loader::collectInstances(const json& value, Config& config) {
       if (converted != nullptr && converted->contains("plugin") &&
           (*converted)["plugin"].is_string()) {
         instance.plugin = (*converted)["plugin"].get<std::string>();
+      }
+      if (converted != nullptr && converted->contains("prices") &&
+          (*converted)["prices"].is_object()) {
+        instance.prices = (*converted)["prices"];
       }
       const Entry config_entry = findEntry(it->second, "config");
       if (config_entry.found) {
@@ -576,6 +581,87 @@ void Loader::readOutbox(const json& value, Config& config) {
   }
 }
 
+void Loader::readKnowledge(const json& value, Config& config) {
+  static const std::regex kIdRegex{std::string(kInstanceIdPattern)};
+  auto section = value.find("knowledge");
+  const YAML::Node map = findEntry(root_, "knowledge").value;
+  if (section == value.end() || !section->is_object() || !map.IsDefined() || !map.IsMap()) {
+    return;  // absent, or wrongly typed (reported by the schema)
+  }
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      continue;
+    }
+    const std::string id = it->first.Scalar();
+    auto entry = section->find(id);
+    if (entry == section->end() || !entry->is_object() || config.knowledge.contains(id)) {
+      continue;  // reported by the schema
+    }
+    if (!std::regex_match(id, kIdRegex)) {
+      error(it->first,
+            "knowledge: id " + quote(id) + " does not match " + std::string(kInstanceIdPattern),
+            "ids may use lower-case letters, digits, '-' and '_' and have at most 63 "
+            "characters; flows name them in `knowledge:` of an ai step");
+      continue;
+    }
+    KnowledgeConfig k;
+    k.id = id;
+    k.base_dir = base_dir_;
+    k.file = file_;
+    k.line = it->first.Mark().line + 1;
+    k.column = it->first.Mark().column + 1;
+    k.chunk_size = entry->value("chunk_size", k.chunk_size);
+    const YAML::Node sources = findEntry(it->second, "sources").value;
+    if (auto list = entry->find("sources"); list != entry->end() && list->is_array()) {
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        if (!(*list)[i].is_string()) {
+          continue;
+        }
+        const std::string written = (*list)[i].get<std::string>();
+        const std::string path = resolvePath(base_dir_, written);
+        std::error_code ec;
+        const std::filesystem::file_status status = std::filesystem::status(path, ec);
+        const YAML::Node at = sources.IsSequence() && i < sources.size() ? sources[i] : it->first;
+        const std::string where = "knowledge." + id + ".sources[" + std::to_string(i) + "]: ";
+        if (!std::filesystem::exists(status)) {
+          error(at, where + quote(written) + " does not exist",
+                "paths are relative to the config file's directory" +
+                    (base_dir_.empty() ? std::string() : " (" + base_dir_ + ")"));
+          continue;
+        }
+        if (!std::filesystem::is_directory(status)) {
+          std::string ext = std::filesystem::path(path).extension().string();
+          std::transform(ext.begin(), ext.end(), ext.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+          if (ext != ".md" && ext != ".markdown" && ext != ".txt" && ext != ".csv") {
+            error(at, where + quote(written) + " is not a .md, .markdown, .txt or .csv file",
+                  "give Markdown, text or CSV FAQ files, or a folder holding them");
+            continue;
+          }
+        }
+        k.sources.push_back(path);
+      }
+    }
+    if (auto e = entry->find("embeddings"); e != entry->end() && e->is_object()) {
+      EmbeddingsConfig embeddings;
+      embeddings.base_url = e->value("base_url", "");
+      while (!embeddings.base_url.empty() && embeddings.base_url.back() == '/') {
+        embeddings.base_url.pop_back();
+      }
+      embeddings.model = e->value("model", "");
+      embeddings.api_key = e->value("api_key", "");
+      embeddings.dimensions = e->value("dimensions", 0);
+      embeddings.batch_size = e->value("batch_size", embeddings.batch_size);
+      embeddings.timeout = std::chrono::milliseconds(e->value("timeout", int64_t{30000}));
+      if (!embeddings.api_key.empty()) {
+        config.secrets.push_back(embeddings.api_key);  // redacted even when written in the file
+      }
+      k.embeddings = std::move(embeddings);
+    }
+    config.knowledge.emplace(id, std::move(k));
+  }
+}
+
 LoadResult Loader::load(std::string_view text) {
   LoadResult result;
   try {
@@ -639,6 +725,7 @@ LoadResult Loader::load(std::string_view text) {
   }
   readOutbox(value, config);
   readFlows(value, config);
+  readKnowledge(value, config);
   if (auto log = value.find("log"); log != value.end() && log->is_object()) {
     config.log.level = log->value("level", config.log.level);
     config.log.format = log->value("format", config.log.format);

@@ -26,6 +26,7 @@ struct InstanceConfig {
   std::string id;       // the key, e.g. "toko-utama"; matches kInstanceIdPattern
   std::string section;  // "channels", "ai", "integrations" or "storage"
   std::string plugin;   // plugin name; whether it exists is checked by the plugin loader
+  nlohmann::json prices = nlohmann::json::object();  // ai: model -> {input, output, ...}
   YAML::Node config;    // the raw `config:` node (null when absent or empty), not yet
                         // substituted: validate it with validateInstanceConfig()
   std::string file;     // where the instance is defined, for diagnostics
@@ -100,6 +101,28 @@ struct FlowsConfig {
   std::string admin_token;         // enables /admin/* and /api/* when set
 };
 
+// The embeddings endpoint of a knowledge base: an OpenAI-compatible POST {base_url}/embeddings.
+struct EmbeddingsConfig {
+  std::string base_url;  // e.g. https://api.openai.com/v1 (no trailing slash)
+  std::string model;     // e.g. text-embedding-3-small
+  std::string api_key;   // sent as Authorization: Bearer; "" sends none
+  int dimensions = 0;    // 0 = the model's default (not sent)
+  int batch_size = 64;   // texts per request while indexing
+  std::chrono::milliseconds timeout{30000};
+};
+
+// One entry of `knowledge:` (docs/knowledge.md): files to index and how to search them.
+struct KnowledgeConfig {
+  std::string id;                    // the key, e.g. "faq"; matches kInstanceIdPattern
+  std::vector<std::string> sources;  // files or folders, resolved against Config::base_dir
+  std::size_t chunk_size = 800;      // largest passage, in bytes of UTF-8
+  std::optional<EmbeddingsConfig> embeddings;  // unset: BM25 only
+  std::string base_dir;  // the config file's directory: passages cite paths relative to it
+  std::string file;      // where the entry is defined, for diagnostics
+  int line = 0;          // 1-based position of the id key
+  int column = 0;
+};
+
 struct Config {
   std::string file;      // "" when built-in defaults
   std::string base_dir;  // the config file's directory ("" = current directory): relative
@@ -117,6 +140,7 @@ struct Config {
   AutoReplyConfig auto_reply;
   OutboxConfig outbox;
   FlowsConfig flows;
+  std::map<std::string, KnowledgeConfig> knowledge;  // `knowledge:` entries by id
   std::vector<std::string> secrets;  // values to redact from logs
   YAML::Node root;                   // the whole parsed file (null for defaults)
 };

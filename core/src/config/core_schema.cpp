@@ -155,7 +155,7 @@ constexpr const char* kCoreSchema = R"json({
         },
         "admin_token": {
           "type": "string", "default": "",
-          "description": "Bearer token for the admin API (POST /admin/reload, POST /api/events, POST /api/conversations/release). Empty = the admin API is off."
+          "description": "Bearer token for the admin API (POST /admin/reload, POST /api/events, POST /api/conversations/release, GET /api/insights, GET /api/usage). Empty = the admin API is off."
         }
       }
     },
@@ -274,6 +274,52 @@ constexpr const char* kInstanceSchema = R"json({
   "required": ["plugin"]
 })json";
 
+constexpr const char* kAiPricesSchema = R"json({
+  "type": "object", "default": {},
+  "description": "Prices per million tokens by model id (or \"*\" for any other model), in the currency you bill in: {input, output, cached_input}. Token usage recorded for each AI call then carries its cost.",
+  "additionalProperties": {
+    "type": "object",
+    "properties": {
+      "input": {"type": "number", "minimum": 0, "description": "Per million prompt tokens."},
+      "output": {"type": "number", "minimum": 0, "description": "Per million completion tokens (reasoning included)."},
+      "cached_input": {"type": "number", "minimum": 0, "description": "Per million prompt tokens served from the provider's cache; default: input."}
+    },
+    "required": ["input", "output"]
+  }
+})json";
+
+constexpr const char* kKnowledgeSchema = R"json({
+  "type": "object", "default": {},
+  "description": "Knowledge bases the AI can search (docs/knowledge.md): knowledge id -> {sources, chunk_size, embeddings}. Files are indexed into storage and indexed again when they change.",
+  "additionalProperties": {
+    "type": "object",
+    "properties": {
+      "sources": {
+        "type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
+        "description": "Markdown (.md), text (.txt) and CSV FAQ (.csv: question,answer[,tags]) files, or folders searched recursively for them. Relative to the config file's directory."
+      },
+      "chunk_size": {
+        "type": "integer", "minimum": 200, "maximum": 8000, "default": 800,
+        "description": "Largest passage in characters (bytes of UTF-8); longer sections are split at paragraph ends."
+      },
+      "embeddings": {
+        "type": "object",
+        "description": "Optional: an OpenAI-compatible embeddings endpoint; search then combines word matching (BM25) with vector similarity.",
+        "properties": {
+          "base_url": {"type": "string", "pattern": "^https?://", "description": "The API's base URL, e.g. https://api.openai.com/v1; {base_url}/embeddings is called."},
+          "model": {"type": "string", "minLength": 1, "description": "Embedding model, e.g. text-embedding-3-small."},
+          "api_key": {"type": "string", "secret": true, "default": "", "description": "Sent as Authorization: Bearer. Use ${ENV_VAR} rather than writing it in the file."},
+          "dimensions": {"type": "integer", "minimum": 1, "maximum": 8192, "description": "Requested vector size, for models that accept one (text-embedding-3-*); default: the model's own."},
+          "batch_size": {"type": "integer", "minimum": 1, "maximum": 2048, "default": 64, "description": "Passages embedded per request while indexing."},
+          "timeout": {"type": "string", "format": "duration", "minimum": 100, "default": "30s", "description": "Time allowed for one embeddings request."}
+        },
+        "required": ["base_url", "model"]
+      }
+    },
+    "required": ["sources"]
+  }
+})json";
+
 // Replaces {"$ref": "instance", ...} (a placeholder, not general $ref support)
 // with the instance schema; keys beside the $ref (a default, a description)
 // override the schema's own.
@@ -301,6 +347,10 @@ const nlohmann::json& coreConfigSchema() {
   static const nlohmann::json schema = [] {
     nlohmann::json s = nlohmann::json::parse(kCoreSchema);
     resolveRefs(s, nlohmann::json::parse(kInstanceSchema));
+    s["properties"]["knowledge"] = nlohmann::json::parse(kKnowledgeSchema);
+    // AI instances also take a price table, so token usage gets a cost.
+    s["properties"]["ai"]["additionalProperties"]["properties"]["prices"] =
+        nlohmann::json::parse(kAiPricesSchema);
     return s;
   }();
   return schema;

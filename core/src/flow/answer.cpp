@@ -1,4 +1,5 @@
 #include "flow/answer.h"
+#include "text/utf8.h"
 
 #include <algorithm>
 #include <array>
@@ -15,73 +16,10 @@
 namespace waflow::core::flow {
 namespace {
 
-// ---- UTF-8 -----------------------------------------------------------------------------------
-
-struct Utf8Char {
-  char32_t cp = 0;
-  size_t len = 0;  // 0: not valid UTF-8 at this position
-};
-
-Utf8Char decodeAt(std::string_view s, size_t pos) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char b0 = byte(pos);
-  if (b0 < 0x80) {
-    return {b0, 1};
-  }
-  size_t len = 0;
-  char32_t cp = 0;
-  char32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return {};
-  }
-  if (pos + len > s.size()) {
-    return {};
-  }
-  for (size_t i = 1; i < len; ++i) {
-    if ((byte(pos + i) & 0xC0) != 0x80) {
-      return {};
-    }
-    cp = (cp << 6) | (byte(pos + i) & 0x3F);
-  }
-  // Overlong forms, surrogates and values past U+10FFFF are not characters.
-  if (cp < min || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-    return {};
-  }
-  return {cp, len};
-}
-
-// The start of the character that ends at `end` (exclusive).
-size_t previousStart(std::string_view s, size_t end) {
-  size_t pos = end - 1;
-  while (pos > 0 && end - pos < 4 && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) {
-    --pos;
-  }
-  return pos;
-}
-
-void appendUtf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+using text::appendUtf8;
+using text::decodeAt;
+using text::previousStart;
+using text::Utf8Char;
 
 // `text` with each byte that is not part of valid UTF-8 replaced by U+FFFD, so values always
 // serialise as JSON (a message cut in the middle of a character would not).

@@ -2,6 +2,18 @@
 
 namespace waflow::core::flow {
 
+std::vector<ClassifyField> defaultClassifyFields() {
+  return {
+      {"sentiment", "string", {"positive", "neutral", "negative"}, "how the customer feels"},
+      {"lead",
+       "string",
+       {"hot", "warm", "cold"},
+       "hot: ready to buy now; warm: interested, not decided; cold: no buying interest"},
+      {"intent", "string", {}, "what the customer wants, in a few words"},
+      {"product", "string", {}, "the product or service they are interested in, \"\" if none"},
+  };
+}
+
 std::string_view modeName(Mode mode) {
   switch (mode) {
     case Mode::kSingle:

@@ -193,20 +193,53 @@ struct ReplyStep {
   std::optional<TemplateMessage> template_message;
 };
 
+// What an ai step does when no provider answers, or (grounded) the knowledge base has nothing.
+struct AiFallback {
+  Text reply;            // sent to the contact; empty = none
+  bool handoff = false;  // hand the conversation to a human
+  Text note;             // the handoff's note for the agent
+};
+
 struct AiStep {
-  std::string provider;  // "" = the default AI instance
-  Text prompt;           // empty = the contact's message
+  std::vector<std::string> providers;  // tried in order; empty = the default AI instance
+  Text prompt;                         // empty = the contact's message(s)
   Text system;
-  int history = 10;
+  int history = 10;        // earlier messages of the conversation given to the model
+  int history_tokens = 0;  // and at most about this many tokens of them; 0 = no budget
+  std::vector<std::string> contact_attributes;  // contact fields given to the model
+  int64_t debounce_ms = 0;             // wait this long for more messages and answer them together
+  std::vector<std::string> knowledge;  // knowledge bases to search
+  int passages = 3;                    // how many passages to give the model
+  bool grounded = false;               // answer only from the knowledge base
+  int recall = 0;      // earlier messages of this contact found by relevance, beyond `history`
+  bool typing = true;  // show the typing indicator while the answer is made
+  std::optional<AiFallback> fallback;
   bool reply = true;
   std::optional<int> max_tokens;
   std::optional<double> temperature;
 };
 
+// One field of a classification: what the model must return for it.
+struct ClassifyField {
+  std::string name;
+  std::string type = "string";      // string | number | integer | boolean
+  std::vector<std::string> values;  // allowed values (an enum), empty = any
+  std::string description;
+};
+
+// sentiment (positive, neutral, negative), lead (hot, warm, cold), intent and product: what a
+// classify step without categories or fields asks for.
+std::vector<ClassifyField> defaultClassifyFields();
+
 struct ClassifyStep {
-  std::string provider;
-  Text text;                                                    // empty = the contact's message
+  std::vector<std::string> providers;  // tried in order; empty = the default AI instance
+  Text text;                           // empty = the contact's message
   std::vector<std::pair<std::string, std::string>> categories;  // name, description ("" = none)
+  std::vector<ClassifyField> fields;  // the schema form; empty with no categories = defaults
+  int history = 0;                    // earlier messages given as context
+  std::string insight;                // insight kind stored; "" = do not store
+  bool save_to_contact = false;       // also store the fields on the contact
+  bool background = false;            // do not wait for the answer
 };
 
 struct Assignment {

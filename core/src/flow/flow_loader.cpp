@@ -191,6 +191,10 @@ class FileLoader {
   void loadTrigger(const YAML::Node& item, size_t index);
   void loadCondition(const YAML::Node& item, size_t index);
   void loadStep(const YAML::Node& item, size_t index);
+  std::vector<std::string> loadProviders(const YAML::Node& node, const json& value,
+                                         const std::string& where, std::string_view anchor);
+  std::vector<ClassifyField> loadClassifyFields(const YAML::Node& node, const json& value,
+                                                const std::string& where, std::string_view anchor);
   StepSpec loadStepSpec(const std::string& kind, const YAML::Node& node, const json& value,
                         const std::string& where);
   ReplyStep loadReply(const YAML::Node& node, const json& value, const std::string& where);
@@ -206,6 +210,7 @@ class FileLoader {
   Flow flow_;
   std::vector<int> snippet_steps_;  // per flow_.snippets entry: the step index, -1 outside steps
   int current_step_ = -1;
+  std::string current_step_id_;  // the id of the step being loaded ("" = none)
 };
 
 void FileLoader::report(Position pos, std::string kind, std::string message, std::string hint,
@@ -883,6 +888,67 @@ ReplyStep FileLoader::loadReply(const YAML::Node& node, const json& value,
   return reply;
 }
 
+std::vector<std::string> FileLoader::loadProviders(const YAML::Node& node, const json& value,
+                                                   const std::string& where,
+                                                   std::string_view anchor) {
+  std::vector<std::string> providers = stringList(value.value("provider", json()));
+  std::set<std::string> seen;
+  for (const std::string& p : providers) {
+    checkKnown(child(node, "provider"), p, options_.context.ai, "AI instance", anchor);
+    if (!seen.insert(p).second) {
+      reportAt(child(node, "provider"), "flow-value",
+               where + ".provider: " + quote(p) + " is listed twice", "", anchor);
+    }
+  }
+  return providers;
+}
+
+std::vector<ClassifyField> FileLoader::loadClassifyFields(const YAML::Node& node, const json& value,
+                                                          const std::string& where,
+                                                          std::string_view anchor) {
+  std::vector<ClassifyField> fields;
+  const json spec = value.value("fields", json());
+  const YAML::Node map = child(node, "fields");
+  if (!spec.is_object()) {
+    return fields;
+  }
+  static const std::set<std::string> kTypes = {"string", "number", "integer", "boolean"};
+  // Keep the file's order: the AI sees the fields in the order written.
+  for (auto it = map.begin(); map.IsMap() && it != map.end(); ++it) {
+    ClassifyField f;
+    f.name = it->first.Scalar();
+    const json& v = spec.value(f.name, json());
+    if (v.is_array()) {
+      f.values = stringList(v);
+    } else if (v.is_string()) {
+      f.type = v.get<std::string>();
+    } else if (v.is_object()) {
+      f.type = v.value("type", std::string("string"));
+      f.values = stringList(v.value("values", json()));
+      f.description = v.value("description", std::string());
+    }
+    if (kTypes.count(f.type) == 0) {
+      reportAt(
+          it->second, "flow-value", where + ".fields." + f.name + ": unknown type " + quote(f.type),
+          "write one of string, number, integer, boolean, or a list of allowed values", anchor);
+    }
+    if (!f.values.empty() && f.type != "string") {
+      reportAt(it->second, "flow-value",
+               where + ".fields." + f.name + ": a list of values is for string fields", "", anchor);
+    }
+    if (!std::regex_match(f.name, std::regex("^[A-Za-z_][A-Za-z0-9_]*$"))) {
+      reportAt(it->first, "flow-value",
+               where + ".fields: " + quote(f.name) + " is not a usable field name",
+               "use letters, digits and '_' (it becomes steps.<id>.output." + f.name + ")", anchor);
+    }
+    fields.push_back(std::move(f));
+  }
+  if (fields.empty()) {
+    reportAt(map, "flow-value", where + ".fields: names no field", "", anchor);
+  }
+  return fields;
+}
+
 StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& node,
                                   const json& value, const std::string& where) {
   const std::string anchor = "step-" + kind;
@@ -892,9 +958,7 @@ StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& nod
   if (kind == "ai") {
     AiStep step;
     if (value.is_object()) {
-      step.provider = str(value, "provider");
-      checkKnown(child(node, "provider"), step.provider, options_.context.ai, "AI instance",
-                 anchor);
+      step.providers = loadProviders(node, value, where, anchor);
       if (value.contains("prompt")) {
         step.prompt = makeText(child(node, "prompt"), value["prompt"], where + ".prompt");
       }
@@ -902,6 +966,18 @@ StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& nod
         step.system = makeText(child(node, "system"), value["system"], where + ".system");
       }
       step.history = value.value("history", 10);
+      step.history_tokens = value.value("history_tokens", 0);
+      step.contact_attributes = stringList(value.value("contact", json()));
+      step.debounce_ms = value.value("debounce", int64_t{0});
+      step.knowledge = stringList(value.value("knowledge", json()));
+      for (const std::string& k : step.knowledge) {
+        checkKnown(child(node, "knowledge"), k, options_.context.knowledge, "knowledge base",
+                   anchor);
+      }
+      step.passages = value.value("passages", 3);
+      step.grounded = value.value("grounded", false);
+      step.recall = value.value("recall", 0);
+      step.typing = value.value("typing", true);
       step.reply = value.value("reply", true);
       if (value.contains("max_tokens") && value["max_tokens"].is_number_integer()) {
         step.max_tokens = value["max_tokens"].get<int>();
@@ -909,17 +985,51 @@ StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& nod
       if (value.contains("temperature") && value["temperature"].is_number()) {
         step.temperature = value["temperature"].get<double>();
       }
+      if (const json& f = value.value("fallback", json()); f.is_string() || f.is_object()) {
+        const YAML::Node fnode = child(node, "fallback");
+        AiFallback fallback;
+        if (f.is_string()) {
+          fallback.reply = makeText(fnode, f, where + ".fallback");
+        } else {
+          if (f.contains("reply")) {
+            fallback.reply = makeText(child(fnode, "reply"), f["reply"], where + ".fallback.reply");
+          }
+          if (const json& h = f.value("handoff", json()); h.is_string()) {
+            fallback.handoff = true;
+            fallback.note = makeText(child(fnode, "handoff"), h, where + ".fallback.handoff");
+          } else {
+            fallback.handoff = h.is_boolean() && h.get<bool>();
+          }
+        }
+        if (fallback.reply.empty() && !fallback.handoff) {
+          reportAt(fnode, "flow-value", where + ".fallback: does nothing",
+                   "give a reply, handoff: true, or both", anchor);
+        }
+        step.fallback = std::move(fallback);
+      }
+      if (step.grounded && step.knowledge.empty()) {
+        reportAt(keyNode(node, "grounded"), "flow-value",
+                 where + ": grounded needs a knowledge base to ground the answer in",
+                 "add knowledge: <id of a knowledge base in waflow.yaml>", anchor);
+      }
+      if (step.grounded && !step.fallback) {
+        reportAt(keyNode(node, "grounded"), "flow-value",
+                 where +
+                     ": a grounded answer needs a fallback for questions the knowledge "
+                     "base cannot answer",
+                 "add fallback: {reply: \"...\", handoff: true}", anchor);
+      }
     }
     return step;
   }
   if (kind == "classify") {
     ClassifyStep step;
-    step.provider = str(value, "provider");
-    checkKnown(child(node, "provider"), step.provider, options_.context.ai, "AI instance", anchor);
-    if (value.contains("text")) {
-      step.text = makeText(child(node, "text"), value["text"], where + ".text");
+    const json object = value.is_object() ? value : json::object();
+    step.providers = loadProviders(node, object, where, anchor);
+    if (object.contains("text")) {
+      step.text = makeText(child(node, "text"), object["text"], where + ".text");
     }
-    const json categories = value.value("categories", json());
+    const json categories = object.value("categories", json());
     std::set<std::string> seen;
     if (categories.is_array()) {
       for (const json& c : categories) {
@@ -942,6 +1052,29 @@ StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& nod
     if (child(node, "categories").IsDefined() && step.categories.size() < 2) {
       reportAt(child(node, "categories"), "flow-value",
                where + ".categories: needs at least 2 categories", "", anchor);
+    }
+    step.fields = loadClassifyFields(node, object, where, anchor);
+    if (!step.categories.empty() && child(node, "fields").IsDefined()) {
+      reportAt(keyNode(node, "fields"), "flow-value",
+               where + ": categories and fields cannot be combined",
+               "use categories for one answer, fields for several (a field can list values)",
+               anchor);
+    }
+    if (step.categories.empty() && step.fields.empty() && !child(node, "fields").IsDefined()) {
+      step.fields = defaultClassifyFields();
+    }
+    step.history = object.value("history", 0);
+    if (const json& i = object.value("insight", json()); i.is_string()) {
+      step.insight = i.get<std::string>();
+    } else if (!(i.is_boolean() && !i.get<bool>())) {
+      step.insight = current_step_id_.empty() ? "classification" : current_step_id_;
+    }
+    step.save_to_contact = object.value("save_to_contact", false);
+    step.background = object.value("background", false);
+    if (step.save_to_contact && !step.categories.empty()) {
+      reportAt(keyNode(node, "save_to_contact"), "flow-value",
+               where + ": save_to_contact stores fields; a categories answer has none",
+               "use fields: {category: [a, b]} to store the category on the contact", anchor);
     }
     return step;
   }
@@ -1313,6 +1446,7 @@ void FileLoader::loadStep(const YAML::Node& item, size_t index) {
     }
   }
   if (!step.kind.empty()) {
+    current_step_id_ = step.id;
     step.spec =
         loadStepSpec(step.kind, child(item, step.kind), value.value(step.kind, json()), where);
   }

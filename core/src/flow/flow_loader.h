@@ -37,6 +37,7 @@ struct FlowContext {
   std::optional<std::set<std::string>> channels;          // channel instance ids
   std::optional<std::set<std::string>> ai;                // AI instance ids
   std::optional<std::set<std::string>> script_functions;  // functions defined in scripts/
+  std::optional<std::set<std::string>> knowledge;         // knowledge base ids
 };
 
 // Checks one Lua snippet (e.g. compiles it); returns a diagnostic for a problem, whose file,

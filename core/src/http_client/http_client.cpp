@@ -225,8 +225,8 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
                       static_cast<long>(opts_.max_connections_per_host));
     curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS,
                       static_cast<long>(opts_.max_total_connections));
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
-                      static_cast<long>(std::max<std::size_t>(opts_.max_cached_connections, 1)));
+    cache_limit_ = std::max<std::size_t>(opts_.max_cached_connections, 1);
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(cache_limit_));
   }
 
   ~Impl() { destroy(); }
@@ -478,6 +478,19 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     }
     uint64_t id = t->id;
     transfers_.emplace(id, std::move(t));
+    growCache();
+  }
+
+  // libcurl's cache holds the connections in use too: with more transfers in flight than
+  // CURLMOPT_MAXCONNECTS, every completion makes libcurl scan its whole cache for the oldest
+  // idle connection (O(connections)) and close the one just freed, so the next request opens a
+  // new one. Keeping the limit at or above the most transfers ever in flight at once keeps
+  // those connections for reuse; idle ones are closed after libcurl's CURLOPT_MAXAGE_CONN.
+  void growCache() {
+    if (transfers_.size() > cache_limit_) {
+      cache_limit_ = transfers_.size();
+      curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(cache_limit_));
+    }
   }
 
   void doCancel(uint64_t id) {
@@ -879,6 +892,7 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
   Clock::time_point timer_deadline_;
   uint64_t timer_gen_ = 0;
   bool timer_armed_ = false;
+  std::size_t cache_limit_ = 0;  // current CURLMOPT_MAXCONNECTS; see growCache()
   bool shutdown_applied_ = false;
   bool destroyed_ = false;
 

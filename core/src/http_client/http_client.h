@@ -75,9 +75,11 @@ struct ClientResponse {
 struct ClientOptions {
   std::size_t max_connections_per_host = 0;  // 0 = unlimited; CURLMOPT_MAX_HOST_CONNECTIONS
   std::size_t max_total_connections = 0;     // 0 = unlimited; CURLMOPT_MAX_TOTAL_CONNECTIONS
-  // Connections kept open for reuse (CURLMOPT_MAXCONNECTS); past this, the oldest idle one is
-  // closed when a transfer finishes. libcurl's own default (4 x active transfers) collapses
-  // whenever a burst of transfers completes at once, so it is set explicitly.
+  // Connections kept open for reuse (CURLMOPT_MAXCONNECTS): this many, or as many as requests
+  // were ever in flight at once if that is more, so a load above it still reuses connections
+  // (libcurl counts the connections in use against this limit). Idle connections close after
+  // libcurl's CURLOPT_MAXAGE_CONN (118 s). libcurl's own default (4 x active transfers)
+  // collapses whenever a burst of transfers completes at once, so it is set explicitly.
   std::size_t max_cached_connections = 1024;
   std::size_t max_response_bytes = 64 * 1024 * 1024;  // a larger body fails with kTooLarge
   std::string user_agent = "waflow/0.1";

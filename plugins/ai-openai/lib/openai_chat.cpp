@@ -30,20 +30,9 @@ std::string_view trim(std::string_view s) {
   return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
 }
 
-// The start of a body for an error message: enough to recognise an HTML error page.
-std::string excerpt(std::string_view body) {
-  std::string_view t = trim(body);
-  constexpr std::size_t kMax = 200;
-  std::string out(t.substr(0, kMax));
-  if (t.size() > kMax) {
-    out += "...";
-  }
-  return out.empty() ? "(empty body)" : out;
-}
-
 const std::string kRoles[] = {"system", "developer", "user", "assistant", "tool"};
 
-Json buildMessage(const Json& m, std::size_t index) {
+Json buildMessage(const Json& m, std::size_t index, bool keep_tool_call_reasoning) {
   const std::string where = "request_json.messages[" + std::to_string(index) + "]";
   if (!m.is_object()) {
     throw Error(Rc::kInvalid, where + " is not an object");
@@ -74,7 +63,18 @@ Json buildMessage(const Json& m, std::size_t index) {
       out[key] = *it;
     }
   }
+  if (keep_tool_call_reasoning && has_tool_calls && *role == "assistant") {
+    if (auto it = m.find("reasoning_content"); it != m.end() && it->is_string()) {
+      out["reasoning_content"] = *it;
+    }
+  }
   return out;
+}
+
+// The instruction that tells a json_object-only model which fields to return.
+std::string schemaInstruction(const Json& schema) {
+  return "Answer with one JSON object and nothing else. It must match this JSON Schema:\n" +
+         schema.dump();
 }
 
 // Usage with the details waflow records (cost needs the cached share; reasoning tokens are
@@ -150,6 +150,33 @@ std::optional<milliseconds> parseHttpDate(std::string_view text,
 
 }  // namespace
 
+nlohmann::json parseAiRequest(std::string_view request_json) {
+  nlohmann::json req = nlohmann::json::parse(request_json, nullptr, false);
+  if (!req.is_object()) {
+    throw Error(Rc::kInvalid, "request_json is not a JSON object");
+  }
+  return req;
+}
+
+std::chrono::milliseconds requestBudget(const nlohmann::json& request) {
+  auto it = request.find("timeout_ms");
+  return it != request.end() && it->is_number_integer()
+             ? std::chrono::milliseconds(it->get<int64_t>())
+             : std::chrono::milliseconds(0);
+}
+
+ChatDefaults chatDefaultsFrom(const nlohmann::json& config) {
+  ChatDefaults d;
+  d.model = config.value("model", "");
+  if (auto it = config.find("temperature"); it != config.end() && it->is_number()) {
+    d.temperature = it->get<double>();
+  }
+  if (auto it = config.find("max_tokens"); it != config.end() && it->is_number_integer()) {
+    d.max_tokens = it->get<int64_t>();
+  }
+  return d;
+}
+
 Json buildChatRequest(const Json& request, const ChatDefaults& defaults) {
   if (!request.is_object()) {
     throw Error(Rc::kInvalid, "request_json must be a JSON object");
@@ -181,7 +208,7 @@ Json buildChatRequest(const Json& request, const ChatDefaults& defaults) {
     throw Error(Rc::kInvalid, "request_json.messages must be a non-empty array");
   }
   for (std::size_t i = 0; i < in->size(); ++i) {
-    messages.push_back(buildMessage((*in)[i], i));
+    messages.push_back(buildMessage((*in)[i], i, defaults.keep_tool_call_reasoning));
   }
   body["messages"] = std::move(messages);
 
@@ -210,6 +237,15 @@ Json buildChatRequest(const Json& request, const ChatDefaults& defaults) {
     if (!it->is_object()) {
       throw Error(Rc::kInvalid, "request_json.json_schema must be a JSON Schema object");
     }
+    if (defaults.schema_in_system) {
+      Json& sent = body["messages"];
+      if (sent[0]["role"] == "system" && sent[0]["content"].is_string()) {
+        sent[0]["content"] =
+            sent[0]["content"].get<std::string>() + "\n\n" + schemaInstruction(*it);
+      } else {
+        sent.insert(sent.begin(), Json{{"role", "system"}, {"content", schemaInstruction(*it)}});
+      }
+    }
     if (defaults.json_mode == JsonMode::kJsonObject) {
       body["response_format"] = {{"type", "json_object"}};
     } else {
@@ -229,14 +265,22 @@ Json buildChatRequest(const Json& request, const ChatDefaults& defaults) {
   if (auto it = request.find("tool_choice"); it != request.end() && !it->is_null()) {
     body["tool_choice"] = *it;
   }
+  if (defaults.extra_body.is_object()) {
+    for (const auto& [key, value] : defaults.extra_body.items()) {
+      if (!body.contains(key)) {
+        body[key] = value;
+      }
+    }
+  }
   return body;
 }
 
-ChatReply parseChatResponse(std::string_view body, std::string_view provider) {
+ChatReply parseChatResponse(std::string_view body, std::string_view provider,
+                            const ReplyOptions& options) {
   const std::string who(provider);
-  Json doc = Json::parse(trim(body), nullptr, false);
+  Json doc = parseJsonBody(body);
   if (doc.is_discarded() || !doc.is_object()) {
-    throw Error(Rc::kError, who + " answered with a body that is not JSON: " + excerpt(body) +
+    throw Error(Rc::kError, who + " answered with a body that is not JSON: " + bodyExcerpt(body) +
                                 " (is base_url an OpenAI-compatible API, ending in /v1?)");
   }
   auto choices = doc.find("choices");
@@ -245,9 +289,9 @@ ChatReply parseChatResponse(std::string_view body, std::string_view provider) {
       !(*choices)[0]["message"].is_object()) {
     if (doc.contains("error")) {
       // Some proxies answer 200 with an error object (OpenRouter mid-request failures).
-      throw Error(Rc::kRetry, who + " reported an error: " + excerpt(doc["error"].dump()));
+      throw Error(Rc::kRetry, who + " reported an error: " + bodyExcerpt(doc["error"].dump()));
     }
-    throw Error(Rc::kError, who + " answered without choices[0].message: " + excerpt(body));
+    throw Error(Rc::kError, who + " answered without choices[0].message: " + bodyExcerpt(body));
   }
   const Json& choice = (*choices)[0];
   ChatReply reply;
@@ -267,6 +311,16 @@ ChatReply parseChatResponse(std::string_view body, std::string_view provider) {
       tool_calls != reply.message.end() && tool_calls->is_array() && !tool_calls->empty();
   if (has_tool_calls) {
     reply.result["tool_calls"] = *tool_calls;
+    Json assistant = {{"role", "assistant"},
+                      {"content", reply.content.empty() ? Json(nullptr) : Json(reply.content)},
+                      {"tool_calls", *tool_calls}};
+    if (options.reasoning_in_assistant_message) {
+      if (auto r = reply.message.find("reasoning_content");
+          r != reply.message.end() && r->is_string()) {
+        assistant["reasoning_content"] = *r;
+      }
+    }
+    reply.result["assistant_message"] = std::move(assistant);
   }
   if (reply.content.empty() && !has_tool_calls) {
     auto refusal = reply.message.find("refusal");
@@ -296,32 +350,60 @@ milliseconds parseRetryAfter(const Headers& headers, std::chrono::system_clock::
   return milliseconds(0);
 }
 
-Failure classifyHttpError(int status, const Headers& headers, std::string_view body,
-                          std::string_view provider) {
-  const std::string who(provider);
-  std::string detail;
-  std::string code;
-  std::string type;
-  Json doc = Json::parse(trim(body), nullptr, false);
+Json parseJsonBody(std::string_view body) {
+  return Json::parse(trim(body), nullptr, false);
+}
+
+std::string bodyExcerpt(std::string_view body) {
+  std::string_view t = trim(body);
+  constexpr std::size_t kMax = 200;
+  std::string out(t.substr(0, kMax));
+  if (t.size() > kMax) {
+    out += "...";
+  }
+  return out.empty() ? "(empty body)" : out;
+}
+
+ErrorBody parseErrorBody(std::string_view body) {
+  ErrorBody out;
+  Json doc = parseJsonBody(body);
   if (!doc.is_discarded() && doc.is_object() && doc.contains("error")) {
     const Json& e = doc["error"];
     if (e.is_object()) {
-      detail =
-          e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
-      if (e.contains("code") && e["code"].is_string()) {
-        code = e["code"].get<std::string>();
-      }
-      if (e.contains("type") && e["type"].is_string()) {
-        type = e["type"].get<std::string>();
-      }
+      auto text = [&e](const char* key) {
+        return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : "";
+      };
+      out.message = text("message");
+      out.code = text("code");
+      out.type = text("type");
     } else if (e.is_string()) {
-      detail = e.get<std::string>();  // Ollama: {"error": "model 'x' not found"}
+      out.message = e.get<std::string>();  // Ollama: {"error": "model 'x' not found"}
     }
   }
-  if (detail.empty()) {
-    detail = excerpt(body);
+  if (out.message.empty()) {
+    out.message = bodyExcerpt(body);
   }
-  const std::string base = who + " answered HTTP " + std::to_string(status) + ": " + detail;
+  return out;
+}
+
+void applyShouldRetry(const Headers& headers, Failure& f) {
+  if (auto should = detail::findHeader(headers, "x-should-retry")) {
+    std::string v = lower(trim(*should));
+    if (v == "true") {
+      f.retryable = true;
+      f.rc = Rc::kRetry;
+    } else if (v == "false") {
+      f.retryable = false;
+    }
+  }
+}
+
+Failure classifyHttpError(int status, const Headers& headers, std::string_view body,
+                          std::string_view provider) {
+  const std::string who(provider);
+  const ErrorBody error = parseErrorBody(body);
+  const std::string& code = error.code;
+  const std::string base = who + " answered HTTP " + std::to_string(status) + ": " + error.message;
 
   Failure f;
   f.retry_after = parseRetryAfter(headers);
@@ -347,15 +429,7 @@ Failure classifyHttpError(int status, const Headers& headers, std::string_view b
     f.rc = Rc::kError;
     f.message = base;
   }
-  if (auto should = detail::findHeader(headers, "x-should-retry")) {
-    std::string v = lower(trim(*should));
-    if (v == "true") {
-      f.retryable = true;
-      f.rc = Rc::kRetry;
-    } else if (v == "false") {
-      f.retryable = false;
-    }
-  }
+  applyShouldRetry(headers, f);
   return f;
 }
 

@@ -2,7 +2,8 @@
 // request (abi.h, waflow_ai_request) to a request body, a response body to waflow's AI result, and
 // an HTTP failure to a result code plus whether and when to retry. No I/O here, so every rule is
 // unit-tested without a server; ChatClient (openai_client.h) does the HTTP. Shared by every
-// OpenAI-compatible provider plugin (ai-openai, ai-deepseek).
+// OpenAI-compatible provider plugin (ai-openai, ai-deepseek); the provider-neutral parts (retry
+// hints, backoff, transport failures, error bodies) are also used by ai-anthropic.
 //
 // Thread-safety: pure functions and plain values.
 #pragma once
@@ -34,27 +35,61 @@ struct ChatDefaults {
   std::optional<int64_t> max_tokens;
   TokensField tokens_field = TokensField::kMaxCompletionTokens;
   JsonMode json_mode = JsonMode::kJsonSchema;
+  // Also describe a request's json_schema in the system prompt. Servers with only json_object
+  // (DeepSeek) otherwise never learn which fields to return.
+  bool schema_in_system = false;
+  // Keep reasoning_content on assistant turns that made tool calls (DeepSeek thinking mode
+  // rejects a later request without it, protocols.md §F.3 "Safe rule"). Otherwise
+  // reasoning_content is never sent back.
+  bool keep_tool_call_reasoning = false;
+  // Provider-specific fields added to every body (e.g. DeepSeek's "thinking"); fields the
+  // request sets win.
+  nlohmann::json extra_body = nlohmann::json::object();
 };
+
+// The engine's request_json parsed; throws waflow::Error(kInvalid) when it is not a JSON object.
+nlohmann::json parseAiRequest(std::string_view request_json);
+
+// How long the whole call may take: the request's "timeout_ms" (the flow step's timeout), 0 =
+// only the per-attempt timeout.
+std::chrono::milliseconds requestBudget(const nlohmann::json& request);
+
+// model, temperature and max_tokens from a provider plugin's config block; the rest default.
+ChatDefaults chatDefaultsFrom(const nlohmann::json& config);
 
 // waflow's request_json to a Chat Completions body: "system" becomes the first message,
 // "json_schema" becomes response_format, "max_tokens" the configured tokens field, "tools" and
-// "tool_choice" pass through; "history" and "timeout_ms" (the engine's bookkeeping) are not sent.
+// "tool_choice" pass through; "history" and "timeout_ms" (the engine's bookkeeping) are not sent,
+// nor is any message's reasoning_content (see ChatDefaults::keep_tool_call_reasoning).
 // Throws waflow::Error(kInvalid) naming what is wrong with the request.
 nlohmann::json buildChatRequest(const nlohmann::json& request, const ChatDefaults& defaults);
 
 // What a successful response amounts to.
 struct ChatReply {
-  std::string content;  // the assistant's text ("" when it only called tools)
+  // The assistant's text ("" when it only called tools). Never the reasoning_content of
+  // thinking models: that is the model's chain of thought, not an answer for customers.
+  std::string content;
   // {"model", "finish_reason", "usage": {"prompt_tokens", "completion_tokens", "total_tokens",
-  //  "cached_tokens"?, "reasoning_tokens"?}, "id"?, "tool_calls"?}
+  //  "cached_tokens"?, "reasoning_tokens"?}, "id"?, "tool_calls"?, "assistant_message"?}
+  // With tool calls, "tool_calls" is [{"id", "type": "function", "function": {"name",
+  // "arguments": "<JSON text>"}}] and "assistant_message" is the message to append to
+  // request_json.messages before the {"role": "tool", "tool_call_id", "content"} results:
+  // {"role": "assistant", "content": <text or null>, "tool_calls": [...]}.
   nlohmann::json result;
   nlohmann::json message;  // choices[0].message as received (providers read their extra fields)
+};
+
+struct ReplyOptions {
+  // Put the message's reasoning_content into result.assistant_message (DeepSeek thinking mode
+  // needs it back on tool-call turns). It never goes into `content`.
+  bool reasoning_in_assistant_message = false;
 };
 
 // Parses a 2xx body, skipping blank lines before the JSON (DeepSeek keeps busy connections alive
 // with them). Throws waflow::Error: kError when the body is not a Chat Completions response or the
 // model returned neither text nor tool calls (refusals included).
-ChatReply parseChatResponse(std::string_view body, std::string_view provider);
+ChatReply parseChatResponse(std::string_view body, std::string_view provider,
+                            const ReplyOptions& options = {});
 
 // What to do about one failed attempt.
 struct Failure {
@@ -69,6 +104,26 @@ struct Failure {
 std::chrono::milliseconds parseRetryAfter(
     const Headers& headers,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+// A body parsed as JSON after skipping surrounding whitespace and blank lines; discarded (see
+// nlohmann::json::is_discarded) when it is not JSON.
+nlohmann::json parseJsonBody(std::string_view body);
+
+// The start of a body for an error message, enough to recognise an HTML error page.
+std::string bodyExcerpt(std::string_view body);
+
+// The fields of an error answer: {"error": {"message", "type", "code"}} (OpenAI, DeepSeek,
+// Anthropic's {"type": "error", "error": {...}}) or {"error": "text"} (Ollama). `message` falls
+// back to an excerpt of the body.
+struct ErrorBody {
+  std::string message;
+  std::string type;
+  std::string code;
+};
+ErrorBody parseErrorBody(std::string_view body);
+
+// x-should-retry: true|false, when present, decides whether the failure is retried.
+void applyShouldRetry(const Headers& headers, Failure& failure);
 
 // An HTTP error answer: 401/403 auth; 400/404/422 invalid; 429 insufficient_quota and 402 out of
 // credit (not retried); 408/409/429/5xx retryable; x-should-retry: true|false overrides whether

@@ -1,20 +1,43 @@
 #include "openai_client.h"
 
-#include "openai_chat.h"
-
 #include <algorithm>
 #include <optional>
 
 namespace waflow::openai {
+
+Task<AiResult> completeChat(ChatClient& client, const ChatDefaults& defaults, AiRequest request,
+                            ReplyOptions options) {
+  const nlohmann::json req = parseAiRequest(request.request_json);
+  const nlohmann::json body = buildChatRequest(req, defaults);
+  std::string answer = co_await client.post(body.dump(), requestBudget(req));
+  ChatReply reply = parseChatResponse(answer, client.options().provider, options);
+  co_return AiResult{std::move(reply.content), reply.result.dump()};
+}
+
+ClientOptions clientOptionsFrom(const nlohmann::json& config, std::string provider,
+                                std::string default_base_url) {
+  ClientOptions o;
+  o.provider = std::move(provider);
+  o.base_url = config.value("base_url", default_base_url);
+  o.api_key = config.value("api_key", "");
+  const nlohmann::json extra = config.value("extra_headers", nlohmann::json::object());
+  for (const auto& [name, value] : extra.items()) {
+    o.extra_headers.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  o.timeout = std::chrono::milliseconds(config.value("timeout", int64_t{60000}));
+  o.max_retries = config.value("max_retries", 2);
+  return o;
+}
+
 namespace {
 
 using std::chrono::milliseconds;
 
-std::string chatUrl(std::string base) {
+std::string joinUrl(std::string base, const std::string& path) {
   while (!base.empty() && base.back() == '/') {
     base.pop_back();
   }
-  return base + "/chat/completions";
+  return base + path;
 }
 
 void setHeader(Headers& headers, const std::string& name, const std::string& value) {
@@ -36,11 +59,15 @@ std::string describeWait(milliseconds wait) {
 ChatClient::ChatClient(const Host& host, ClientOptions options)
     : host_(host),
       options_(std::move(options)),
-      url_(chatUrl(options_.base_url)),
+      url_(joinUrl(options_.base_url, options_.path)),
       rng_(std::random_device{}()) {
   headers_ = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   if (!options_.api_key.empty()) {
-    headers_.emplace_back("Authorization", "Bearer " + options_.api_key);
+    if (options_.key_header == KeyHeader::kXApiKey) {
+      headers_.emplace_back("x-api-key", options_.api_key);
+    } else {
+      headers_.emplace_back("Authorization", "Bearer " + options_.api_key);
+    }
   }
   for (const auto& [name, value] : options_.extra_headers) {
     setHeader(headers_, name, value);
@@ -75,12 +102,21 @@ Task<std::string> ChatClient::post(std::string body, milliseconds budget) {
     }
     HttpResponse response = co_await host_.http(std::move(request));
     if (response.ok()) {
-      co_return std::move(response.body);
+      std::optional<Failure> in_body;
+      if (options_.ok_body_error) {
+        in_body = options_.ok_body_error(response.body, options_.provider);
+      }
+      if (!in_body) {
+        co_return std::move(response.body);
+      }
+      last = std::move(*in_body);
+    } else if (response.transportOk()) {
+      last = options_.classify_http_error(response.status, response.headers, response.body,
+                                          options_.provider);
+    } else {
+      last = classifyTransportError(response.error, response.error_message, options_.provider,
+                                    options_.timeout);
     }
-    last = response.transportOk() ? classifyHttpError(response.status, response.headers,
-                                                      response.body, options_.provider)
-                                  : classifyTransportError(response.error, response.error_message,
-                                                           options_.provider, options_.timeout);
     if (!last.retryable) {
       throw Error(last.rc, last.message, last.retry_after);
     }

@@ -99,6 +99,51 @@ TEST(OpenAiChatRequest, ToolTurnsKeepTheirCallIds) {
   EXPECT_EQ(body["messages"], request["messages"]);
 }
 
+TEST(OpenAiChatRequest, JsonObjectServersGetTheSchemaInTheSystemPromptAndExtraBodyFields) {
+  ChatDefaults d = defaults();
+  d.json_mode = JsonMode::kJsonObject;
+  d.schema_in_system = true;
+  d.extra_body = {{"thinking", {{"type", "enabled"}}}, {"temperature", 1.0}};
+  Json request = Json::parse(R"({"system": "Kamu asisten.", "temperature": 0.1,
+    "messages": [{"role": "user", "content": "mau 2 nastar"}],
+    "json_schema": {"type": "object", "properties": {"qty": {"type": "integer"}}}})");
+  Json body = buildChatRequest(request, d);
+  EXPECT_EQ(body["messages"][0]["content"],
+            "Kamu asisten.\n\nAnswer with one JSON object and nothing else. It must match this "
+            "JSON Schema:\n{\"properties\":{\"qty\":{\"type\":\"integer\"}},\"type\":\"object\"}");
+  EXPECT_EQ(body["response_format"], Json::parse(R"({"type": "json_object"})"));
+  EXPECT_EQ(body["thinking"], Json::parse(R"({"type": "enabled"})"));
+  EXPECT_EQ(body["temperature"], 0.1);  // the request's own field wins over extra_body
+
+  request.erase("system");
+  body = buildChatRequest(request, d);
+  ASSERT_EQ(body["messages"].size(), 2u);
+  EXPECT_EQ(body["messages"][0]["role"], "system");
+  EXPECT_THAT(body["messages"][0]["content"].get<std::string>(),
+              HasSubstr("Answer with one JSON object"));
+  EXPECT_EQ(body["messages"][1]["role"], "user");
+}
+
+TEST(OpenAiChatRequest, ReasoningContentIsOnlySentBackOnToolCallTurnsWhenAskedTo) {
+  Json request = Json::parse(R"({"messages": [
+    {"role": "user", "content": "status A1?"},
+    {"role": "assistant", "content": null, "reasoning_content": "I should look it up.",
+     "tool_calls": [{"id": "call_1", "type": "function",
+                     "function": {"name": "get_order", "arguments": "{}"}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "dikirim"},
+    {"role": "assistant", "content": "Sudah dikirim.", "reasoning_content": "Easy."},
+    {"role": "user", "content": "makasih"}]})");
+  Json body = buildChatRequest(request, defaults());
+  for (const Json& m : body["messages"]) {
+    EXPECT_FALSE(m.contains("reasoning_content")) << m.dump();
+  }
+  ChatDefaults d = defaults();
+  d.keep_tool_call_reasoning = true;
+  body = buildChatRequest(request, d);
+  EXPECT_EQ(body["messages"][1]["reasoning_content"], "I should look it up.");
+  EXPECT_FALSE(body["messages"][3].contains("reasoning_content"));
+}
+
 TEST(OpenAiChatRequest, InvalidRequestsAreRejectedBeforeAnyCall) {
   EXPECT_EQ(invalidCode(Json::array()), Rc::kInvalid);
   EXPECT_EQ(invalidCode(Json::parse(R"({"messages": []})")), Rc::kInvalid);
@@ -170,6 +215,37 @@ TEST(OpenAiChatResponse, ToolCallsComeBackWithoutText) {
   EXPECT_EQ(reply.content, "");
   EXPECT_EQ(reply.result["tool_calls"], calls);
   EXPECT_EQ(reply.result["finish_reason"], "tool_calls");
+}
+
+TEST(OpenAiChatResponse, ToolCallsComeWithTheAssistantMessageToAppend) {
+  Json doc = Json::parse(kResponse);
+  Json calls = Json::parse(R"([{"id": "call_1", "type": "function",
+    "function": {"name": "get_order", "arguments": "{\"id\":\"A1\"}"}}])");
+  doc["choices"][0]["message"]["content"] = "Saya cek.";
+  doc["choices"][0]["message"]["reasoning_content"] = "The customer wants A1.";
+  doc["choices"][0]["message"]["tool_calls"] = calls;
+  ChatReply reply = parseChatResponse(doc.dump(), "DeepSeek");
+  EXPECT_EQ(reply.content, "Saya cek.");
+  EXPECT_EQ(reply.result["assistant_message"],
+            Json({{"role", "assistant"}, {"content", "Saya cek."}, {"tool_calls", calls}}));
+  reply = parseChatResponse(doc.dump(), "DeepSeek", {.reasoning_in_assistant_message = true});
+  EXPECT_EQ(reply.content, "Saya cek.");
+  EXPECT_EQ(reply.result["assistant_message"]["reasoning_content"], "The customer wants A1.");
+  EXPECT_FALSE(parseChatResponse(kResponse, "OpenAI").result.contains("assistant_message"));
+}
+
+TEST(OpenAiChatResponse, ReasoningContentIsNeverTheReply) {
+  Json doc = Json::parse(kResponse);
+  doc["choices"][0]["message"]["content"] = "";
+  doc["choices"][0]["message"]["reasoning_content"] = "Let me think about the price...";
+  doc["choices"][0]["finish_reason"] = "length";
+  try {
+    parseChatResponse(doc.dump(), "DeepSeek", {.reasoning_in_assistant_message = true});
+    FAIL() << "an answer with only reasoning_content must be an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("empty reply"));
+    EXPECT_THAT(e.what(), Not(HasSubstr("think about")));
+  }
 }
 
 TEST(OpenAiChatResponse, ContentPartsAreJoined) {

@@ -179,6 +179,11 @@ TEST_F(OpenAiPluginTest, ToolsGoOutAndToolCallsComeBack) {
   EXPECT_EQ(detail["finish_reason"], "tool_calls");
   EXPECT_EQ(detail["tool_calls"][0]["function"]["name"], "get_order");
   EXPECT_EQ(detail["tool_calls"][0]["function"]["arguments"], R"({"id":"A1"})");
+  // The message an engine appends before the tool results, in the same shape every provider
+  // plugin returns.
+  EXPECT_EQ(
+      detail["assistant_message"],
+      Json({{"role", "assistant"}, {"content", nullptr}, {"tool_calls", detail["tool_calls"]}}));
   EXPECT_EQ(fake_.requests().at(0).body["tools"], request["tools"]);
 }
 

@@ -25,8 +25,13 @@ class ValidateFlowsTest : public ::testing::Test {
     fs::create_directories(dir_ / "scripts");
     write("waflow.yaml", R"(
 channels: { toko-utama: { plugin: channel-sandbox } }
-ai: { bot: { plugin: ai-mock } }
+ai: { bot: { plugin: ai-mock }, backup: { plugin: ai-mock } }
+knowledge:
+  faq: { sources: [faq.csv] }
+  policies: { sources: [policies.md] }
 )");
+    write("faq.csv", "question,answer\nJam buka?,Setiap hari 08.00-20.00\n");
+    write("policies.md", "# Returns\n\nWithin 7 days.\n");
     // The issue's example flows, exactly as the flow tests check them.
     for (const auto& entry :
          fs::directory_iterator(fs::path(WAFLOW_SOURCE_DIR) / "tests/flows/valid")) {

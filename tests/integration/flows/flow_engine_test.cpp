@@ -9,6 +9,7 @@
 #include "daemon_process.h"
 #include "http_server/http_server.h"
 #include "http_server/router.h"
+#include "sandbox_chat.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -45,139 +46,6 @@ constexpr const char* kToken = "rahasia-admin";
 std::string authHeader() {
   return std::string("Authorization: Bearer ") + kToken;
 }
-
-// Message ids are unique within the test process, also across restarts of a daemon, so the
-// inbox never takes a new message for a redelivery.
-std::string nextMessageId() {
-  static std::atomic<int> counter{0};
-  return "wamid.flow." + std::to_string(::getpid()) + "." + std::to_string(++counter);
-}
-
-std::string buttonWebhook(const std::string& from, const std::string& id,
-                          const std::string& reply_id, const std::string& title) {
-  Json message = {
-      {"from", from},
-      {"id", id},
-      {"timestamp", "1750000000"},
-      {"type", "interactive"},
-      {"interactive",
-       {{"type", "button_reply"}, {"button_reply", {{"id", reply_id}, {"title", title}}}}}};
-  Json body = {
-      {"object", "whatsapp_business_account"},
-      {"entry",
-       {{{"id", "WABA"},
-         {"changes",
-          {{{"field", "messages"},
-            {"value",
-             {{"messaging_product", "whatsapp"},
-              {"metadata", {{"display_phone_number", "15550001234"}, {"phone_number_id", "PN"}}},
-              {"contacts", {{{"profile", {{"name", "Tester"}}}, {"wa_id", from}}}},
-              {"messages", {message}}}}}}}}}}};
-  return body.dump();
-}
-
-void writeFile(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  // Write to a temp name, then rename: the file watch never reads half a file.
-  fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
-  {
-    std::ofstream out(tmp);
-    out << text;
-  }
-  fs::rename(tmp, path);
-}
-
-bool waitForLog(const DaemonProcess& d, const std::string& needle,
-                std::chrono::milliseconds timeout = 10s) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (d.log().find(needle) != std::string::npos) {
-      return true;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
-
-// One contact talking to the bot through the sandbox channel.
-class Chat {
- public:
-  Chat(const DaemonProcess& d, std::string contact) : d_(&d), contact_(std::move(contact)) {}
-
-  // Talks to another daemon process (after a restart): its sandbox mailbox starts empty.
-  void attach(const DaemonProcess& d) {
-    d_ = &d;
-    after_ = 0;
-    unread_.clear();
-  }
-
-  void say(const std::string& text) {
-    auto r = http("POST", d_->url("/webhooks/sandbox"),
-                  textWebhook(contact_, nextMessageId(), text), {"Content-Type: application/json"});
-    EXPECT_EQ(r.status, 200) << r.body << r.error;
-  }
-
-  void tap(const std::string& reply_id, const std::string& title) {
-    auto r = http("POST", d_->url("/webhooks/sandbox"),
-                  buttonWebhook(contact_, nextMessageId(), reply_id, title),
-                  {"Content-Type: application/json"});
-    EXPECT_EQ(r.status, 200) << r.body << r.error;
-  }
-
-  // The next `n` replies not read yet; fewer when they do not arrive within `timeout`.
-  Json next(size_t n = 1, std::chrono::milliseconds timeout = 15s) {
-    auto deadline = Clock::now() + timeout;
-    while (unread_.size() < n) {
-      auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now());
-      if (left.count() <= 0) {
-        break;
-      }
-      long wait = std::min<long>(left.count(), 2);
-      auto r = http("GET", d_->url("/webhooks/sandbox?replies_for=" + contact_ + "&after=" +
-                                   std::to_string(after_) + "&wait=" + std::to_string(wait)));
-      if (r.status != 200) {
-        break;
-      }
-      Json j = Json::parse(r.body);
-      for (auto& reply : j["replies"]) {
-        unread_.push_back(reply);
-      }
-      after_ = j["next"].get<uint64_t>();
-    }
-    Json out = Json::array();
-    while (!unread_.empty() && out.size() < n) {
-      out.push_back(unread_.front());
-      unread_.pop_front();
-    }
-    return out;
-  }
-
-  // The texts of the next `n` replies ("<no reply>" for each one that did not arrive).
-  std::vector<std::string> texts(size_t n, std::chrono::milliseconds timeout = 15s) {
-    Json got = next(n, timeout);
-    std::vector<std::string> out;
-    for (const auto& r : got) {
-      out.push_back(r.value("text", ""));
-    }
-    while (out.size() < n) {
-      out.push_back("<no reply>");
-    }
-    return out;
-  }
-
-  std::string text(std::chrono::milliseconds timeout = 15s) { return texts(1, timeout)[0]; }
-
-  // True when nothing arrives within `window` (use only where no probe can show it).
-  bool quiet(std::chrono::milliseconds window) { return next(1, window).empty(); }
-
-  const std::string& contact() const { return contact_; }
-
- private:
-  const DaemonProcess* d_;
-  std::string contact_;
-  uint64_t after_ = 0;
-  std::deque<Json> unread_;
-};
 
 // A remote system for `http` steps: GET /price answers JSON, POST /fail answers 500.
 // Records what it received.

@@ -233,6 +233,70 @@ TEST_F(SqliteStorageTest, AVersion2DatabaseKeepsItsJobsAndConversationsThroughTh
   EXPECT_EQ(harness_.ok("conversation.waiting", {{"event", "reply"}})["conversations"].size(), 1u);
 }
 
+TEST_F(SqliteStorageTest, AVersion3DatabaseKeepsItsMessagesAndInsightsThroughTheMigration) {
+  std::filesystem::path file = harness_.dir() / "v3.db";
+  Json config = {{"path", file.string()}};
+  harness_.openOrFail("storage-sqlite", config);
+  harness_.ok("inbox.put", {{"messages",
+                             {inboxMessage("in-1", "62811", 1700000000000),
+                              inboxMessage("in-2", "62811", 1700000001000),
+                              inboxMessage("elsewhere", "62822", 1700000002000)}}});
+  Json reply = outboxMessage("out-1", "wa-main:62811");
+  Json lost = outboxMessage("out-lost", "wa-main:62811");
+  harness_.ok("outbox.add", {{"messages", {reply, lost}}});
+  harness_.ok("outbox.claim",
+              {{"limit", 10}, {"now", 1000}, {"lease_ms", 60000}, {"owner", "old-host"}});
+  harness_.ok("outbox.sent", {{"id", "out-1"}, {"provider_message_id", "wamid.o1"}, {"now", 1001}});
+  harness_.ok("outbox.claim",
+              {{"limit", 10}, {"now", 1002}, {"lease_ms", 60000}, {"owner", "old-host"}});
+  harness_.ok("outbox.failed", {{"id", "out-lost"}, {"error", "131026"}, {"now", 1003}});
+  harness_.close();
+  execute(file, kBackToVersion3);
+  // An insight as a version 3 store holds it: no flow, step or source.
+  execute(file,
+          "INSERT INTO insights (channel, contact, kind, data, created_at) "
+          "VALUES ('wa-main', '62811', 'intent', '{\"product\":\"kaos\"}', 1700000000500)");
+
+  harness_.openOrFail("storage-sqlite", config);
+  EXPECT_EQ(harness_.ok("stats", Json::object())["schema_version"], kSchemaVersion);
+  EXPECT_THAT(query(file,
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                    "name IN ('inbox_history', 'outbox_history', 'insights_time', "
+                    "'ai_usage_time', 'ai_usage_contact') ORDER BY name"),
+              ::testing::ElementsAre("ai_usage_contact", "ai_usage_time", "inbox_history",
+                                     "insights_time", "outbox_history"));
+  // The messages stored before the migration are the conversation's history.
+  Json history = harness_.ok("message.history", {{"channel", "wa-main"}, {"contact", "62811"}});
+  ASSERT_EQ(history["messages"].size(), 3u) << history.dump();
+  EXPECT_EQ(history["messages"][0]["id"], "in-1");
+  EXPECT_EQ(history["messages"][1]["id"], "in-2");
+  EXPECT_EQ(history["messages"][2]["id"], "out-1");
+  EXPECT_EQ(history["messages"][2]["text"], reply["text"]);
+  EXPECT_EQ(history["messages"][0]["text"], inboxMessage("in-1")["event"]["text"]);
+  // The old insight, with the new fields empty, then a new one.
+  harness_.ok("insight.put", {{"channel", "wa-main"},
+                              {"contact", "62811"},
+                              {"kind", "intent"},
+                              {"data", {{"product", "topi"}}},
+                              {"flow", "sales"},
+                              {"at", 1700000003000}});
+  Json insights = harness_.ok("insight.list", {{"channel", "wa-main"}, {"contact", "62811"}});
+  ASSERT_EQ(insights["insights"].size(), 2u) << insights.dump();
+  EXPECT_EQ(insights["insights"][0]["data"], Json({{"product", "kaos"}}));
+  EXPECT_EQ(insights["insights"][0]["flow"], "");
+  EXPECT_EQ(insights["insights"][0]["source"], "");
+  EXPECT_EQ(insights["insights"][0]["at"], 1700000000500);
+  EXPECT_EQ(insights["insights"][1]["flow"], "sales");
+  // Usage has a table now.
+  harness_.ok("usage.add",
+              {{"records", {{{"provider", "openai"}, {"prompt_tokens", 12}, {"cost", 0.5}}}}});
+  Json rows = harness_.ok("usage.summary", {{"group_by", "provider"}})["rows"];
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["key"], "openai");
+  EXPECT_EQ(rows[0]["prompt_tokens"], 12);
+  EXPECT_EQ(rows[0]["cost"], 0.5);
+}
+
 TEST_F(SqliteStorageTest, ASecondInstanceOnTheSameDatabaseIsRefusedUntilTheFirstStops) {
   std::filesystem::path file = harness_.dir() / "shared.db";
   Json config = {{"path", file.string()}};

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cmath>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,57 @@ Json response(const std::string& model, Json message, const std::string& finish,
               {"accepted_prediction_tokens", 0},
               {"rejected_prediction_tokens", 0}}}}}};
 }
+
+// Lower-cased tokens of `text`: runs of ASCII letters and digits, bytes >= 0x80 counting as
+// letters so UTF-8 words (e.g. "kue", "café") stay whole.
+std::vector<std::string> embeddingTokens(const std::string& text) {
+  std::vector<std::string> tokens;
+  std::string current;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80 || std::isalnum(c) != 0) {
+      current += static_cast<char>(c >= 0x80 ? c : std::tolower(c));
+    } else if (!current.empty()) {
+      tokens.push_back(std::move(current));
+      current.clear();
+    }
+  }
+  if (!current.empty()) {
+    tokens.push_back(std::move(current));
+  }
+  return tokens;
+}
+
+uint64_t fnv1a64(const std::string& s) {
+  uint64_t h = 14695981039346656037ULL;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::vector<double> FakeAi::embed(const std::string& text, int dims) {
+  std::vector<double> v(static_cast<size_t>(std::max(1, dims)), 0.0);
+  for (const std::string& token : embeddingTokens(text)) {
+    v[fnv1a64(token) % v.size()] += 1.0;
+  }
+  double norm = 0;
+  for (double x : v) {
+    norm += x * x;
+  }
+  if (norm > 0) {
+    norm = std::sqrt(norm);
+    for (double& x : v) {
+      x /= norm;
+    }
+  }
+  return v;
+}
+
+namespace {
 
 Json assistant(Json content) {
   return {{"role", "assistant"},
@@ -163,6 +215,114 @@ FakeAiReply FakeAiReply::malformed() {
   return r;
 }
 
+FakeAiReply FakeAiReply::deepseekOk(const std::string& content,
+                                    const std::string& reasoning_content, const std::string& model,
+                                    int prompt_tokens, int completion_tokens, int cache_hit_tokens,
+                                    int reasoning_tokens) {
+  Json message = {
+      {"role", "assistant"}, {"content", content}, {"reasoning_content", reasoning_content}};
+  Json body = {{"id", "ds-fake"},
+               {"object", "chat.completion"},
+               {"created", 1750000000},
+               {"model", model},
+               {"system_fingerprint", "fp_ds"},
+               {"choices",
+                {{{"index", 0},
+                  {"finish_reason", "stop"},
+                  {"logprobs", nullptr},
+                  {"message", std::move(message)}}}},
+               {"usage",
+                {{"prompt_tokens", prompt_tokens},
+                 {"completion_tokens", completion_tokens},
+                 {"total_tokens", prompt_tokens + completion_tokens},
+                 {"prompt_cache_hit_tokens", cache_hit_tokens},
+                 {"prompt_cache_miss_tokens", prompt_tokens - cache_hit_tokens},
+                 {"completion_tokens_details", {{"reasoning_tokens", reasoning_tokens}}}}}};
+  return json(body);
+}
+
+FakeAiReply FakeAiReply::deepseekToolCall(const std::string& id, const std::string& name,
+                                          const std::string& arguments_json,
+                                          const std::string& reasoning_content) {
+  Json body = Json::parse(deepseekOk("", reasoning_content, "deepseek-v4-pro", 40, 60, 0, 45).body);
+  Json& choice = body["choices"][0];
+  choice["finish_reason"] = "tool_calls";
+  choice["message"]["content"] = nullptr;
+  choice["message"]["tool_calls"] = {
+      {{"id", id},
+       {"type", "function"},
+       {"function", {{"name", name}, {"arguments", arguments_json}}}}};
+  return json(body);
+}
+
+FakeAiReply FakeAiReply::insufficientBalance() {
+  return error(402, "unknown_error", "invalid_request_error", "Insufficient Balance");
+}
+
+FakeAiReply FakeAiReply::deepseekOverloaded() {
+  return error(503, "server_error", "", "Server overloaded, please try again later.");
+}
+
+FakeAiReply FakeAiReply::anthropicMessage(const Json& content, const std::string& stop_reason,
+                                          const std::string& model, int input_tokens,
+                                          int output_tokens, int cache_read_tokens,
+                                          int cache_creation_tokens) {
+  return json({{"id", "msg_fake"},
+               {"type", "message"},
+               {"role", "assistant"},
+               {"model", model},
+               {"content", content},
+               {"stop_reason", stop_reason},
+               {"stop_sequence", nullptr},
+               {"usage",
+                {{"input_tokens", input_tokens},
+                 {"output_tokens", output_tokens},
+                 {"cache_creation_input_tokens", cache_creation_tokens},
+                 {"cache_read_input_tokens", cache_read_tokens},
+                 {"service_tier", "standard"}}}});
+}
+
+FakeAiReply FakeAiReply::anthropicOk(const std::string& text, const std::string& model,
+                                     int input_tokens, int output_tokens, int cache_read_tokens,
+                                     int cache_creation_tokens) {
+  return anthropicMessage(Json::array({{{"type", "text"}, {"text", text}}}), "end_turn", model,
+                          input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens);
+}
+
+FakeAiReply FakeAiReply::anthropicToolUse(const std::string& id, const std::string& name,
+                                          const Json& input, const std::string& text) {
+  Json content = Json::array();
+  if (!text.empty()) {
+    content.push_back({{"type", "text"}, {"text", text}});
+  }
+  content.push_back({{"type", "tool_use"}, {"id", id}, {"name", name}, {"input", input}});
+  return anthropicMessage(content, "tool_use", "claude-haiku-4-5", 40, 18);
+}
+
+FakeAiReply FakeAiReply::anthropicError(int status, const std::string& type,
+                                        const std::string& message) {
+  return json({{"type", "error"},
+               {"error", {{"type", type}, {"message", message}}},
+               {"request_id", "req_fake"}},
+              status);
+}
+
+FakeAiReply FakeAiReply::anthropicOverloaded() {
+  return anthropicError(529, "overloaded_error", "Overloaded");
+}
+
+FakeAiReply FakeAiReply::anthropicRateLimited(int retry_after_s) {
+  FakeAiReply r = anthropicError(
+      429, "rate_limit_error",
+      "This request would exceed the rate limit for your organization of 50 requests per "
+      "minute.");
+  if (retry_after_s > 0) {
+    r.headers.emplace_back("retry-after", std::to_string(retry_after_s));
+  }
+  r.headers.emplace_back("anthropic-ratelimit-requests-remaining", "0");
+  return r;
+}
+
 FakeAiReply FakeAiReply::after(std::chrono::milliseconds d) const {
   FakeAiReply r = *this;
   r.delay = d;
@@ -190,6 +350,7 @@ struct FakeAi::State {
   tcp::acceptor acceptor{ioc};
   std::string api_key;
   std::string prefix;
+  FakeAi::Dialect dialect = FakeAi::Dialect::kOpenAi;
 
   mutable std::mutex mutex;
   std::deque<FakeAiReply> scripted;
@@ -215,9 +376,118 @@ struct FakeAi::State {
     return FakeAiReply::ok(reply, model, prompt, words(reply));
   }
 
-  FakeAiReply handle(const http::request<http::string_body>& req, const Json& body) {
+  // OpenAI's embeddings response for `body` (protocols.md §F.1 "Embeddings").
+  static FakeAiReply embeddingsReply(const Json& body) {
+    if (!body.is_object() || !body.contains("input") ||
+        !(body["input"].is_string() || body["input"].is_array())) {
+      return FakeAiReply::error(400, "invalid_request_error", "",
+                                "'input' is required: a string or an array of strings.");
+    }
+    std::vector<std::string> inputs;
+    if (body["input"].is_string()) {
+      inputs.push_back(body["input"].get<std::string>());
+    } else {
+      for (const Json& item : body["input"]) {
+        if (!item.is_string()) {
+          return FakeAiReply::error(400, "invalid_request_error", "",
+                                    "'input' must be a string or an array of strings.");
+        }
+        inputs.push_back(item.get<std::string>());
+      }
+    }
+    int dims = FakeAi::kDefaultEmbeddingDims;
+    if (body.contains("dimensions") && body["dimensions"].is_number_integer() &&
+        body["dimensions"].get<int>() > 0) {
+      dims = body["dimensions"].get<int>();
+    }
+    Json data = Json::array();
+    size_t tokens = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      tokens += embeddingTokens(inputs[i]).size();
+      data.push_back(
+          {{"object", "embedding"}, {"index", i}, {"embedding", FakeAi::embed(inputs[i], dims)}});
+    }
+    return FakeAiReply::json({{"object", "list"},
+                              {"data", std::move(data)},
+                              {"model", body.value("model", "text-embedding-3-small")},
+                              {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
+  }
+
+  // Text of an Anthropic message's content: the string, or its text blocks joined.
+  static std::string anthropicText(const Json& content) {
+    if (content.is_string()) {
+      return content.get<std::string>();
+    }
+    std::string out;
+    if (content.is_array()) {
+      for (const Json& block : content) {
+        if (block.is_object() && block.value("type", "") == "text" && block.contains("text") &&
+            block["text"].is_string()) {
+          out += block["text"].get<std::string>();
+        }
+      }
+    }
+    return out;
+  }
+
+  FakeAiReply anthropicDefaultReply(const Json& body) {
+    std::string last;
+    int prompt = body.contains("system") ? words(anthropicText(body["system"])) : 0;
+    if (body.contains("messages") && body["messages"].is_array()) {
+      for (const Json& m : body["messages"]) {
+        if (!m.is_object() || !m.contains("content")) {
+          continue;
+        }
+        std::string text = anthropicText(m["content"]);
+        prompt += words(text);
+        if (m.value("role", "") == "user" && !text.empty()) {
+          last = text;
+        }
+      }
+    }
+    std::string reply = "Echo: " + last;
+    std::string model = body.value("model", "claude-haiku-4-5");
+    return FakeAiReply::anthropicOk(reply, model, prompt, words(reply));
+  }
+
+  FakeAiReply handleAnthropic(const http::request<http::string_body>& req, const Json& body) {
     std::string target(req.target());
-    if (req.method() != http::verb::post || target != prefix + "/chat/completions") {
+    if (req.method() != http::verb::post || target != prefix + "/messages") {
+      return FakeAiReply::anthropicError(
+          404, "not_found_error", "Not found: " + std::string(req.method_string()) + " " + target);
+    }
+    if (!api_key.empty() && req["x-api-key"] != api_key) {
+      return FakeAiReply::anthropicError(401, "authentication_error", "invalid x-api-key");
+    }
+    if (req["anthropic-version"].empty()) {
+      return FakeAiReply::anthropicError(400, "invalid_request_error",
+                                         "anthropic-version: header is required");
+    }
+    std::lock_guard lock(mutex);
+    if (!scripted.empty()) {
+      FakeAiReply r = scripted.front();
+      scripted.pop_front();
+      return r;
+    }
+    if (body.is_discarded() || !body.is_object()) {
+      return FakeAiReply::anthropicError(400, "invalid_request_error",
+                                         "The request body is not valid JSON.");
+    }
+    if (!body.contains("max_tokens")) {
+      return FakeAiReply::anthropicError(400, "invalid_request_error",
+                                         "max_tokens: Field required");
+    }
+    return anthropicDefaultReply(body).after(latency);
+  }
+
+  FakeAiReply handle(const http::request<http::string_body>& req, const Json& body) {
+    if (dialect == FakeAi::Dialect::kAnthropic) {
+      return handleAnthropic(req, body);
+    }
+    std::string target(req.target());
+    const bool embeddings = target == prefix + "/embeddings";
+    if (req.method() != http::verb::post ||
+        (target != prefix + "/chat/completions" && !embeddings)) {
       return FakeAiReply::error(
           404, "invalid_request_error", "unknown_url",
           "Unknown request URL: " + std::string(req.method_string()) + " " + target + ".");
@@ -234,6 +504,9 @@ struct FakeAi::State {
     if (body.is_discarded()) {
       return FakeAiReply::error(400, "invalid_request_error", "",
                                 "We could not parse the JSON body of your request.");
+    }
+    if (embeddings) {
+      return embeddingsReply(body).after(latency);
     }
     return defaultReply(body).after(latency);
   }
@@ -309,6 +582,7 @@ FakeAi::FakeAi() : FakeAi(Options{}) {}
 FakeAi::FakeAi(Options options) : options_(std::move(options)), state_(std::make_unique<State>()) {
   state_->api_key = options_.api_key;
   state_->prefix = options_.path_prefix;
+  state_->dialect = options_.dialect;
   tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
   state_->acceptor.open(endpoint.protocol());
   state_->acceptor.set_option(asio::socket_base::reuse_address(true));

@@ -1,5 +1,6 @@
 #include "flow/flow_loader.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -89,7 +90,7 @@ TEST_F(ValidFixturesTest, CustomerServiceModel) {
   EXPECT_EQ(intent.on_error.action, OnErrorAction::kGoto);
   EXPECT_EQ(intent.on_error.step, "fallback");
   const auto& classify = std::get<ClassifyStep>(intent.spec);
-  EXPECT_EQ(classify.provider, "bot");
+  EXPECT_EQ(classify.providers, std::vector<std::string>{"bot"});
   ASSERT_EQ(classify.categories.size(), 5u);
   EXPECT_EQ(classify.categories[0].first, "price");  // the file's order, not alphabetical
   EXPECT_EQ(classify.categories[4].first, "other");
@@ -236,8 +237,65 @@ TEST_F(ValidFixturesTest, LeadOrderAndScheduledModels) {
   EXPECT_FALSE(ai.reply);
   EXPECT_EQ(ai.max_tokens, 200);
   EXPECT_EQ(ai.temperature, 0.7);
-  EXPECT_EQ(ai.provider, "");
+  EXPECT_TRUE(ai.providers.empty());
   EXPECT_EQ(std::get<GotoStep>(step(promo, "done").spec).flow, "promo-detail");
+}
+
+TEST_F(ValidFixturesTest, AiAndClassifyStepModels) {
+  ASSERT_TRUE(result_->ok()) << dump(*result_);
+  const Flow& flow = findFlow(*result_, "ai-steps");
+  const auto& profile = std::get<ClassifyStep>(step(flow, "profile").spec);
+  ASSERT_EQ(profile.fields.size(), 3u);
+  EXPECT_EQ(profile.fields[0].name, "lead");  // the file's order
+  EXPECT_EQ(profile.fields[0].values, (std::vector<std::string>{"hot", "warm", "cold"}));
+  EXPECT_EQ(profile.fields[0].description, "hot = buys this week");
+  EXPECT_EQ(profile.fields[1].type, "integer");
+  EXPECT_EQ(profile.fields[2].type, "boolean");
+  EXPECT_EQ(profile.insight, "lead_profile");
+  EXPECT_TRUE(profile.save_to_contact);
+  EXPECT_TRUE(profile.background);
+
+  // Neither categories nor fields: sentiment, lead, intent and product; stored under the id.
+  const auto& mood = std::get<ClassifyStep>(step(flow, "mood").spec);
+  ASSERT_EQ(mood.fields.size(), 4u);
+  EXPECT_EQ(mood.fields[0].name, "sentiment");
+  EXPECT_EQ(mood.fields[1].values, (std::vector<std::string>{"hot", "warm", "cold"}));
+  EXPECT_EQ(mood.insight, "mood");
+  EXPECT_FALSE(mood.background);
+
+  const auto& ai = std::get<AiStep>(step(flow, "answer").spec);
+  EXPECT_EQ(ai.providers, (std::vector<std::string>{"bot", "backup"}));
+  EXPECT_EQ(ai.history, 6);
+  EXPECT_EQ(ai.history_tokens, 1500);
+  EXPECT_EQ(ai.contact_attributes, (std::vector<std::string>{"name", "city"}));
+  EXPECT_EQ(ai.debounce_ms, 2500);
+  EXPECT_EQ(ai.knowledge, (std::vector<std::string>{"faq", "policies"}));
+  EXPECT_EQ(ai.passages, 4);
+  EXPECT_TRUE(ai.grounded);
+  EXPECT_EQ(ai.recall, 2);
+  EXPECT_FALSE(ai.typing);
+  ASSERT_TRUE(ai.fallback);
+  EXPECT_EQ(ai.fallback->reply.value, "Admin kami akan membalas ya kak.");
+  EXPECT_TRUE(ai.fallback->handoff);
+  EXPECT_TRUE(ai.fallback->note.isTemplate());
+
+  const auto& plain = std::get<AiStep>(flow.steps.back().spec);
+  ASSERT_TRUE(plain.fallback);
+  EXPECT_EQ(plain.fallback->reply.value, "Maaf, coba lagi nanti ya.");
+  EXPECT_FALSE(plain.fallback->handoff);
+  EXPECT_TRUE(plain.typing);
+}
+
+TEST(FlowLoaderTest, AnUnknownKnowledgeBaseIsNamedWithTheKnownOnes) {
+  const FlowLoadResult result = loadText(R"(
+id: kb
+triggers:
+  - on: message.received
+steps:
+  - ai: { knowledge: fqa }
+)");
+  EXPECT_THAT(dump(result), ::testing::HasSubstr("6:22: knowledge base 'fqa' is not defined"));
+  EXPECT_THAT(dump(result), ::testing::HasSubstr("faq"));
 }
 
 TEST(FlowLoaderTest, SnippetPositionsInQuotedBlockAndPlainScalars) {

@@ -19,7 +19,8 @@ inline std::filesystem::path fixtures() {
 inline FlowLoadOptions fixtureOptions() {
   FlowLoadOptions options;
   options.context.channels = std::set<std::string>{"toko-utama", "toko-cabang"};
-  options.context.ai = std::set<std::string>{"bot"};
+  options.context.ai = std::set<std::string>{"bot", "backup"};
+  options.context.knowledge = std::set<std::string>{"faq", "policies"};
   options.context.script_functions = std::set<std::string>{"score_lead", "count_unhelpful"};
   options.subst.env = [](const std::string& name) -> std::optional<std::string> {
     if (name == "TOKO_TOKEN") {

@@ -11,6 +11,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -342,6 +343,36 @@ TEST_F(HttpClientTest, ConnectionsSurviveABurstOfCompletions) {
   }
   EXPECT_EQ(client_->stats().connections_opened, kWave);
   EXPECT_EQ(server_.connectionsAccepted(), kWave);
+}
+
+TEST_F(HttpClientTest, LoadAboveTheCacheSizeStillReusesConnections) {
+  // 20 requests kept in flight with a cache of 4: libcurl counts the connections in use
+  // against its cache limit, so without raising it every completion would close its
+  // connection and every new request would open one (about 100 connections here).
+  constexpr std::size_t kInFlight = 20;
+  constexpr std::size_t kTotal = 100;
+  ClientOptions opts;
+  opts.max_cached_connections = 4;
+  startClient(opts);
+  Collector collector(kTotal);
+  std::atomic<std::size_t> sent{kInFlight};
+  std::function<void(std::size_t)> sendNext = [&](std::size_t slot) {
+    client_->send(get("/echo?delay_ms=20"), [&, slot](ClientResponse resp) {
+      if (sent.fetch_add(1) < kTotal) {
+        sendNext(slot);
+      }
+      collector.callback(slot)(std::move(resp));  // last: the test may end once all are in
+    });
+  };
+  for (std::size_t i = 0; i < kInFlight; ++i) {
+    sendNext(i);
+  }
+  ASSERT_TRUE(collector.wait());
+  for (const auto& [slot, resp] : collector.responses()) {
+    ASSERT_TRUE(resp.ok()) << resp.error_message;
+  }
+  EXPECT_EQ(client_->stats().connections_opened, kInFlight);
+  EXPECT_EQ(server_.connectionsAccepted(), kInFlight);
 }
 
 TEST_F(HttpClientTest, ConnectionLimitPerHostIsHonoured) {

@@ -293,6 +293,81 @@ inline constexpr const char* kKvGet = "kv.get";
 inline constexpr const char* kKvPut = "kv.put";
 inline constexpr const char* kKvDelete = "kv.delete";
 
+// ---- AI: conversation memory, insights, token usage ---------------------------------------
+//
+// message.history
+//   in:  {"channel", "contact", "limit": optional 1..500 (default 20),
+//         "before": optional cursor string}
+//   out: {"messages": [{"direction": "in" | "out", "id", "type", "text", "at", "seq"}...],
+//         "next": cursor string | null}
+//   The last `limit` messages of the conversation "<channel>:<contact>" (the
+//   `conversation` inbox.put and outbox.add were given), oldest first. "in":
+//   messages inbox.put stored; "out": messages outbox.add queued, except failed
+//   ones and those that are not messages (types mark_read and typing).
+//   id: the channel's message id (in) or the outbox id (out). at: when
+//   inbox.put (in) or outbox.add (out) stored it, on the storage's clock in
+//   milliseconds (not the provider's timestamp, which has only seconds). seq: the message's place in the
+//   order its direction was stored in. text: for "in", the event's "text"
+//   (where the channel puts the text of a text message, a media caption, the
+//   title of a button or list reply), "" when it has none; for "out", the
+//   message's text, or when that is empty the payload's body.text, body or
+//   caption (the first that is a string), else "" (a template, media without
+//   a caption).
+//   Order: by `at`, an "in" message before an "out" one at the same time; each
+//   direction keeps its stored order even if the clock went back. `next` is
+//   null when there is no older message; otherwise pass it as `before` for the
+//   page of messages just before this one. The cursor is opaque; paging back
+//   visits every message once.
+inline constexpr const char* kMessageHistory = "message.history";
+
+// insight.put
+//   in:  {"channel", "contact", "kind", "data": <object>,
+//         "flow": optional string, "step": optional string, "source": optional string
+//         (absent: ""), "at": optional time (default now)}
+//   out: {"seq": n}    What an AI step learned about a contact (`kind` names what:
+//                      "order_intent", "sentiment", ...), kept with the flow and
+//                      step that produced it and its source (e.g. the model).
+//                      seq increases with every insight stored.
+inline constexpr const char* kInsightPut = "insight.put";
+
+// insight.list
+//   in:  {"channel", "contact", "kind", "flow": each optional (exact match),
+//         "since", "until": optional times (since <= at < until),
+//         "after_seq": optional n, "limit": optional 1..1000 (default 100)}
+//   out: {"insights": [{"seq", "channel", "contact", "kind", "flow", "step", "source",
+//                       "data": <object>, "at"}...],
+//         "next": n | null}
+//   The insights matching every filter given with seq > after_seq, in the
+//   order they were stored (seq), up to limit. `next` is null on the last page;
+//   otherwise pass it as `after_seq` (with the same filters) for the next page.
+inline constexpr const char* kInsightList = "insight.list";
+
+// usage.add
+//   in:  {"records": [{"provider", "channel", "contact", "flow", "step", "model": each
+//                      optional string (absent: ""), "prompt_tokens", "completion_tokens",
+//                      "cached_tokens", "reasoning_tokens", "latency_ms": each optional
+//                      n >= 0 (absent: 0), "cost": optional number >= 0 or null (unknown;
+//                      absent: null), "ok": optional bool (default true),
+//                      "at": optional time (default now)}...]}
+//   out: {"added": n}    One record per AI call: its tokens, cost, outcome and
+//                        latency.
+inline constexpr const char* kUsageAdd = "usage.add";
+
+// usage.summary
+//   in:  {"group_by": "flow" | "contact" | "provider" | "model" | "day" | "none",
+//         "since", "until": optional times (since <= at < until),
+//         "channel", "contact", "flow": each optional (exact match)}
+//   out: {"rows": [{"key", "calls", "failures", "prompt_tokens", "completion_tokens",
+//                   "cached_tokens", "reasoning_tokens", "cost": number | null,
+//                   "cost_unknown_calls"}...]}
+//   Totals of the matching usage records per key, sorted by key (bytes). key:
+//   the flow, provider or model ("" for records without one); "<channel>:<contact>"
+//   ("" for records without a contact); the UTC date "YYYY-MM-DD" of `at`; ""
+//   for "none". failures counts records with ok false; cost is the sum of the
+//   known costs, null when none is known; cost_unknown_calls counts records
+//   with cost null. No matching record: no rows.
+inline constexpr const char* kUsageSummary = "usage.summary";
+
 // ---- diagnostics ------------------------------------------------------------------------------
 //
 // stats
@@ -303,5 +378,52 @@ inline constexpr const char* kKvDelete = "kv.delete";
 //        batch; and the schema version of the store. Answered without touching
 //        the database.
 inline constexpr const char* kStats = "stats";
+
+// ---- knowledge base -------------------------------------------------------------------------
+//
+// The index of a `knowledge:` entry (docs/knowledge.md): documents (source files, with the
+// checksum they were indexed at) and their chunks. The core analyses text into terms itself
+// (lower-cased, stemmed, stop words dropped: core/src/knowledge/analyzer.h) and sends them as
+// space-separated strings, so a store only needs a full-text index over those words with BM25
+// ranking (SQLite FTS5, PostgreSQL tsvector with the 'simple' configuration, ...). `knowledge`
+// is the knowledge id; `path` names the source file within it.
+
+// kb.documents
+//   in:  {"knowledge"}
+//   out: {"documents": [{"path", "checksum", "chunks", "indexed_at"}...]}, sorted by path;
+//        chunks is the number of chunks, indexed_at Unix milliseconds of the last kb.put.
+inline constexpr const char* kKbDocuments = "kb.documents";
+
+// kb.put
+//   in:  {"knowledge", "path", "checksum",
+//         "chunks": [{"title", "text", "title_terms", "terms", "embedding"?: [number...]}...]}
+//   out: {}
+//   Replaces the document's chunks (and its checksum) in one transaction: a search never sees
+//   half a document. text must not be empty; title, title_terms and terms may be. embedding,
+//   when present, is a non-empty array of numbers, kept as float32. An empty chunks array
+//   records the document with no chunks (an empty file).
+inline constexpr const char* kKbPut = "kb.put";
+
+// kb.delete
+//   in:  {"knowledge", "path"}
+//   out: {"deleted": bool}: whether the document existed. Its chunks go with it.
+inline constexpr const char* kKbDelete = "kb.delete";
+
+// kb.search
+//   in:  {"knowledge": string | [string...], "terms": [string...], "limit"}
+//   out: {"passages": [{"id", "knowledge", "path", "title", "text", "score"}...]}
+//   The chunks of those knowledge ids that contain at least one of the terms (each term
+//   matched as a whole word; empty terms and terms without a letter or digit are ignored),
+//   best first by BM25 over (title_terms, terms) with the title weighted 3 to the body's 1;
+//   score is the BM25 score, higher is better (SQLite: -bm25()); equal scores by id. No usable
+//   term: no passages. limit 1..1000.
+inline constexpr const char* kKbSearch = "kb.search";
+
+// kb.vectors
+//   in:  {"knowledge"}
+//   out: {"vectors": [{"id", "path", "title", "text", "embedding": [number...]}...]}, by id;
+//        only the chunks that have an embedding. The core keeps them in memory for cosine
+//        similarity (a knowledge base of an FAQ and a few documents is small).
+inline constexpr const char* kKbVectors = "kb.vectors";
 
 }  // namespace waflow::storage

@@ -1,0 +1,378 @@
+// End-to-end tests of the flow engine's ai and classify steps (docs/ai.md): the real daemon with
+// the sandbox channel, storage-sqlite and the real ai-openai plugin talking over HTTP to FakeAi
+// servers on 127.0.0.1. Messages go in as Cloud API webhooks; replies are read back from the
+// sandbox; what the model was asked is read from the fake; stored insights and token usage are
+// read through the admin API.
+#include "daemon_process.h"
+#include "fake_ai.h"
+#include "sandbox_chat.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+namespace waflow::test {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kToken = "rahasia-admin";
+
+// The chat turns of a recorded request, as "role: content" lines (the system prompt first).
+std::vector<std::string> turns(const RecordedAiRequest& r) {
+  std::vector<std::string> out;
+  for (const auto& m : r.body["messages"]) {
+    out.push_back(
+        m.value("role", "") + ": " +
+        (m["content"].is_string() ? m["content"].get<std::string>() : m["content"].dump()));
+  }
+  return out;
+}
+
+class AiFlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("waflow-ai-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "flows");
+    fs::create_directories(root_ / "scripts");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  void flow(const std::string& name, const std::string& yaml) {
+    writeFile(root_ / "flows" / (name + ".yaml"), yaml);
+  }
+
+  // Two ai-openai instances: `primary` on primary_ (with a price table) and `backup` on
+  // backup_. Neither retries, so a scripted failure is one failed call.
+  std::unique_ptr<DaemonProcess> start(const std::string& extra = "") {
+    std::string config =
+        "log: { level: debug }\n"
+        "data_dir: " +
+        (root_ / "data").string() + "\n" + "flows_dir: " + (root_ / "flows").string() + "\n" +
+        "scripts_dir: " + (root_ / "scripts").string() + "\n" +
+        "channels: { sandbox: { plugin: channel-sandbox } }\n"
+        "auto_reply: { mode: echo }\n"
+        "outbox: { recipient_burst: 0 }\n"
+        "flows: { admin_token: " +
+        kToken +
+        ", watch: false }\n"
+        "ai:\n"
+        "  primary:\n"
+        "    plugin: ai-openai\n"
+        "    config: { base_url: \"" +
+        primary_.baseUrl() +
+        "\", api_key: sk-test, model: gpt-4o-mini, max_retries: 0, timeout: 5s }\n"
+        "    prices: { gpt-4o-mini: { input: 0.15, output: 0.60 } }\n"
+        "  backup:\n"
+        "    plugin: ai-openai\n"
+        "    config: { base_url: \"" +
+        backup_.baseUrl() +
+        "\", api_key: sk-test, model: backup-model, max_retries: 0, timeout: 5s }\n" + extra;
+    auto d = std::make_unique<DaemonProcess>(config);
+    bool started = d->start();
+    EXPECT_TRUE(started) << d->log();
+    return started ? std::move(d) : nullptr;
+  }
+
+  static Json admin(const DaemonProcess& d, const std::string& path_and_query) {
+    auto r =
+        http("GET", d.url(path_and_query), "", {std::string("Authorization: Bearer ") + kToken});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.headers["content-type"].find("json") != std::string::npos ? Json::parse(r.body)
+                                                                       : Json(r.body);
+  }
+
+  fs::path root_;
+  FakeAi primary_;
+  FakeAi backup_;
+};
+
+constexpr const char* kAssistantFlow = R"(
+id: assistant
+triggers:
+  - on: message.received
+steps:
+  - id: answer
+    ai:
+      provider: primary
+      system: "You are the assistant of Toko Rina."
+      history: 4
+)";
+
+TEST_F(AiFlowTest, TheReplyCarriesTheProvidersAnswerAndTheTypingIndicatorIsShown) {
+  flow("assistant", kAssistantFlow);
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "6281100000001");
+  chat.say("halo kak");
+  EXPECT_EQ(chat.text(), "Echo: halo kak");
+  ASSERT_EQ(primary_.requestCount(), 1u);
+  auto r = primary_.requests()[0];
+  EXPECT_THAT(turns(r),
+              ElementsAre("system: You are the assistant of Toko Rina.", "user: halo kak"));
+  EXPECT_EQ(r.body["model"], "gpt-4o-mini");
+  EXPECT_GE(chat.typingShown(), 1u);
+}
+
+TEST_F(AiFlowTest, TheConversationsEarlierMessagesComeFromStorage) {
+  flow("assistant", kAssistantFlow);
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "6281100000002");
+  for (const char* text : {"satu", "dua", "tiga"}) {
+    chat.say(text);
+    ASSERT_EQ(chat.text(), std::string("Echo: ") + text);
+  }
+  chat.say("empat");
+  ASSERT_EQ(chat.text(), "Echo: empat");
+  ASSERT_EQ(primary_.requestCount(), 4u);
+  // history: 4 keeps the last four turns before the message being answered.
+  EXPECT_THAT(
+      turns(primary_.requests()[3]),
+      ElementsAre("system: You are the assistant of Toko Rina.", "user: dua",
+                  "assistant: Echo: dua", "user: tiga", "assistant: Echo: tiga", "user: empat"));
+}
+
+TEST_F(AiFlowTest, HistoryIsTrimmedToItsTokenBudgetOldestFirst) {
+  flow("assistant", R"(
+id: assistant
+triggers:
+  - on: message.received
+steps:
+  - ai: { provider: primary, history: 20, history_tokens: 12 }
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "6281100000003");
+  for (const char* text : {"a", "b", "c"}) {
+    chat.say(text);
+    ASSERT_EQ(chat.text(), std::string("Echo: ") + text);
+  }
+  chat.say("d");
+  ASSERT_EQ(chat.text(), "Echo: d");
+  // About 5 tokens for "c" and 6 for "Echo: c": only the newest two turns fit 12.
+  EXPECT_THAT(turns(primary_.requests()[3]),
+              ElementsAre("user: c", "assistant: Echo: c", "user: d"));
+}
+
+constexpr const char* kChainFlow = R"(
+id: assistant
+triggers:
+  - on: message.received
+steps:
+  - id: answer
+    ai:
+      provider: [primary, backup]
+      fallback:
+        reply: "Maaf kak, sebentar ya: admin kami yang jawab."
+        handoff: "the AI providers are down"
+  - reply: "answered by {{ steps.answer.output.provider or 'nobody' }}"
+)";
+
+TEST_F(AiFlowTest, AFailingProviderHandsTheQuestionToTheNextInTheChain) {
+  flow("assistant", kChainFlow);
+  auto d = start();
+  ASSERT_TRUE(d);
+  primary_.script(FakeAiReply::serverError(500));
+  Chat chat(*d, "6281100000004");
+  chat.say("ada promo?");
+  EXPECT_THAT(chat.texts(2), ElementsAre("Echo: ada promo?", "answered by backup"));
+  EXPECT_EQ(primary_.requestCount(), 1u);
+  EXPECT_EQ(backup_.requestCount(), 1u);
+
+  Json usage = admin(*d, "/api/usage?group_by=provider");
+  ASSERT_EQ(usage["rows"].size(), 2u) << usage.dump();
+  EXPECT_EQ(usage["rows"][0]["key"], "backup");
+  EXPECT_EQ(usage["rows"][0]["calls"], 1);
+  EXPECT_EQ(usage["rows"][0]["failures"], 0);
+  EXPECT_EQ(usage["rows"][1]["key"], "primary");
+  EXPECT_EQ(usage["rows"][1]["failures"], 1);
+}
+
+TEST_F(AiFlowTest, WhenEveryProviderFailsTheFallbackRepliesAndHandsOff) {
+  flow("assistant", kChainFlow);
+  auto d = start();
+  ASSERT_TRUE(d);
+  primary_.script(FakeAiReply::serverError(500));
+  backup_.script(FakeAiReply::serverError(503));
+  Chat chat(*d, "6281100000005");
+  chat.say("ada promo?");
+  EXPECT_THAT(chat.texts(2),
+              ElementsAre("Maaf kak, sebentar ya: admin kami yang jawab.", "answered by nobody"));
+  EXPECT_TRUE(waitForLog(*d, "handed to a human"));
+  // A human has the conversation now: the bot stays quiet.
+  chat.say("halo?");
+  EXPECT_TRUE(chat.quiet(1500ms));
+  EXPECT_EQ(primary_.requestCount(), 1u);
+}
+
+TEST_F(AiFlowTest, ABurstOfMessagesGetsOneAnswerForAllOfThem) {
+  flow("assistant", R"(
+id: assistant
+triggers:
+  - on: message.received
+steps:
+  - ai: { provider: primary, debounce: 1500ms, history: 10 }
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "6281100000006");
+  chat.say("halo");
+  chat.say("mau tanya");
+  chat.say("ongkir ke bandung berapa?");
+  EXPECT_EQ(chat.text(), "Echo: halo\nmau tanya\nongkir ke bandung berapa?");
+  EXPECT_TRUE(chat.quiet(2500ms));
+  ASSERT_EQ(primary_.requestCount(), 1u);
+  // The burst is the question, not history as well.
+  EXPECT_THAT(turns(primary_.requests()[0]),
+              ElementsAre("user: halo\nmau tanya\nongkir ke bandung berapa?"));
+}
+
+constexpr const char* kProfileFlow = R"(
+id: profile
+triggers:
+  - on: message.received
+steps:
+  - id: profile
+    classify: { provider: primary }
+  - reply: "lead={{ steps.profile.output.lead }} product={{ steps.profile.output.product }}"
+)";
+
+TEST_F(AiFlowTest, AnInvalidClassificationIsAskedAgainOnceAndTheValidOneIsStored) {
+  flow("profile", kProfileFlow);
+  auto d = start();
+  ASSERT_TRUE(d);
+  primary_.script(FakeAiReply::ok("I would say this is a hot lead"));
+  primary_.script(FakeAiReply::ok(
+      R"({"sentiment": "positive", "lead": "Hot", "intent": "order a cake", "product": "kue ulang tahun"})"));
+  Chat chat(*d, "6281100000007");
+  chat.say("kak mau pesan kue ulang tahun buat besok, bisa?");
+  EXPECT_EQ(chat.text(), "lead=hot product=kue ulang tahun");
+
+  ASSERT_EQ(primary_.requestCount(), 2u);
+  auto first = primary_.requests()[0];
+  EXPECT_EQ(first.body["response_format"]["type"], "json_schema");
+  EXPECT_EQ(first.body["response_format"]["json_schema"]["schema"]["properties"]["lead"]["enum"],
+            Json({"hot", "warm", "cold"}));
+  auto again = turns(primary_.requests()[1]);
+  ASSERT_GE(again.size(), 2u);
+  EXPECT_EQ(again[again.size() - 2], "assistant: I would say this is a hot lead");
+  EXPECT_THAT(again.back(), HasSubstr("not valid: the answer is not a JSON object"));
+
+  Json insights = admin(*d, "/api/insights?contact=6281100000007");
+  ASSERT_EQ(insights["insights"].size(), 1u) << insights.dump();
+  const Json& i = insights["insights"][0];
+  EXPECT_EQ(i["kind"], "profile");
+  EXPECT_EQ(i["flow"], "profile");
+  EXPECT_EQ(i["data"]["lead"], "hot");
+  EXPECT_EQ(i["data"]["sentiment"], "positive");
+  EXPECT_THAT(i["source"].get<std::string>(), HasSubstr("primary"));
+
+  std::string csv = admin(*d, "/api/insights?format=csv").get<std::string>();
+  EXPECT_THAT(csv,
+              HasSubstr("at,channel,contact,kind,flow,step,source,intent,lead,product,sentiment"));
+  EXPECT_THAT(csv, HasSubstr("sandbox,6281100000007,profile,profile,profile,"));
+  EXPECT_THAT(csv, HasSubstr(",order a cake,hot,kue ulang tahun,positive"));
+}
+
+TEST_F(AiFlowTest, AClassificationInvalidTwiceFailsTheStepAndStoresNothing) {
+  flow("profile", R"(
+id: profile
+triggers:
+  - on: message.received
+steps:
+  - id: profile
+    classify: { provider: primary, fields: { lead: [hot, warm, cold] } }
+    on_error: continue
+  - reply: "lead={{ steps.profile.output and steps.profile.output.lead or 'unknown' }}"
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  primary_.script(FakeAiReply::ok(R"({"lead": "lukewarm"})"), 2);
+  Chat chat(*d, "6281100000008");
+  chat.say("lihat-lihat dulu");
+  EXPECT_EQ(chat.text(), "lead=unknown");
+  EXPECT_EQ(primary_.requestCount(), 2u);
+  EXPECT_THAT(turns(primary_.requests()[1]).back(),
+              HasSubstr("the field 'lead' is 'lukewarm', not one of hot, warm, cold"));
+  EXPECT_TRUE(admin(*d, "/api/insights")["insights"].empty());
+}
+
+TEST_F(AiFlowTest, ABackgroundClassificationDoesNotHoldTheReplyAndLandsOnTheContact) {
+  flow("profile", R"(
+id: profile
+triggers:
+  - on: message.received
+    keywords: [pesan]
+steps:
+  - classify:
+      provider: primary
+      fields: { lead: [hot, warm, cold], budget: integer }
+      insight: lead_profile
+      background: true
+      save_to_contact: true
+  - reply: "siap kak"
+)");
+  flow("status", R"(
+id: status
+priority: 10
+triggers:
+  - on: message.received
+    keywords: [status]
+steps:
+  - reply: "lead={{ contact.attributes.lead or '?' }} budget={{ contact.attributes.budget or '?' }}"
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  primary_.script(FakeAiReply::ok(R"({"lead": "warm", "budget": "250000"})").after(1500ms));
+  Chat chat(*d, "6281100000009");
+  chat.say("mau pesan nasi box");
+  EXPECT_EQ(chat.text(), "siap kak");
+  // The reply went out while the model was still thinking: nothing is stored yet.
+  EXPECT_TRUE(admin(*d, "/api/insights")["insights"].empty());
+  std::this_thread::sleep_for(2500ms);
+  Json insights = admin(*d, "/api/insights?kind=lead_profile");
+  ASSERT_EQ(insights["insights"].size(), 1u);
+  EXPECT_EQ(insights["insights"][0]["data"], Json({{"lead", "warm"}, {"budget", 250000}}));
+  chat.say("status");
+  EXPECT_EQ(chat.text(), "lead=warm budget=250000");
+}
+
+TEST_F(AiFlowTest, TokenUsageIsRecordedPerFlowWithItsCost) {
+  flow("assistant", kAssistantFlow);
+  auto d = start();
+  ASSERT_TRUE(d);
+  primary_.script(FakeAiReply::ok("Buka jam 8 kak", "gpt-4o-mini", 1000, 500));
+  Chat chat(*d, "6281100000010");
+  chat.say("buka jam berapa?");
+  ASSERT_EQ(chat.text(), "Buka jam 8 kak");
+  Json usage = admin(*d, "/api/usage?group_by=flow");
+  ASSERT_EQ(usage["rows"].size(), 1u) << usage.dump();
+  const Json& row = usage["rows"][0];
+  EXPECT_EQ(row["key"], "assistant");
+  EXPECT_EQ(row["prompt_tokens"], 1000);
+  EXPECT_EQ(row["completion_tokens"], 500);
+  // (1000 x 0.15 + 500 x 0.60) per million tokens.
+  EXPECT_NEAR(row["cost"].get<double>(), 0.00045, 1e-12);
+  // The key never reaches the log.
+  EXPECT_THAT(d->log(), ::testing::Not(HasSubstr("sk-test")));
+}
+
+}  // namespace
+}  // namespace waflow::test
