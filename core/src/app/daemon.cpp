@@ -17,6 +17,8 @@
 #include "plugin/plugin_catalog.h"
 #include "plugin/plugin_instance.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -118,6 +120,7 @@ class Daemon::Impl {
     for (const auto& s : config_.secrets) {
       log::addSecret(s);
     }
+    raiseOpenFileLimit();
     catalog_.scan(pluginSearchPath(options_.plugin_dirs, config_));
     for (const auto& failure : catalog_.failures()) {
       logger_->warn("plugin {}: {}", failure.file.string(), failure.reason);
@@ -242,6 +245,24 @@ class Daemon::Impl {
   }
 
   uint16_t port() const { return server_ ? server_->port() : 0; }
+
+  // Every webhook connection and every AI call in flight is a socket: thousands of AI calls
+  // waiting on a slow model need more than the usual soft limit of 1,024 descriptors. The
+  // soft limit is raised to the hard one, which needs no privilege.
+  void raiseOpenFileLimit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) {
+      return;
+    }
+    rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      logger_->debug("open files limit raised from {} to {}", before, limit.rlim_cur);
+    } else {
+      logger_->warn("open files limit stays at {} (it limits concurrent connections and AI calls)",
+                    before);
+    }
+  }
 
   void awaitReloadSignal() {
     reload_signals_.async_wait([this](const boost::system::error_code& e, int) {

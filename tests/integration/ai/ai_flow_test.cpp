@@ -39,6 +39,15 @@ std::vector<std::string> turns(const RecordedAiRequest& r) {
   return out;
 }
 
+std::string systemOf(const RecordedAiRequest& r) {
+  for (const auto& m : r.body["messages"]) {
+    if (m.value("role", "") == "system") {
+      return m.value("content", "");
+    }
+  }
+  return "";
+}
+
 class AiFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -60,7 +69,13 @@ class AiFlowTest : public ::testing::Test {
 
   // Two ai-openai instances: `primary` on primary_ (with a price table) and `backup` on
   // backup_. Neither retries, so a scripted failure is one failed call.
-  std::unique_ptr<DaemonProcess> start(const std::string& extra = "") {
+  // The shop FAQ fixture as knowledge base `toko`.
+  static std::string knowledgeConfig() {
+    return "knowledge:\n  toko: { sources: [\"" WAFLOW_KNOWLEDGE_FIXTURES "/toko\"] }\n";
+  }
+
+  std::unique_ptr<DaemonProcess> start(const std::string& extra = "",
+                                       const std::string& watch = "watch: false") {
     std::string config =
         "log: { level: debug }\n"
         "data_dir: " +
@@ -70,8 +85,7 @@ class AiFlowTest : public ::testing::Test {
         "auto_reply: { mode: echo }\n"
         "outbox: { recipient_burst: 0 }\n"
         "flows: { admin_token: " +
-        kToken +
-        ", watch: false }\n"
+        kToken + ", " + watch + " }\n" +
         "ai:\n"
         "  primary:\n"
         "    plugin: ai-openai\n"
@@ -372,6 +386,114 @@ TEST_F(AiFlowTest, TokenUsageIsRecordedPerFlowWithItsCost) {
   EXPECT_NEAR(row["cost"].get<double>(), 0.00045, 1e-12);
   // The key never reaches the log.
   EXPECT_THAT(d->log(), ::testing::Not(HasSubstr("sk-test")));
+}
+
+constexpr const char* kGroundedFlow = R"(
+id: faq
+triggers:
+  - on: message.received
+steps:
+  - id: answer
+    ai:
+      provider: primary
+      system: "Kamu CS Toko Batik Sari."
+      knowledge: toko
+      passages: 2
+      grounded: true
+      fallback: { reply: "Pertanyaan bagus kak, admin kami yang jawab ya.", handoff: true }
+)";
+
+TEST_F(AiFlowTest, TheBestKnowledgePassagesGoToTheModelWithTheirSource) {
+  flow("faq", kGroundedFlow);
+  auto d = start(knowledgeConfig());
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(waitForLog(*d, "knowledge 'toko' (start)"));
+  primary_.script(FakeAiReply::ok("Ongkir ke Surabaya Rp12.000/kg kak."));
+  Chat chat(*d, "6281100000011");
+  chat.say("brp ongkir ke surabaya kak?");
+  EXPECT_EQ(chat.text(), "Ongkir ke Surabaya Rp12.000/kg kak.");
+  ASSERT_EQ(primary_.requestCount(), 1u);
+  std::string system = systemOf(primary_.requests()[0]);
+  EXPECT_THAT(system, HasSubstr("Kamu CS Toko Batik Sari."));
+  EXPECT_THAT(system, HasSubstr("reply with exactly NO_ANSWER"));
+  // The best passage first, with its file and title.
+  EXPECT_THAT(system, HasSubstr("[1] (source: "));
+  EXPECT_THAT(system, HasSubstr("faq.csv, \"Berapa ongkos kirim ke Surabaya?\")"));
+  EXPECT_THAT(system, HasSubstr("Rp12.000 per kg lewat JNE REG"));
+  EXPECT_EQ(system.find("[3]"), std::string::npos) << "passages: 2";
+}
+
+TEST_F(AiFlowTest, AGroundedAnswerHandsOffWhenTheKnowledgeBaseHasNothing) {
+  flow("faq", kGroundedFlow);
+  auto d = start(knowledgeConfig());
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(waitForLog(*d, "knowledge 'toko' (start)"));
+  Chat chat(*d, "6281100000012");
+  chat.say("zzqx wibble");
+  EXPECT_EQ(chat.text(), "Pertanyaan bagus kak, admin kami yang jawab ya.");
+  // Nothing relevant: the model is not even asked, and a human takes over.
+  EXPECT_EQ(primary_.requestCount(), 0u);
+  EXPECT_TRUE(waitForLog(*d, "handed to a human"));
+}
+
+TEST_F(AiFlowTest, AGroundedAnswerHandsOffWhenTheModelSaysThePassagesDoNotAnswer) {
+  flow("faq", kGroundedFlow);
+  auto d = start(knowledgeConfig());
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(waitForLog(*d, "knowledge 'toko' (start)"));
+  primary_.script(FakeAiReply::ok("NO_ANSWER"));
+  Chat chat(*d, "6281100000013");
+  chat.say("ongkir ke mars berapa?");
+  EXPECT_EQ(chat.text(), "Pertanyaan bagus kak, admin kami yang jawab ya.");
+  EXPECT_EQ(primary_.requestCount(), 1u);
+}
+
+TEST_F(AiFlowTest, AnEditedKnowledgeFileIsSearchableWithoutARestart) {
+  fs::create_directories(root_ / "kb");
+  writeFile(root_ / "kb" / "faq.csv", "question,answer\nJam buka?,Buka jam 08.00 sampai 20.00\n");
+  flow("faq", R"(
+id: faq
+triggers:
+  - on: message.received
+steps:
+  - ai: { provider: primary, knowledge: kb, passages: 1 }
+)");
+  auto d = start("knowledge:\n  kb: { sources: [\"" + (root_ / "kb").string() + "\"] }\n",
+                 "watch: true, watch_interval: 200ms");
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(waitForLog(*d, "knowledge 'kb' (start)"));
+  writeFile(root_ / "kb" / "promo.csv",
+            "question,answer\nAda promo?,Promo 12.12: diskon 20% semua batik tulis\n");
+  ASSERT_TRUE(waitForLog(*d, "knowledge 'kb' (file watch): 1 file(s) indexed", 15s)) << d->log();
+  Chat chat(*d, "6281100000014");
+  chat.say("ada promo apa?");
+  ASSERT_EQ(chat.text(), "Echo: ada promo apa?");
+  EXPECT_THAT(systemOf(primary_.requests()[0]), HasSubstr("diskon 20% semua batik tulis"));
+}
+
+TEST_F(AiFlowTest, RecallBringsBackWhatTheContactSaidLongBefore) {
+  flow("assistant", R"(
+id: assistant
+triggers:
+  - on: message.received
+steps:
+  - ai: { provider: primary, history: 2, recall: 1 }
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "6281100000015");
+  for (const char* text :
+       {"alamat saya di Jalan Melati 7 Bandung", "oke makasih", "sip", "mau tanya lagi", "hmm"}) {
+    chat.say(text);
+    ASSERT_EQ(chat.text(), std::string("Echo: ") + text);
+  }
+  chat.say("kirim ke alamat saya yang kemarin ya");
+  ASSERT_EQ(chat.text(), "Echo: kirim ke alamat saya yang kemarin ya");
+  auto last = primary_.requests().back();
+  EXPECT_THAT(systemOf(last), HasSubstr("Earlier, this customer said"));
+  EXPECT_THAT(systemOf(last), HasSubstr("alamat saya di Jalan Melati 7 Bandung"));
+  // The recent turns are history, not recalled.
+  EXPECT_THAT(systemOf(last), ::testing::Not(HasSubstr("mau tanya lagi")));
 }
 
 }  // namespace
