@@ -730,14 +730,87 @@ void FlowEngine::Impl::askAi(ExecPtr x, std::shared_ptr<AiStepState> state) {
   if (a.temperature) {
     request["temperature"] = *a.temperature;
   }
+  if (!a.tools.empty()) {
+    Json tools = Json::array();
+    for (const auto& t : a.tools) {
+      tools.push_back({{"type", "function"},
+                       {"function",
+                        {{"name", t.name},
+                         {"description", t.description},
+                         {"parameters", fieldsSchema(t.parameters)}}}});
+    }
+    request["tools"] = std::move(tools);
+    request["tool_choice"] = "auto";
+  }
   state->call->request = std::move(request);
-  callAiChain(state->call, 0, [this, x, state](AiAnswer answer) {
+  askAiRound(std::move(x), std::move(state), 0);
+}
+
+// The AI may call the step's tools a few times before it answers; more rounds than this is a
+// model going in circles.
+constexpr int kMaxToolRounds = 5;
+
+Json FlowEngine::Impl::runTool(const ExecPtr& x, const flow::AiStep& a, const Json& call) {
+  const Json function = call.value("function", Json::object());
+  const std::string name = jsonString(function, "name");
+  auto tool = std::find_if(a.tools.begin(), a.tools.end(),
+                           [&](const flow::AiTool& t) { return t.name == name; });
+  if (tool == a.tools.end()) {
+    return {{"error", "there is no tool named '" + name + "'"}};
+  }
+  Json args = Json::parse(jsonString(function, "arguments"), nullptr, false);
+  if (!args.is_object()) {
+    return {{"error", "the arguments are not a JSON object"}};
+  }
+  lua::CallResult r = lua(x->set).call(tool->function, Json::array({args}), context(*x));
+  if (!r.ok()) {
+    flowLogger()->warn("{}: the tool '{}' failed: {}", x->entry ? x->entry->key : x->flow->id, name,
+                       r.error->text());
+    return {{"error", "the tool failed"}};
+  }
+  return r.value;
+}
+
+void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state, int round) {
+  callAiChain(state->call, 0, [this, x, state, round](AiAnswer answer) {
     const flow::AiStep& spec = *state->spec;
-    if (!answer.outcome.ok()) {
-      if (spec.fallback) {
-        return aiFallback(x, state, "AI: " + answer.outcome.error);
+    if (answer.outcome.ok() && !spec.tools.empty()) {
+      Json details = Json::parse(answer.outcome.detail_json, nullptr, false);
+      const Json calls =
+          details.is_object() ? details.value("tool_calls", Json::array()) : Json::array();
+      if (calls.is_array() && !calls.empty()) {
+        if (round + 1 >= kMaxToolRounds) {
+          answer.outcome.rc = waflow::Rc::kError;
+          answer.outcome.error =
+              fmt::format("the AI still called tools after {} rounds", kMaxToolRounds);
+        } else {
+          Json& messages = state->call->request["messages"];
+          Json assistant = details.value("assistant_message", Json());
+          if (!assistant.is_object()) {
+            assistant = {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}};
+          }
+          messages.push_back(std::move(assistant));
+          for (const Json& call : calls) {
+            Json result = runTool(x, spec, call);
+            state->tools_used.push_back({{"name", call["function"].value("name", "")},
+                                         {"arguments", call["function"].value("arguments", "")},
+                                         {"result", result}});
+            messages.push_back(
+                {{"role", "tool"},
+                 {"tool_call_id", call.value("id", "")},
+                 {"content", result.is_string() ? result.get<std::string>() : result.dump()}});
+          }
+          return askAiRound(x, state, round + 1);
+        }
       }
-      return state->done(StepOutcome::failed("AI: " + answer.outcome.error));
+    }
+    if (!answer.outcome.ok() || answer.outcome.value.empty()) {
+      const std::string error =
+          answer.outcome.ok() ? "the AI provider answered nothing" : answer.outcome.error;
+      if (spec.fallback) {
+        return aiFallback(x, state, "AI: " + error);
+      }
+      return state->done(StepOutcome::failed("AI: " + error));
     }
     if (spec.grounded && saysNoAnswer(answer.outcome.value)) {
       return aiFallback(x, state, "the knowledge base passages do not answer the question");
@@ -747,6 +820,9 @@ void FlowEngine::Impl::askAi(ExecPtr x, std::shared_ptr<AiStepState> state) {
     if (Json details = Json::parse(answer.outcome.detail_json, nullptr, false);
         details.is_object()) {
       output["details"] = std::move(details);
+    }
+    if (!state->tools_used.empty()) {
+      output["tools"] = state->tools_used;
     }
     if (!state->passages.empty()) {
       Json sources = Json::array();

@@ -214,6 +214,7 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
     std::set<std::string> exclude;  // message ids already in the prompt
     Json history = Json::array();
     Json passages = Json::array();
+    Json tools_used = Json::array();  // {name, arguments, result} of each tool call
     std::shared_ptr<AiCall> call;
     StepDone done;
   };
@@ -255,6 +256,10 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   void gatherUntilQuiet(ExecPtr x, int64_t quiet_ms, StepDone done);
   void gatherMore(ExecPtr x, StepDone done);  // the message joins the burst the run gathers
   void askAi(ExecPtr x, std::shared_ptr<AiStepState> state);
+  // One request of the answer; when the AI calls tools, they run and the next round asks again.
+  void askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state, int round);
+  // Runs one tool call of the AI (OpenAI's tool_calls shape); its result, or {"error"}.
+  Json runTool(const ExecPtr& x, const flow::AiStep& a, const Json& call);
   void aiFallback(ExecPtr x, std::shared_ptr<AiStepState> state, const std::string& why);
   void classifyAndStore(std::shared_ptr<ClassifyJob> job, int attempt, StepDone done);
   std::optional<std::string> render(const ExecPtr& x, const flow::Text& text, bool spin,

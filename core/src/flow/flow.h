@@ -200,6 +200,24 @@ struct AiFallback {
   Text note;             // the handoff's note for the agent
 };
 
+// One field of a classification: what the model must return for it.
+struct ClassifyField {
+  std::string name;
+  std::string type = "string";      // string | number | integer | boolean
+  std::vector<std::string> values;  // allowed values (an enum), empty = any
+  std::string description;
+};
+
+// A function the AI may call while it answers: a Lua function from scripts/ that gets the
+// arguments the model chose as a table and returns what the model is told.
+struct AiTool {
+  std::string name;                       // as the model sees it
+  std::string description;                // when to use it, for the model
+  std::vector<ClassifyField> parameters;  // all required
+  std::string function;                   // the Lua function; default: name
+  Position pos;
+};
+
 struct AiStep {
   std::vector<std::string> providers;  // tried in order; empty = the default AI instance
   Text prompt;                         // empty = the contact's message(s)
@@ -213,18 +231,11 @@ struct AiStep {
   bool grounded = false;               // answer only from the knowledge base
   int recall = 0;      // earlier messages of this contact found by relevance, beyond `history`
   bool typing = true;  // show the typing indicator while the answer is made
+  std::vector<AiTool> tools;  // functions the AI may call before it answers
   std::optional<AiFallback> fallback;
   bool reply = true;
   std::optional<int> max_tokens;
   std::optional<double> temperature;
-};
-
-// One field of a classification: what the model must return for it.
-struct ClassifyField {
-  std::string name;
-  std::string type = "string";      // string | number | integer | boolean
-  std::vector<std::string> values;  // allowed values (an enum), empty = any
-  std::string description;
 };
 
 // sentiment (positive, neutral, negative), lead (hot, warm, cold), intent and product: what a

@@ -194,7 +194,10 @@ class FileLoader {
   std::vector<std::string> loadProviders(const YAML::Node& node, const json& value,
                                          const std::string& where, std::string_view anchor);
   std::vector<ClassifyField> loadClassifyFields(const YAML::Node& node, const json& value,
-                                                const std::string& where, std::string_view anchor);
+                                                const std::string& where, std::string_view anchor,
+                                                const std::string& key = "fields");
+  std::vector<AiTool> loadAiTools(const YAML::Node& node, const json& value,
+                                  const std::string& where, std::string_view anchor);
   StepSpec loadStepSpec(const std::string& kind, const YAML::Node& node, const json& value,
                         const std::string& where);
   ReplyStep loadReply(const YAML::Node& node, const json& value, const std::string& where);
@@ -905,10 +908,11 @@ std::vector<std::string> FileLoader::loadProviders(const YAML::Node& node, const
 
 std::vector<ClassifyField> FileLoader::loadClassifyFields(const YAML::Node& node, const json& value,
                                                           const std::string& where,
-                                                          std::string_view anchor) {
+                                                          std::string_view anchor,
+                                                          const std::string& key) {
   std::vector<ClassifyField> fields;
-  const json spec = value.value("fields", json());
-  const YAML::Node map = child(node, "fields");
+  const json spec = value.value(key, json());
+  const YAML::Node map = child(node, key);
   if (!spec.is_object()) {
     return fields;
   }
@@ -928,25 +932,54 @@ std::vector<ClassifyField> FileLoader::loadClassifyFields(const YAML::Node& node
       f.description = v.value("description", std::string());
     }
     if (kTypes.count(f.type) == 0) {
-      reportAt(
-          it->second, "flow-value", where + ".fields." + f.name + ": unknown type " + quote(f.type),
-          "write one of string, number, integer, boolean, or a list of allowed values", anchor);
+      reportAt(it->second, "flow-value",
+               where + "." + key + "." + f.name + ": unknown type " + quote(f.type),
+               "write one of string, number, integer, boolean, or a list of allowed values",
+               anchor);
     }
     if (!f.values.empty() && f.type != "string") {
       reportAt(it->second, "flow-value",
-               where + ".fields." + f.name + ": a list of values is for string fields", "", anchor);
+               where + "." + key + "." + f.name + ": a list of values is for string fields", "",
+               anchor);
     }
     if (!std::regex_match(f.name, std::regex("^[A-Za-z_][A-Za-z0-9_]*$"))) {
       reportAt(it->first, "flow-value",
-               where + ".fields: " + quote(f.name) + " is not a usable field name",
-               "use letters, digits and '_' (it becomes steps.<id>.output." + f.name + ")", anchor);
+               where + "." + key + ": " + quote(f.name) + " is not a usable name",
+               "use letters, digits and '_'", anchor);
     }
     fields.push_back(std::move(f));
   }
-  if (fields.empty()) {
+  if (fields.empty() && key == "fields") {
     reportAt(map, "flow-value", where + ".fields: names no field", "", anchor);
   }
   return fields;
+}
+
+std::vector<AiTool> FileLoader::loadAiTools(const YAML::Node& node, const json& value,
+                                            const std::string& where, std::string_view anchor) {
+  std::vector<AiTool> tools;
+  const json list = value.value("tools", json());
+  const YAML::Node items = child(node, "tools");
+  std::set<std::string> seen;
+  for (size_t i = 0; list.is_array() && i < list.size(); ++i) {
+    const json& t = list[i];
+    const YAML::Node item = items.IsSequence() && i < items.size() ? items[i] : YAML::Node();
+    AiTool tool;
+    tool.pos = posOf(item);
+    tool.name = str(t, "name");
+    tool.description = str(t, "description");
+    tool.function = t.contains("lua") ? str(t, "lua") : tool.name;
+    const std::string at = where + ".tools[" + std::to_string(i) + "]";
+    tool.parameters = loadClassifyFields(item, t, at, anchor, "parameters");
+    if (!seen.insert(tool.name).second) {
+      reportAt(child(item, "name"), "flow-ids",
+               at + ": the tool " + quote(tool.name) + " is listed twice", "", anchor);
+    }
+    checkKnown(t.contains("lua") ? child(item, "lua") : child(item, "name"), tool.function,
+               options_.context.script_functions, "Lua function", anchor);
+    tools.push_back(std::move(tool));
+  }
+  return tools;
 }
 
 StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& node,
@@ -978,6 +1011,7 @@ StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& nod
       step.grounded = value.value("grounded", false);
       step.recall = value.value("recall", 0);
       step.typing = value.value("typing", true);
+      step.tools = loadAiTools(node, value, where, anchor);
       step.reply = value.value("reply", true);
       if (value.contains("max_tokens") && value["max_tokens"].is_number_integer()) {
         step.max_tokens = value["max_tokens"].get<int>();

@@ -496,5 +496,55 @@ steps:
   EXPECT_THAT(systemOf(last), ::testing::Not(HasSubstr("mau tanya lagi")));
 }
 
+TEST_F(AiFlowTest, TheAiCallsAFlowsLuaToolAndAnswersWithItsResult) {
+  writeFile(root_ / "scripts" / "orders.lua", R"(
+function order_status(args)
+  if args.order_id == "A123" then
+    return { status = "dikirim", resi = "JNE123" }
+  end
+  return { status = "tidak ditemukan" }
+end
+)");
+  flow("orders", R"(
+id: orders
+triggers:
+  - on: message.received
+steps:
+  - id: answer
+    ai:
+      provider: primary
+      tools:
+        - name: order_status
+          description: "The status and tracking number of an order"
+          parameters:
+            order_id: { type: string, description: "the order number, e.g. A123" }
+  - reply: "tools={{ #steps.answer.output.tools }} first={{ steps.answer.output.tools[1].name }}"
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  primary_.script(FakeAiReply::toolCall("call_1", "order_status", R"({"order_id": "A123"})"));
+  primary_.script(FakeAiReply::ok("Pesanan A123 sudah dikirim kak, resi JNE123."));
+  Chat chat(*d, "6281100000016");
+  chat.say("pesanan A123 sudah sampai mana?");
+  EXPECT_THAT(chat.texts(2), ElementsAre("Pesanan A123 sudah dikirim kak, resi JNE123.",
+                                         "tools=1 first=order_status"));
+  ASSERT_EQ(primary_.requestCount(), 2u);
+  const Json first = primary_.requests()[0].body;
+  ASSERT_EQ(first["tools"].size(), 1u);
+  EXPECT_EQ(first["tools"][0]["function"]["name"], "order_status");
+  EXPECT_EQ(first["tools"][0]["function"]["parameters"]["required"], Json({"order_id"}));
+  const Json second = primary_.requests()[1].body;
+  const Json& messages = second["messages"];
+  ASSERT_GE(messages.size(), 3u);
+  const Json& call = messages[messages.size() - 2];
+  EXPECT_EQ(call["role"], "assistant");
+  EXPECT_EQ(call["tool_calls"][0]["id"], "call_1");
+  const Json& result = messages.back();
+  EXPECT_EQ(result["role"], "tool");
+  EXPECT_EQ(result["tool_call_id"], "call_1");
+  EXPECT_EQ(Json::parse(result["content"].get<std::string>()),
+            Json({{"status", "dikirim"}, {"resi", "JNE123"}}));
+}
+
 }  // namespace
 }  // namespace waflow::test

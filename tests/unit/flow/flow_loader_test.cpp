@@ -274,6 +274,12 @@ TEST_F(ValidFixturesTest, AiAndClassifyStepModels) {
   EXPECT_TRUE(ai.grounded);
   EXPECT_EQ(ai.recall, 2);
   EXPECT_FALSE(ai.typing);
+  ASSERT_EQ(ai.tools.size(), 1u);
+  EXPECT_EQ(ai.tools[0].name, "lead_score");
+  EXPECT_EQ(ai.tools[0].function, "score_lead");
+  ASSERT_EQ(ai.tools[0].parameters.size(), 2u);
+  EXPECT_EQ(ai.tools[0].parameters[0].type, "integer");
+  EXPECT_EQ(ai.tools[0].parameters[1].values.size(), 3u);
   ASSERT_TRUE(ai.fallback);
   EXPECT_EQ(ai.fallback->reply.value, "Admin kami akan membalas ya kak.");
   EXPECT_TRUE(ai.fallback->handoff);

@@ -327,7 +327,11 @@ typedef struct waflow_ai_result {
   uint32_t struct_size;
   int32_t rc;
   waflow_str content;     /* the reply text */
-  waflow_str result_json; /* {"model", "finish_reason", "usage": {...}, "tool_calls"?} */
+  /* {"model", "finish_reason", "usage": {"prompt_tokens", "completion_tokens",
+   * "cached_tokens"?, "reasoning_tokens"?}, "tool_calls"? (OpenAI's shape),
+   * "assistant_message"? (with tool calls: the turn to send back before the tool
+   * results), "stop_reason"? (the provider's own)} */
+  waflow_str result_json;
   waflow_str error_message;
   uint32_t retry_after_ms;
   void* reserved[4];
