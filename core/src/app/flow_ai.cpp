@@ -522,7 +522,12 @@ void FlowEngine::Impl::handOff(const ExecPtr& x, const std::string& note, const 
 // ---- debounce -----------------------------------------------------------------------------
 
 void FlowEngine::Impl::gatherUntilQuiet(ExecPtr x, int64_t quiet_ms, StepDone done) {
-  if (!x->message.empty() && !jsonString(x->message, "id").empty()) {
+  // A message handled again after a crash (its inbox entry was not marked done yet) is
+  // already in the burst.
+  const std::string id = jsonString(x->message, "id");
+  bool known = std::any_of(x->run.gathered.begin(), x->run.gathered.end(),
+                           [&](const Json& m) { return jsonString(m, "id") == id; });
+  if (!id.empty() && !known) {
     x->run.gathered.push_back(x->message);
   }
   if (!x->run.token.empty()) {

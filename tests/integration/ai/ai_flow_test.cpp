@@ -258,6 +258,50 @@ steps:
               ElementsAre("user: halo\nmau tanya\nongkir ke bandung berapa?"));
 }
 
+TEST_F(AiFlowTest, ABurstSurvivesACrashAndIsAnsweredOnceAfterTheRestart) {
+  flow("assistant", R"(
+id: assistant
+triggers:
+  - on: message.received
+steps:
+  - ai: { provider: primary, debounce: 2s, history: 10 }
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "6281100000017");
+  chat.say("halo");
+  chat.say("mau tanya ongkir");
+  // Both are acknowledged (stored, and gathered into the waiting run); the answer is not due.
+  d->kill9();
+  EXPECT_EQ(primary_.requestCount(), 0u);
+  d.reset();
+  auto again = start();
+  ASSERT_TRUE(again);
+  chat.attach(*again);
+  EXPECT_EQ(chat.text(), "Echo: halo\nmau tanya ongkir");
+  EXPECT_TRUE(chat.quiet(2500ms));
+  EXPECT_EQ(primary_.requestCount(), 1u);
+}
+
+TEST_F(AiFlowTest, ChosenContactFieldsGoToTheModel) {
+  flow("assistant", R"(
+id: assistant
+triggers:
+  - on: message.received
+steps:
+  - set: { city: Bandung }
+  - ai: { provider: primary, system: "Kamu CS.", contact: [name, city, tier] }
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "6281100000018");
+  chat.say("halo");
+  ASSERT_EQ(chat.text(), "Echo: halo");
+  // The profile name from WhatsApp and the stored city; tier is not set, so it is left out.
+  EXPECT_EQ(systemOf(primary_.requests()[0]),
+            "Kamu CS.\n\nAbout the customer:\n- name: Tester\n- city: Bandung\n");
+}
+
 constexpr const char* kProfileFlow = R"(
 id: profile
 triggers:
