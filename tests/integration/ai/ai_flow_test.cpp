@@ -129,6 +129,19 @@ steps:
       history: 4
 )";
 
+TEST_F(AiFlowTest, TheBuiltInDemoAnswersWithOpenAiWhenItsKeyIsSet) {
+  // No waflow.yaml: the embedded default, with a key in the environment.
+  DaemonProcess d("", {}, {{"OPENAI_API_KEY", "sk-test"}, {"OPENAI_BASE_URL", primary_.baseUrl()}});
+  ASSERT_TRUE(d.start()) << d.log();
+  EXPECT_THAT(d.log(), HasSubstr("ai 'openai' (ai-openai)"));
+  Chat chat(d, "6281100000019");
+  chat.say("apa kabar?");
+  EXPECT_EQ(chat.text(), "Echo: apa kabar?");
+  ASSERT_EQ(primary_.requestCount(), 1u);
+  EXPECT_EQ(primary_.requests()[0].body["model"], "gpt-4o-mini");
+  EXPECT_THAT(d.log(), ::testing::Not(HasSubstr("sk-test")));
+}
+
 TEST_F(AiFlowTest, TheReplyCarriesTheProvidersAnswerAndTheTypingIndicatorIsShown) {
   flow("assistant", kAssistantFlow);
   auto d = start();
