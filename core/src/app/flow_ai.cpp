@@ -9,6 +9,8 @@
 #include "knowledge/ranker.h"
 #include "knowledge/sources.h"
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -355,14 +357,55 @@ Json FlowEngine::Impl::recordUsage(const AiCall& call, const std::string& provid
                   {"prompt_tokens", record["prompt_tokens"]},
                   {"completion_tokens", record["completion_tokens"]},
                   {"cost", record["cost"]}};
-  callStorage(services_.storage, "usage.add", {{"records", Json::array({std::move(record)})}},
-              [where = call.where](plugin::CallOutcome stored, Json) {
+  queueUsage(std::move(record));
+  return summary;
+}
+
+namespace {
+constexpr size_t kUsageBatch = 256;
+constexpr std::chrono::milliseconds kUsageFlushDelay{200};
+}  // namespace
+
+void FlowEngine::Impl::queueUsage(Json record) {
+  bool full = false;
+  bool arm = false;
+  {
+    std::lock_guard lock(usage_mutex_);
+    pending_usage_.push_back(std::move(record));
+    full = pending_usage_.size() >= kUsageBatch;
+    arm = !full && !usage_flush_armed_;
+    usage_flush_armed_ = usage_flush_armed_ || arm;
+  }
+  if (full) {
+    flushUsage();
+  } else if (arm) {
+    // The timer is used from the I/O threads only.
+    boost::asio::post(services_.io, [self = shared_from_this()] {
+      self->usage_timer_.expires_after(kUsageFlushDelay);
+      self->usage_timer_.async_wait(
+          [self](const boost::system::error_code&) { self->flushUsage(); });
+    });
+  }
+}
+
+void FlowEngine::Impl::flushUsage() {
+  std::vector<Json> batch;
+  {
+    std::lock_guard lock(usage_mutex_);
+    batch.swap(pending_usage_);
+    usage_flush_armed_ = false;
+  }
+  if (batch.empty()) {
+    return;
+  }
+  size_t n = batch.size();
+  callStorage(services_.storage, "usage.add", {{"records", std::move(batch)}},
+              [n](plugin::CallOutcome stored, Json) {
                 if (!stored.ok()) {
-                  flowLogger()->warn("{}: the AI call's token usage was not recorded: {}", where,
+                  flowLogger()->warn("token usage of {} AI call(s) was not recorded: {}", n,
                                      stored.error);
                 }
               });
-  return summary;
 }
 
 std::shared_ptr<FlowEngine::Impl::AiCall> FlowEngine::Impl::newAiCall(

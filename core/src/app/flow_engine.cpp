@@ -113,7 +113,8 @@ FlowEngine::Impl::Impl(const config::Config& config, Services services)
     : config_(config),
       services_(std::move(services)),
       scheduler_(services_.storage, services_.io, services_.owner),
-      watch_timer_(services_.io) {
+      watch_timer_(services_.io),
+      usage_timer_(services_.io) {
   lua_options_.limits.time_budget = config_.flows.lua_time_budget;
   lua_options_.limits.memory_limit = config_.flows.lua_memory_limit;
   lua_options_.default_time_zone = config_.flows.time_zone;
@@ -521,6 +522,7 @@ void FlowEngine::start() {
 void FlowEngine::stop() {
   impl_->stopped_ = true;
   impl_->watch_timer_.cancel();
+  impl_->flushUsage();
   impl_->scheduler_.stop();
 }
 

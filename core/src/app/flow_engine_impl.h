@@ -295,6 +295,15 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   boost::asio::steady_timer watch_timer_;
   std::atomic<bool> stopped_{false};
 
+  // Token usage waits here and is stored in batches (one usage.add per kUsageBatch records or
+  // per kUsageFlushDelay): a write per AI call cost as much as the rest of the call.
+  void queueUsage(Json record);
+  void flushUsage();
+  std::mutex usage_mutex_;
+  std::vector<Json> pending_usage_;
+  bool usage_flush_armed_ = false;
+  boost::asio::steady_timer usage_timer_;
+
   std::mutex subscriptions_mutex_;
   std::map<std::string, uint64_t, std::less<>> event_subscriptions_;  // name -> bus id
 

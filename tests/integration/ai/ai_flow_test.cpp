@@ -112,6 +112,19 @@ class AiFlowTest : public ::testing::Test {
                                                                        : Json(r.body);
   }
 
+  // /api/usage once it has `rows` rows: usage is stored in batches, up to 200 ms after a call.
+  static Json usage(const DaemonProcess& d, const std::string& query, size_t rows) {
+    Json out;
+    for (int i = 0; i < 50; ++i) {
+      out = admin(d, "/api/usage?" + query);
+      if (out["rows"].size() >= rows) {
+        break;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return out;
+  }
+
   fs::path root_;
   FakeAi primary_;
   FakeAi backup_;
@@ -223,7 +236,7 @@ TEST_F(AiFlowTest, AFailingProviderHandsTheQuestionToTheNextInTheChain) {
   EXPECT_EQ(primary_.requestCount(), 1u);
   EXPECT_EQ(backup_.requestCount(), 1u);
 
-  Json usage = admin(*d, "/api/usage?group_by=provider");
+  Json usage = AiFlowTest::usage(*d, "group_by=provider", 2);
   ASSERT_EQ(usage["rows"].size(), 2u) << usage.dump();
   EXPECT_EQ(usage["rows"][0]["key"], "backup");
   EXPECT_EQ(usage["rows"][0]["calls"], 1);
@@ -433,7 +446,7 @@ TEST_F(AiFlowTest, TokenUsageIsRecordedPerFlowWithItsCost) {
   Chat chat(*d, "6281100000010");
   chat.say("buka jam berapa?");
   ASSERT_EQ(chat.text(), "Buka jam 8 kak");
-  Json usage = admin(*d, "/api/usage?group_by=flow");
+  Json usage = AiFlowTest::usage(*d, "group_by=flow", 1);
   ASSERT_EQ(usage["rows"].size(), 1u) << usage.dump();
   const Json& row = usage["rows"][0];
   EXPECT_EQ(row["key"], "assistant");
