@@ -694,48 +694,52 @@ void FlowEngine::Impl::searchKnowledge(const std::vector<std::string>& bases,
     done(Json::array());
     return;
   }
-  auto found = std::make_shared<std::vector<knowledge::Passage>>();
-  auto left = std::make_shared<std::atomic<size_t>>(bases.size());
-  auto mutex = std::make_shared<std::mutex>();
+  struct Search {
+    std::mutex mutex;
+    std::vector<knowledge::Passage> found;
+    size_t left;
+  };
+  auto search = std::make_shared<Search>();
+  search->left = bases.size();
+  // Called once per knowledge base; the last one answers with the best passages of all.
+  auto finish = [search, limit, done](std::vector<knowledge::Passage> passages) {
+    {
+      std::lock_guard lock(search->mutex);
+      for (auto& p : passages) {
+        search->found.push_back(std::move(p));
+      }
+      if (--search->left != 0) {
+        return;
+      }
+    }
+    std::stable_sort(search->found.begin(), search->found.end(),
+                     [](const auto& l, const auto& r) { return l.score > r.score; });
+    Json out = Json::array();
+    for (const auto& p : search->found) {
+      if (out.size() >= static_cast<size_t>(limit)) {
+        break;
+      }
+      out.push_back({{"knowledge", p.knowledge},
+                     {"path", p.path},
+                     {"title", p.title},
+                     {"text", p.text},
+                     {"score", p.score}});
+    }
+    done(std::move(out));
+  };
   for (const std::string& id : bases) {
     auto it = services_.knowledge.find(id);
     if (it == services_.knowledge.end()) {
       flowLogger()->warn("knowledge base '{}' is not configured (knowledge: in waflow.yaml)", id);
-      if (left->fetch_sub(1) == 1) {
-        done(Json::array());
-      }
+      finish({});
       continue;
     }
     it->second->search(
-        question, static_cast<size_t>(limit),
-        [found, left, mutex, limit, done, id](KnowledgeBase::SearchResult r) {
-          if (!r.error.empty()) {
-            flowLogger()->warn("knowledge base '{}' could not be searched: {}", id, r.error);
+        question, static_cast<size_t>(limit), [finish, id](KnowledgeBase::SearchResult result) {
+          if (!result.error.empty()) {
+            flowLogger()->warn("knowledge base '{}' could not be searched: {}", id, result.error);
           }
-          {
-            std::lock_guard lock(*mutex);
-            for (auto& p : r.passages) {
-              found->push_back(std::move(p));
-            }
-          }
-          if (left->fetch_sub(1) != 1) {
-            return;
-          }
-          std::stable_sort(
-              found->begin(), found->end(),
-              [](const auto& left_p, const auto& right_p) { return left_p.score > right_p.score; });
-          Json out = Json::array();
-          for (const auto& p : *found) {
-            if (out.size() >= static_cast<size_t>(limit)) {
-              break;
-            }
-            out.push_back({{"knowledge", p.knowledge},
-                           {"path", p.path},
-                           {"title", p.title},
-                           {"text", p.text},
-                           {"score", p.score}});
-          }
-          done(std::move(out));
+          finish(std::move(result.passages));
         });
   }
 }

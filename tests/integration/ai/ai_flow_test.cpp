@@ -493,6 +493,33 @@ TEST_F(AiFlowTest, TheBestKnowledgePassagesGoToTheModelWithTheirSource) {
   EXPECT_EQ(system.find("[3]"), std::string::npos) << "passages: 2";
 }
 
+TEST_F(AiFlowTest, PassagesOfSeveralKnowledgeBasesAreRankedTogether) {
+  fs::create_directories(root_ / "promo");
+  writeFile(
+      root_ / "promo" / "promo.csv",
+      "question,answer\nAda promo ongkir?,Gratis ongkir ke seluruh Jawa sampai 31 Desember\n");
+  flow("faq", R"(
+id: faq
+triggers:
+  - on: message.received
+steps:
+  - ai: { provider: primary, knowledge: [toko, promo], passages: 2 }
+)");
+  auto d = start("knowledge:\n  toko: { sources: [\"" WAFLOW_KNOWLEDGE_FIXTURES "/toko\"] }\n" +
+                 std::string("  promo: { sources: [\"") + (root_ / "promo").string() + "\"] }\n");
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(waitForLog(*d, "knowledge 'promo' (start)"));
+  ASSERT_TRUE(waitForLog(*d, "knowledge 'toko' (start)"));
+  Chat chat(*d, "6281100000020");
+  chat.say("ada promo gratis ongkir?");
+  ASSERT_EQ(chat.text(), "Echo: ada promo gratis ongkir?");
+  std::string system = systemOf(primary_.requests()[0]);
+  EXPECT_THAT(system, HasSubstr("[1] (source: "));
+  EXPECT_THAT(system, HasSubstr("Gratis ongkir ke seluruh Jawa"));
+  EXPECT_THAT(system, HasSubstr("[2] (source: "));
+  EXPECT_EQ(system.find("[3]"), std::string::npos);
+}
+
 TEST_F(AiFlowTest, AGroundedAnswerHandsOffWhenTheKnowledgeBaseHasNothing) {
   flow("faq", kGroundedFlow);
   auto d = start(knowledgeConfig());
