@@ -11,7 +11,8 @@
 //       "typing":0}
 //
 // The typing indicator and read receipts are not replies: "typing" counts the typing
-// indicators the contact has been shown, so a listener can show "typing..." while it grows.
+// indicators the contact has been shown. A listener that adds &typing=<the count it saw> is
+// answered as soon as a new one is shown, so it can print "typing..." while the bot thinks.
 //
 // `waflow chat` is such a listener. GET with hub.mode=subscribe answers the
 // Cloud API verification handshake with `verify_token`.
@@ -25,6 +26,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace {
@@ -83,11 +85,15 @@ class SandboxChannel {
       throw waflow::Error(waflow::Rc::kInvalid, "send: the recipient ('to') is empty");
     }
     if (message.type == "typing" || message.type == "mark_read") {
-      std::lock_guard lock(mutex_);
-      Mailbox& box = mailbox(message.to);
+      waflow::Signal wake;
       if (message.type == "typing") {
+        std::lock_guard lock(mutex_);
+        Mailbox& box = mailbox(message.to);
         ++box.typing;
+        wake = box.arrived;
+        box.arrived = waflow::Signal();
       }
+      wake.notify();  // a listener that passed typing=<count> hears about it at once
       co_return waflow::SendResult{"sandbox." + message.type};
     }
     Json reply = {{"to", message.to}, {"type", message.type}, {"text", message.text}};
@@ -175,6 +181,11 @@ class SandboxChannel {
   waflow::Task<waflow::WebhookResponse> poll(std::string contact,
                                              const waflow::WebhookRequest& request) {
     uint64_t after = std::strtoull(request.queryParam("after").value_or("0").c_str(), nullptr, 10);
+    // With typing=<count seen>, a new typing indicator also ends the wait.
+    std::optional<uint64_t> typing_seen;
+    if (auto t = request.queryParam("typing")) {
+      typing_seen = std::strtoull(t->c_str(), nullptr, 10);
+    }
     auto wait = std::chrono::milliseconds(
         std::strtoll(request.queryParam("wait").value_or("-1").c_str(), nullptr, 10) * 1000);
     if (wait.count() < 0 || wait > poll_timeout_) {
@@ -198,7 +209,8 @@ class SandboxChannel {
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      if (!out["replies"].empty() || left.count() <= 0) {
+      bool typing_news = typing_seen && out["typing"].get<uint64_t>() > *typing_seen;
+      if (!out["replies"].empty() || typing_news || left.count() <= 0) {
         co_return waflow::WebhookResponse{200, out.dump(), "application/json"};
       }
       co_await arrived.wait(host_, left);

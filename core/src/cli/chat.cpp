@@ -138,7 +138,9 @@ int runChat(const ChatOptions& o) {
         o.channel);
     return 1;
   }
-  uint64_t after = Json::parse(first.body, nullptr, false).value("next", uint64_t{0});
+  const Json start = Json::parse(first.body, nullptr, false);
+  uint64_t after = start.is_object() ? start.value("next", uint64_t{0}) : 0;
+  uint64_t typing = start.is_object() ? start.value("typing", uint64_t{0}) : 0;
 
   std::mutex mutex;
   std::condition_variable cv;
@@ -148,7 +150,8 @@ int runChat(const ChatOptions& o) {
 
   std::thread poller([&] {
     while (!done.load()) {
-      Reply r = request(fmt::format("{}?replies_for={}&after={}&wait=2", webhook, o.from, after),
+      Reply r = request(fmt::format("{}?replies_for={}&after={}&typing={}&wait=2", webhook, o.from,
+                                    after, typing),
                         nullptr, 10);
       if (!r.error.empty() || r.status != 200) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -157,6 +160,14 @@ int runChat(const ChatOptions& o) {
       Json j = Json::parse(r.body, nullptr, false);
       if (j.is_discarded()) {
         continue;
+      }
+      if (uint64_t shown = j.value("typing", typing); shown > typing) {
+        typing = shown;
+        if (interactive) {
+          std::lock_guard lock(mutex);
+          std::cout << "\rbot is typing...\n"
+                    << "you> " << std::flush;
+        }
       }
       for (const Json& reply : j.value("replies", Json::array())) {
         std::string text = replyText(reply);

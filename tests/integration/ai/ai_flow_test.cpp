@@ -170,6 +170,28 @@ TEST_F(AiFlowTest, TheReplyCarriesTheProvidersAnswerAndTheTypingIndicatorIsShown
   EXPECT_GE(chat.typingShown(), 1u);
 }
 
+TEST_F(AiFlowTest, ASandboxListenerHearsOfTheTypingIndicatorBeforeTheAnswer) {
+  flow("assistant", kAssistantFlow);
+  auto d = start();
+  ASSERT_TRUE(d);
+  primary_.script(FakeAiReply::ok("Sudah dikirim kak.").after(2000ms));
+  const std::string contact = "6281100000021";
+  // A listener that has seen no indicator yet waits for replies or a new indicator.
+  std::thread customer([&] {
+    std::this_thread::sleep_for(200ms);
+    Chat(*d, contact).say("pesanan saya sudah dikirim?");
+  });
+  auto r =
+      http("GET", d->url("/webhooks/sandbox?replies_for=" + contact + "&after=0&typing=0&wait=10"));
+  customer.join();
+  ASSERT_EQ(r.status, 200);
+  Json poll = Json::parse(r.body);
+  EXPECT_TRUE(poll["replies"].empty()) << r.body;  // the model is still writing
+  EXPECT_EQ(poll["typing"], 1);
+  Chat chat(*d, contact);
+  EXPECT_EQ(chat.text(), "Sudah dikirim kak.");
+}
+
 TEST_F(AiFlowTest, TheConversationsEarlierMessagesComeFromStorage) {
   flow("assistant", kAssistantFlow);
   auto d = start();
