@@ -99,8 +99,10 @@ class Daemon::Impl {
         io_threads_(threadsFor(config_.server.threads)),
         work_(boost::asio::make_work_guard(io_)),
         // Media downloads (documents reach 100 MB on the Cloud API) need more room
-        // than the client's 64 MiB default.
-        http_client_(io_, ClientOptions{.max_response_bytes = 128ull * 1024 * 1024}),
+        // than the client's 64 MiB default. One shard per I/O thread, so thousands of AI
+        // calls in flight do not queue on one thread's connection bookkeeping.
+        http_client_(io_, ClientOptions{.max_response_bytes = 128ull * 1024 * 1024,
+                                        .shards = io_threads_}),
         bus_(bus::EventBus::Options{
             static_cast<std::size_t>(config_.bus.workers > 0 ? config_.bus.workers : 0),
             config_.bus.capacity, &metrics_}),

@@ -904,29 +904,61 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
   std::atomic<uint64_t> connections_opened_{0};
 };
 
-HttpClient::HttpClient(boost::asio::io_context& ioc, ClientOptions opts)
-    : impl_(std::make_shared<Impl>(ioc, std::move(opts))) {}
+namespace {
+
+constexpr uint64_t kMaxShards = 16;
+
+std::size_t perShard(std::size_t limit, std::size_t shards) {
+  return limit == 0 ? 0 : (limit + shards - 1) / shards;
+}
+
+}  // namespace
+
+HttpClient::HttpClient(boost::asio::io_context& ioc, ClientOptions opts) {
+  const std::size_t shards = std::clamp<std::size_t>(opts.shards, 1, kMaxShards);
+  opts.max_connections_per_host = perShard(opts.max_connections_per_host, shards);
+  opts.max_total_connections = perShard(opts.max_total_connections, shards);
+  opts.max_cached_connections = perShard(opts.max_cached_connections, shards);
+  for (std::size_t i = 0; i < shards; ++i) {
+    shards_.push_back(std::make_shared<Impl>(ioc, opts));
+  }
+}
 
 HttpClient::~HttpClient() {
   // Tear down now, while the io_context surely exists; queued handlers only hold weak
   // references and become no-ops.
-  impl_->destroy();
+  for (auto& shard : shards_) {
+    shard->destroy();
+  }
 }
 
 uint64_t HttpClient::send(ClientRequest req, Callback done) {
-  return impl_->send(std::move(req), std::move(done));
+  const uint64_t index = next_shard_.fetch_add(1, std::memory_order_relaxed) % shards_.size();
+  return shards_[index]->send(std::move(req), std::move(done)) * kMaxShards + index;
 }
 
 void HttpClient::cancel(uint64_t id) {
-  impl_->cancel(id);
+  const uint64_t index = id % kMaxShards;
+  if (index < shards_.size()) {
+    shards_[index]->cancel(id / kMaxShards);
+  }
 }
 
 void HttpClient::shutdown() {
-  impl_->shutdown();
+  for (auto& shard : shards_) {
+    shard->shutdown();
+  }
 }
 
 HttpClient::Stats HttpClient::stats() const {
-  return impl_->stats();
+  Stats total;
+  for (const auto& shard : shards_) {
+    Stats s = shard->stats();
+    total.in_flight += s.in_flight;
+    total.completed += s.completed;
+    total.connections_opened += s.connections_opened;
+  }
+  return total;
 }
 
 }  // namespace waflow::core

@@ -14,6 +14,7 @@
 // every callback called, call shutdown() and let the loop run until they have been delivered.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -82,6 +83,12 @@ struct ClientOptions {
   // collapses whenever a burst of transfers completes at once, so it is set explicitly.
   std::size_t max_cached_connections = 1024;
   std::size_t max_response_bytes = 64 * 1024 * 1024;  // a larger body fails with kTooLarge
+  // Independent libcurl multi handles, each on its own strand, that requests are spread over in
+  // turn (1 to 16). libcurl scans all of a handle's connections on every request start and
+  // completion, so thousands of connections in one handle make that scan the bottleneck of a
+  // single thread; several shards split it and use several I/O threads. Connection limits and
+  // the connection cache apply per shard (max_* divided between them, rounded up).
+  std::size_t shards = 1;
   std::string user_agent = "waflow/0.1";
 };
 
@@ -117,7 +124,10 @@ class HttpClient {
   class Impl;
 
  private:
-  std::shared_ptr<Impl> impl_;  // shared with weak references held by queued Asio handlers
+  // Each shared with weak references held by its queued Asio handlers. A request id is the
+  // shard's own id times kMaxShards plus the shard's index.
+  std::vector<std::shared_ptr<Impl>> shards_;
+  std::atomic<uint64_t> next_shard_{0};
 };
 
 }  // namespace waflow::core

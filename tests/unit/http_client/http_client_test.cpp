@@ -375,6 +375,43 @@ TEST_F(HttpClientTest, LoadAboveTheCacheSizeStillReusesConnections) {
   EXPECT_EQ(server_.connectionsAccepted(), kInFlight);
 }
 
+TEST_F(HttpClientTest, ShardsShareTheLoadAndEachRequestIsTheirsToCancel) {
+  ClientOptions opts;
+  opts.shards = 3;
+  startClient(opts, 2);
+  // Requests go to the shards in turn; every one completes, on any of the loop threads.
+  Collector collector(30);
+  for (std::size_t i = 0; i < 30; ++i) {
+    client_->send(get("/echo?delay_ms=20&i=" + std::to_string(i)), collector.callback(i));
+  }
+  ASSERT_TRUE(collector.wait());
+  for (const auto& [slot, resp] : collector.responses()) {
+    ASSERT_TRUE(resp.ok()) << resp.error_message;
+    EXPECT_EQ(resp.status, 200);
+  }
+  EXPECT_EQ(client_->stats().completed, 30u);
+  // Each shard keeps its own connections: at least one each, never more than the requests.
+  EXPECT_GE(client_->stats().connections_opened, 3u);
+  EXPECT_LE(client_->stats().connections_opened, 30u);
+
+  // An id names its shard: cancelling requests that landed on different shards works.
+  Collector slow(3);
+  std::vector<uint64_t> ids;
+  for (std::size_t i = 0; i < 3; ++i) {
+    ids.push_back(client_->send(get("/echo?delay_ms=20000"), slow.callback(i)));
+  }
+  EXPECT_NE(ids[0] % 16, ids[1] % 16);
+  EXPECT_NE(ids[1] % 16, ids[2] % 16);
+  for (uint64_t id : ids) {
+    client_->cancel(id);
+  }
+  ASSERT_TRUE(slow.wait());
+  for (const auto& [slot, resp] : slow.responses()) {
+    EXPECT_EQ(resp.error, ClientError::kCancelled);
+  }
+  EXPECT_EQ(client_->stats().in_flight, 0u);
+}
+
 TEST_F(HttpClientTest, ConnectionLimitPerHostIsHonoured) {
   ClientOptions opts;
   opts.max_connections_per_host = 4;
