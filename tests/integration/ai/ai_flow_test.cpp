@@ -39,6 +39,14 @@ std::vector<std::string> turns(const RecordedAiRequest& r) {
   return out;
 }
 
+// History orders a reply and the customer's next message by the millisecond each was stored
+// in; one stored within the same millisecond as the reply before it would count as earlier (a
+// reply is taken to follow what came in at the same time). A real customer cannot answer that
+// fast; a test can, so it waits for the clock to move on.
+void nextMillisecond() {
+  std::this_thread::sleep_for(2ms);
+}
+
 std::string systemOf(const RecordedAiRequest& r) {
   for (const auto& m : r.body["messages"]) {
     if (m.value("role", "") == "system") {
@@ -200,6 +208,7 @@ TEST_F(AiFlowTest, TheConversationsEarlierMessagesComeFromStorage) {
   for (const char* text : {"satu", "dua", "tiga"}) {
     chat.say(text);
     ASSERT_EQ(chat.text(), std::string("Echo: ") + text);
+    nextMillisecond();
   }
   chat.say("empat");
   ASSERT_EQ(chat.text(), "Echo: empat");
@@ -225,6 +234,7 @@ steps:
   for (const char* text : {"a", "b", "c"}) {
     chat.say(text);
     ASSERT_EQ(chat.text(), std::string("Echo: ") + text);
+    nextMillisecond();
   }
   chat.say("d");
   ASSERT_EQ(chat.text(), "Echo: d");
@@ -605,6 +615,7 @@ steps:
        {"alamat saya di Jalan Melati 7 Bandung", "oke makasih", "sip", "mau tanya lagi", "hmm"}) {
     chat.say(text);
     ASSERT_EQ(chat.text(), std::string("Echo: ") + text);
+    nextMillisecond();
   }
   chat.say("kirim ke alamat saya yang kemarin ya");
   ASSERT_EQ(chat.text(), "Echo: kirim ke alamat saya yang kemarin ya");
