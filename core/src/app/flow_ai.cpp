@@ -8,6 +8,7 @@
 #include "app/storage_call.h"
 #include "knowledge/ranker.h"
 #include "knowledge/sources.h"
+#include "text/ascii.h"
 
 #include <boost/asio/post.hpp>
 
@@ -20,23 +21,20 @@ namespace waflow::core::app {
 
 namespace {
 
+using text::lowerAscii;
+using text::trimSpace;
+
 // About four bytes of text per token for the Latin-script languages our users write; used only
 // to keep history within a budget, never for billing (the provider's usage is).
 int64_t estimateTokens(const std::string& text) {
   return static_cast<int64_t>(text.size() + 3) / 4 + 4;
 }
 
-std::string trimmed(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
 // What a grounded answer says when the passages do not hold the answer.
 constexpr const char* kNoAnswer = "NO_ANSWER";
 
 bool saysNoAnswer(const std::string& answer) {
-  std::string t = trimmed(answer);
+  std::string_view t = trimSpace(answer);
   return t.rfind(kNoAnswer, 0) == 0 || (t.size() < 40 && t.find(kNoAnswer) != std::string::npos);
 }
 
@@ -55,13 +53,6 @@ Json firstJsonObject(const std::string& answer) {
     }
   }
   return Json();
-}
-
-std::string lowerAscii(std::string s) {
-  for (char& c : s) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return s;
 }
 
 // The category an AI answer names: {"category": "x"}, or the answer itself, compared without
@@ -116,7 +107,8 @@ std::variant<Json, std::string> checkFields(const std::string& answer,
         d = v.get<double>();
       } else if (v.is_string()) {
         char* end = nullptr;
-        std::string s = trimmed(v.get<std::string>());
+        const std::string raw = v.get<std::string>();
+        const std::string s(trimSpace(raw));
         d = std::strtod(s.c_str(), &end);
         if (s.empty() || end == nullptr || *end != '\0') {
           return "the field '" + f.name + "' must be a number";

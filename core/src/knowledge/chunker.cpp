@@ -1,4 +1,5 @@
 #include "knowledge/chunker.h"
+#include "text/ascii.h"
 
 #include <algorithm>
 #include <cctype>
@@ -8,22 +9,8 @@
 namespace waflow::core::knowledge {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  std::size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  std::size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
+using text::lowerAscii;
+using text::trimSpace;
 
 std::string_view skipBom(std::string_view s) {
   if (s.substr(0, 3) == "\xEF\xBB\xBF") {
@@ -82,14 +69,14 @@ void splitLong(std::string_view text, std::size_t limit, std::vector<std::string
     if (cut == 0) {
       cut = std::max<std::size_t>(1, window.size());
     }
-    std::string_view piece = trim(text.substr(0, cut));
+    std::string_view piece = trimSpace(text.substr(0, cut));
     if (!piece.empty()) {
       out.emplace_back(piece);
     }
-    text = trim(text.substr(cut));
+    text = trimSpace(text.substr(cut));
   }
-  if (!trim(text).empty()) {
-    out.emplace_back(trim(text));
+  if (!trimSpace(text).empty()) {
+    out.emplace_back(trimSpace(text));
   }
 }
 
@@ -98,7 +85,7 @@ std::vector<std::string> paragraphs(std::string_view text) {
   std::vector<std::string> out;
   std::string current;
   for (std::string_view line : lines(text)) {
-    if (trim(line).empty()) {
+    if (trimSpace(line).empty()) {
       if (!current.empty()) {
         out.push_back(std::move(current));
         current.clear();
@@ -135,19 +122,19 @@ std::optional<std::pair<int, std::string>> atxHeading(std::string_view line) {
   if (line[level] != ' ' && line[level] != '\t') {
     return std::nullopt;  // "#hashtag" is text
   }
-  std::string_view title = trim(line.substr(level));
+  std::string_view title = trimSpace(line.substr(level));
   // A closing sequence of #s is not part of the title.
   std::size_t closing = title.find_last_not_of('#');
   if (closing != std::string_view::npos && closing + 1 < title.size() &&
       (title[closing] == ' ' || title[closing] == '\t')) {
-    title = trim(title.substr(0, closing));
+    title = trimSpace(title.substr(0, closing));
   }
   return std::pair<int, std::string>(static_cast<int>(level), std::string(title));
 }
 
 // "===" (level 1) or "---" (level 2) under a line of text makes that line a heading.
 int setextLevel(std::string_view line) {
-  std::string_view t = trim(line);
+  std::string_view t = trimSpace(line);
   if (t.empty()) {
     return 0;
   }
@@ -161,7 +148,7 @@ int setextLevel(std::string_view line) {
 }
 
 bool isFence(std::string_view line) {
-  std::string_view t = trim(line);
+  std::string_view t = trimSpace(line);
   return t.substr(0, 3) == "```" || t.substr(0, 3) == "~~~";
 }
 
@@ -254,7 +241,7 @@ bool parseCsv(std::string_view text, std::vector<CsvRow>& rows, std::string& err
       break;
     }
     bool blank = std::all_of(row.fields.begin(), row.fields.end(),
-                             [](const std::string& f) { return trim(f).empty(); });
+                             [](const std::string& f) { return trimSpace(f).empty(); });
     if (!blank) {
       rows.push_back(std::move(row));
     }
@@ -270,7 +257,7 @@ SourceFormat formatOf(std::string_view path) {
   if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) {
     return SourceFormat::kUnsupported;
   }
-  std::string ext = lower(path.substr(dot + 1));
+  std::string ext = lowerAscii(path.substr(dot + 1));
   if (ext == "md" || ext == "markdown") {
     return SourceFormat::kMarkdown;
   }
@@ -337,9 +324,10 @@ std::vector<Chunk> chunkMarkdown(std::string_view text, std::size_t chunk_size) 
         continue;
       }
       // Setext: a one-line paragraph underlined by === or ---.
-      if (n + 1 < all.size() && !trim(line).empty() && setextLevel(all[n + 1]) > 0 &&
-          (n == 0 || trim(all[n - 1]).empty() || isFence(all[n - 1]) || atxHeading(all[n - 1]))) {
-        startSection(setextLevel(all[n + 1]), std::string(trim(line)));
+      if (n + 1 < all.size() && !trimSpace(line).empty() && setextLevel(all[n + 1]) > 0 &&
+          (n == 0 || trimSpace(all[n - 1]).empty() || isFence(all[n - 1]) ||
+           atxHeading(all[n - 1]))) {
+        startSection(setextLevel(all[n + 1]), std::string(trimSpace(line)));
         ++n;
         continue;
       }
@@ -373,7 +361,7 @@ ChunkResult chunkCsvFaq(std::string_view text) {
   int tags = -1;
   const CsvRow& header = rows.front();
   for (std::size_t c = 0; c < header.fields.size(); ++c) {
-    std::string name = lower(trim(header.fields[c]));
+    std::string name = lowerAscii(trimSpace(header.fields[c]));
     if (name == "question" || name == "pertanyaan") {
       question = static_cast<int>(c);
     } else if (name == "answer" || name == "jawaban") {
@@ -385,7 +373,7 @@ ChunkResult chunkCsvFaq(std::string_view text) {
   if (question < 0 || answer < 0) {
     std::string found;
     for (const std::string& f : header.fields) {
-      found += (found.empty() ? "" : ", ") + std::string(trim(f));
+      found += (found.empty() ? "" : ", ") + std::string(trimSpace(f));
     }
     result.error = std::to_string(header.line) +
                    ": the first row must name the columns 'question' and 'answer' (optionally "
@@ -397,7 +385,7 @@ ChunkResult chunkCsvFaq(std::string_view text) {
     if (column < 0 || static_cast<std::size_t>(column) >= row.fields.size()) {
       return {};
     }
-    return std::string(trim(row.fields[static_cast<std::size_t>(column)]));
+    return std::string(trimSpace(row.fields[static_cast<std::size_t>(column)]));
   };
   for (std::size_t r = 1; r < rows.size(); ++r) {
     const CsvRow& row = rows[r];

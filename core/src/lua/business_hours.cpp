@@ -1,4 +1,5 @@
 #include "lua/business_hours.h"
+#include "text/ascii.h"
 
 #include <algorithm>
 #include <cctype>
@@ -14,11 +15,7 @@ namespace {
 using nlohmann::json;
 
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
+  return text::lowerAscii(s);
 }
 
 std::string_view trim(std::string_view s) {

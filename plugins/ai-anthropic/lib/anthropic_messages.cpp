@@ -353,17 +353,7 @@ Json buildMessagesRequest(const Json& request, const MessagesDefaults& defaults)
     throw Error(Rc::kInvalid, "request_json must be a JSON object");
   }
   Json body = Json::object();
-  std::string model = defaults.model;
-  if (auto it = request.find("model"); it != request.end() && !it->is_null()) {
-    if (!it->is_string() || it->get<std::string>().empty()) {
-      throw Error(Rc::kInvalid, "request_json.model must be a non-empty string");
-    }
-    model = it->get<std::string>();
-  }
-  if (model.empty()) {
-    throw Error(Rc::kInvalid, "no model: set `model` in the AI provider's config");
-  }
-  body["model"] = model;
+  body["model"] = openai::requestModel(request, defaults.model);
 
   int64_t max_tokens = defaults.max_tokens;
   if (auto it = request.find("max_tokens"); it != request.end() && !it->is_null()) {

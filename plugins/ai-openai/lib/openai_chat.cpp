@@ -150,6 +150,20 @@ std::optional<milliseconds> parseHttpDate(std::string_view text,
 
 }  // namespace
 
+std::string requestModel(const nlohmann::json& request, const std::string& configured) {
+  std::string model = configured;
+  if (auto it = request.find("model"); it != request.end() && !it->is_null()) {
+    if (!it->is_string() || it->get<std::string>().empty()) {
+      throw Error(Rc::kInvalid, "request_json.model must be a non-empty string");
+    }
+    model = it->get<std::string>();
+  }
+  if (model.empty()) {
+    throw Error(Rc::kInvalid, "no model: set `model` in the AI provider's config");
+  }
+  return model;
+}
+
 nlohmann::json parseAiRequest(std::string_view request_json) {
   nlohmann::json req = nlohmann::json::parse(request_json, nullptr, false);
   if (!req.is_object()) {
@@ -182,17 +196,7 @@ Json buildChatRequest(const Json& request, const ChatDefaults& defaults) {
     throw Error(Rc::kInvalid, "request_json must be a JSON object");
   }
   Json body = Json::object();
-  std::string model = defaults.model;
-  if (auto it = request.find("model"); it != request.end() && !it->is_null()) {
-    if (!it->is_string() || it->get<std::string>().empty()) {
-      throw Error(Rc::kInvalid, "request_json.model must be a non-empty string");
-    }
-    model = it->get<std::string>();
-  }
-  if (model.empty()) {
-    throw Error(Rc::kInvalid, "no model: set `model` in the AI provider's config");
-  }
-  body["model"] = model;
+  body["model"] = requestModel(request, defaults.model);
 
   Json messages = Json::array();
   if (auto it = request.find("system"); it != request.end() && !it->is_null()) {

@@ -47,6 +47,10 @@ struct ChatDefaults {
   nlohmann::json extra_body = nlohmann::json::object();
 };
 
+// The model to ask: the request's "model" (a flow step's choice), else the configured one.
+// Throws waflow::Error(kInvalid) when neither names one.
+std::string requestModel(const nlohmann::json& request, const std::string& configured);
+
 // The engine's request_json parsed; throws waflow::Error(kInvalid) when it is not a JSON object.
 nlohmann::json parseAiRequest(std::string_view request_json);
 

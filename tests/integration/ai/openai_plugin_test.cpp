@@ -1,6 +1,7 @@
 // ai-openai loaded by the daemon's plugin loader and run on the real host services (HTTP client,
 // timers) against FakeAi over real HTTP: the exact request body and headers sent, the result
 // handed back, and each failure's result code, retries and waits.
+#include "ai_plugin_harness.h"
 #include "bus/event_bus.h"
 #include "fake_ai.h"
 #include "http_client/http_client.h"
@@ -29,26 +30,9 @@ using namespace std::chrono_literals;
 
 constexpr const char* kKey = "sk-test";
 
-class OpenAiPluginTest : public ::testing::Test {
+class OpenAiPluginTest : public AiPluginHarness {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("waflow-openai-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-    catalog_.scan({WAFLOW_PLUGIN_DIR});
-    thread_ = std::thread([this] { io_.run(); });
-    bus_.start();
-  }
-  void TearDown() override {
-    if (ai_) {
-      ai_->stop(2s);
-      ai_.reset();
-    }
-    bus_.stop(std::chrono::seconds(2));
-    http_.shutdown();
-    work_.reset();
-    thread_.join();
-    std::filesystem::remove_all(dir_);
-  }
+  OpenAiPluginTest() : AiPluginHarness("ai-openai", FakeAi::Options{}) {}
 
   // The config the daemon would hand over after validation (defaults filled in).
   Json config() const {
@@ -64,40 +48,12 @@ class OpenAiPluginTest : public ::testing::Test {
             {"json_mode", "json_schema"}};
   }
 
-  bool create(const Json& cfg, std::string* error) {
-    ai_ = std::make_unique<PluginInstance>(catalog_.find("ai-openai"), "openai",
-                                           HostServices{io_, http_, bus_, dir_});
-    return ai_->create(cfg.dump(), error) && ai_->start(error);
-  }
-  void start(const Json& cfg) {
-    std::string error;
-    ASSERT_TRUE(create(cfg, &error)) << error;
-  }
-
-  CallOutcome complete(const Json& request) {
-    std::promise<CallOutcome> done;
-    ai_->complete({request.dump(), "wa:6281234", "req-1"},
-                  [&done](CallOutcome o) { done.set_value(std::move(o)); });
-    return done.get_future().get();
-  }
-
   static Json hello() {
     return {{"system", "Kamu asisten Toko Kita."},
             {"messages", {{{"role", "user"}, {"content", "Halo"}}}},
             {"history", 1},
             {"timeout_ms", 20000}};
   }
-
-  std::filesystem::path dir_;
-  FakeAi fake_;
-  PluginCatalog catalog_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
-      boost::asio::make_work_guard(io_);
-  std::thread thread_;
-  HttpClient http_{io_};
-  bus::EventBus bus_{bus::EventBus::Options{1, 1024, nullptr}};
-  std::unique_ptr<PluginInstance> ai_;
 };
 
 TEST_F(OpenAiPluginTest, SendsTheExactBodyAndHeadersAndReturnsTheReply) {
