@@ -35,7 +35,7 @@ echo "bench: building Release targets in $BUILD"
 build_started=$SECONDS
 if ! ninja -C "$BUILD" -j"$JOBS" waflow channel-sandbox ai-mock storage-sqlite waflow_minimal_server \
   waflow_bench_bus waflow_bench_http_client waflow_bench_storage waflow_bench_lua channel-cloudapi \
-  waflow-fake-graph-api waflow_bench_signed_webhooks ai-openai waflow_bench_ai \
+  waflow-fake-graph-api waflow_bench_signed_webhooks waflow_floor_server ai-openai waflow_bench_ai \
   >"$BUILD/bench-build.log" 2>&1; then
   tail -40 "$BUILD/bench-build.log" >&2
   echo "bench: the build failed; full log in $BUILD/bench-build.log" >&2

@@ -166,10 +166,74 @@ measureDaemon() {  # <label> <auto_reply yaml> <replies 0|1>
   stopPid "$DAEMON_PID"
 }
 
+# The floors: waflow-floor-server, the least any server can do for this benchmark (group commit
+# of the body, 200, one send to the same fake; no signature check, no parsing, no outbox), with
+# a bare journal file (row floor) or the least SQLite can do (row floor-sql). Their msgs/s bound
+# what any implementation of the target can reach on this machine.
+floorStats() {  # sets F_received F_sent F_failed from GET /stats
+  local stats
+  stats=$(curl -s "http://127.0.0.1:$PORT/stats")
+  F_received=$(awk '$1 == "received" { print $2 }' <<<"$stats")
+  F_sent=$(awk '$1 == "sent" { print $2 }' <<<"$stats")
+  F_failed=$(awk '$1 == "failed" { print $2 }' <<<"$stats")
+}
+waitFloorReplies() {  # <timeout seconds>; prints the milliseconds it took, or "timeout"
+  local started
+  started=$(nowMs)
+  while :; do
+    floorStats
+    if [ $((F_sent + F_failed)) -ge "$F_received" ]; then
+      echo $(($(nowMs) - started))
+      return 0
+    fi
+    if [ "$(nowMs)" -ge $((started + $1 * 1000)) ]; then
+      echo timeout
+      return 0
+    fi
+    sleep 0.02
+  done
+}
+measureFloor() {  # <label> <store: journal|sqlite>
+  local label=$1
+  "$BUILD/bin/waflow-floor-server" --sink "$FAKE_URL" --phone-number-id "$BENCH_PHONE_NUMBER_ID" \
+    --token bench-token --store "$2" --dir "$WORK" --threads "$SERVER_THREADS" --journal-mib 256 \
+    >"$WORK/floor.out" 2>"$WORK/floor.err" &
+  local pid=$! cpu0 cpu1 sent0 received0 drain_ms drain=">${DRAIN_TIMEOUT}s" replies_rate
+  BENCH_PIDS+=("$pid")
+  awaitOutput "$pid" 300 "$WORK/floor.err" waflow-floor-server head -1 "$WORK/floor.out"
+  PORT=$AWAITED
+  runWrk "$LUA" "$WRK_THREADS" "$CONNECTIONS" "$WARMUP" /webhooks/bench "$WORK/warm"
+  waitFloorReplies "$DRAIN_TIMEOUT" >/dev/null
+  floorStats
+  sent0=$F_sent received0=$F_received
+  cpu0=$(cpuMicros "$pid")
+  runWrk "$LUA" "$WRK_THREADS" "$CONNECTIONS" "$DURATION" /webhooks/bench "$WORK/measure"
+  floorStats
+  replies_rate=$(awk -v n="$((F_sent - sent0))" -v u="$R_duration_us" \
+    'BEGIN { printf "%.0f", (u > 0 ? n * 1e6 / u : 0) }')
+  drain_ms=$(waitFloorReplies "$DRAIN_TIMEOUT")
+  if [ "$drain_ms" != timeout ]; then
+    drain=$(awk -v m="$drain_ms" 'BEGIN { printf "%.2fs", m / 1000 }')
+  fi
+  cpu1=$(cpuMicros "$pid")
+  floorStats
+  local cpu
+  cpu=$(perUnit $((cpu1 - cpu0)) $((F_received - received0)))
+  ROWS+=("$label $R_rps $R_p50_us $R_p99_us $cpu $replies_rate $drain $(statusKb "$pid" VmRSS)")
+  CHECKS+=("$label: wrk 2xx=$((R_requests - R_non2xx)) non2xx=$R_non2xx"
+    "socket_errors=$R_socket_errors; stored=$((F_received - received0))"
+    "replies=$((F_sent - sent0)) failed_replies=$F_failed")
+  stopPid "$pid"
+}
+
 CHECKS=()
 startFake fake --threads "$FAKE_THREADS" --token bench-token --sends-file "$WORK/sends.tsv"
 measureDaemon ingest "{ enabled: false }" 0
 measureDaemon end2end "$REPLY_YAML" 1
+if [ -x "$BUILD/bin/waflow-floor-server" ]; then
+  measureFloor floor journal
+  measureFloor floor-sql sqlite
+fi
 stopPid "$FAKE_PID"
 
 # Every reply the fake accepted, once: wamids it issued and the callback data (the outbox id,
@@ -201,17 +265,21 @@ echo "checks (minimal non2xx=$MIN_NON2XX):"
 sep=""
 for c in "${CHECKS[@]}"; do
   case $c in
-    ingest:* | end2end:* | WARNING:*) printf '%s  %s' "$sep" "$c" ;;
+    ingest:* | end2end:* | floor:* | floor-sql:* | WARNING:*) printf '%s  %s' "$sep" "$c" ;;
     *) printf ' %s' "$c" ;;
   esac
   sep=$'\n'
 done
 echo
-echo "  fake Graph API: succeeded=$fake_ok failed=$fake_failed duplicate_wamids=$dup_wamids" \
+echo "  fake Graph API (end2end and floor): succeeded=$fake_ok failed=$fake_failed duplicate_wamids=$dup_wamids" \
   "duplicate_callback_ids=$dup_ids; $FAKE_CPU µs CPU per reply"
 echo
 echo "minimal = waflow-minimal-server; ingest = waflow, auto_reply disabled (signature check,"
-echo "  parse, durable inbox); end2end = waflow with auto_reply text, outbox and sends to the fake."
+echo "  parse, durable inbox); end2end = waflow with auto_reply text, outbox and sends to the fake;"
+echo "  floor = waflow-floor-server: each group of bodies made durable with one pwritev + fdatasync"
+echo "  of a journal file, 200, one send to the same fake, nothing else; floor-sql = the same with"
+echo "  the least SQLite can do (one table, unique id, WAL, synchronous=FULL, a group per"
+echo "  transaction). No implementation of the target beats its floor on this machine."
 echo "msgs/s = webhooks answered 2xx per second (the daemon answers only after the message is"
 echo "  committed and synced in SQLite); replies/s = replies the fake accepted while wrk ran;"
 echo "  drain = time after wrk stopped until every stored message had its reply; CPU µs/msg ="

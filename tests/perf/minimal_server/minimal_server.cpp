@@ -7,7 +7,6 @@
 //
 // Usage: waflow-minimal-server [--port N] [--threads N] [--address A]
 // Prints the bound port alone on the first stdout line, then serves until SIGINT/SIGTERM.
-#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
@@ -18,103 +17,18 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+
+#include "plain_http_server.h"
+
+using namespace waflow::bench;  // NOLINT(google-build-using-namespace): a one-file tool
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
-
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public PlainSession<Session> {
  public:
-  explicit Session(tcp::socket&& socket) : socket_(std::move(socket)) {}
-
-  void run() {
-    asio::dispatch(socket_.get_executor(),
-                   beast::bind_front_handler(&Session::doRead, shared_from_this()));
-  }
-
- private:
-  void doRead() {
-    req_ = {};
-    http::async_read(socket_, buffer_, req_,
-                     beast::bind_front_handler(&Session::onRead, shared_from_this()));
-  }
-
-  void onRead(beast::error_code ec, std::size_t) {
-    if (ec) {
-      beast::error_code ignored;
-      socket_.shutdown(tcp::socket::shutdown_send, ignored);
-      return;
-    }
-    res_ = {};
-    res_.version(req_.version());
-    res_.result(http::status::ok);
-    res_.set(http::field::content_type, "text/plain");
-    res_.body() = "OK";
-    res_.keep_alive(req_.keep_alive());
-    res_.prepare_payload();
-    http::async_write(socket_, res_,
-                      beast::bind_front_handler(&Session::onWrite, shared_from_this()));
-  }
-
-  void onWrite(beast::error_code ec, std::size_t) {
-    if (ec) {
-      return;
-    }
-    if (!res_.keep_alive()) {
-      beast::error_code ignored;
-      socket_.shutdown(tcp::socket::shutdown_send, ignored);
-      return;
-    }
-    doRead();
-  }
-
-  tcp::socket socket_;
-  beast::flat_buffer buffer_;
-  http::request<http::string_body> req_;
-  http::response<http::string_body> res_;
-};
-
-class Listener : public std::enable_shared_from_this<Listener> {
- public:
-  Listener(asio::io_context& ioc, const tcp::endpoint& endpoint)
-      : ioc_(ioc), acceptor_(asio::make_strand(ioc)) {
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen(asio::socket_base::max_listen_connections);
-  }
-
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-
-  void run() { doAccept(); }
-
- private:
-  void doAccept() {
-    acceptor_.async_accept(asio::make_strand(ioc_),
-                           beast::bind_front_handler(&Listener::onAccept, shared_from_this()));
-  }
-
-  void onAccept(beast::error_code ec, tcp::socket socket) {
-    if (!ec) {
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket))->run();
-    }
-    doAccept();
-  }
-
-  asio::io_context& ioc_;
-  tcp::acceptor acceptor_;
+  using PlainSession::PlainSession;
+  void onRequest() { respond("OK"); }
 };
 
 [[noreturn]] void usage(const std::string& error) {
@@ -158,7 +72,9 @@ int main(int argc, char** argv) {
   try {
     asio::io_context ioc(static_cast<int>(threads));
     tcp::endpoint endpoint(asio::ip::make_address(address), static_cast<uint16_t>(port));
-    auto listener = std::make_shared<Listener>(ioc, endpoint);
+    auto listener = std::make_shared<PlainListener>(ioc, endpoint, [](tcp::socket&& socket) {
+      std::make_shared<Session>(std::move(socket))->run();
+    });
     std::cout << listener->port() << std::endl;
     listener->run();
 
