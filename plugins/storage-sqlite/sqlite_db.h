@@ -75,6 +75,7 @@ class Db {
     bool create = false;      // create the file when missing (the writer)
     bool query_only = false;  // reader connections refuse writes
     bool synchronous_full = true;
+    int cache_kib = 0;  // the page cache's size; 0 keeps SQLite's default (2 MiB)
   };
 
   explicit Db(const Options& options);

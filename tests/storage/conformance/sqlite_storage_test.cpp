@@ -98,6 +98,8 @@ TEST_F(SqliteStorageTest, BadSettingsAreRefusedWithTheSettingNamed) {
       {{{"readers", 0}}, "readers"},
       {{{"readers", 17}}, "readers"},
       {{{"max_batch", 0}}, "max_batch"},
+      {{{"cache_mib", 0}}, "cache_mib"},
+      {{{"cache_mib", 5000}}, "cache_mib"},
       {{{"synchronous", "off"}}, "synchronous"},
       {{{"busy_timeout", "5s"}}, "busy_timeout"},  // the host converts durations to ms
       {{{"path", 3}}, "path"},
@@ -107,6 +109,14 @@ TEST_F(SqliteStorageTest, BadSettingsAreRefusedWithTheSettingNamed) {
     EXPECT_FALSE(harness_.open("storage-sqlite", config, &error)) << config.dump();
     EXPECT_THAT(error, HasSubstr(setting)) << config.dump();
   }
+}
+
+TEST_F(SqliteStorageTest, TheWritersPageCacheIsWhatCacheMibSays) {
+  harness_.openOrFail("storage-sqlite", Json::object());
+  EXPECT_EQ(harness_.ok("stats", Json::object())["cache_mib"], 32);  // the default
+  harness_.close();
+  harness_.openOrFail("storage-sqlite", {{"cache_mib", 8}});
+  EXPECT_EQ(harness_.ok("stats", Json::object())["cache_mib"], 8);
 }
 
 TEST_F(SqliteStorageTest, StopCheckpointsTheWalIntoTheDatabaseFile) {

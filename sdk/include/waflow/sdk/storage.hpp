@@ -376,7 +376,8 @@ inline constexpr const char* kUsageSummary = "usage.summary";
 //        write operations committed and the transactions that committed them
 //        (writes / commits is the average group-commit batch) and the largest
 //        batch; and the schema version of the store. Answered without touching
-//        the database.
+//        the database. A backend may add fields of its own (storage-sqlite:
+//        "cache_mib", the writer's page cache).
 inline constexpr const char* kStats = "stats";
 
 // ---- knowledge base -------------------------------------------------------------------------
