@@ -102,6 +102,11 @@ void Stmt::fail(int rc) const {
 }
 
 Db::Db(const Options& options) : path_(options.path) {
+  // SQLite's memory statistics take a global mutex on every allocation; nothing here reads
+  // them. Only possible before SQLite initialises, so once, before the first connection (a
+  // later call is refused with SQLITE_MISUSE and changes nothing).
+  static const int kNoMemoryStatistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kNoMemoryStatistics;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   if (options.create) {
     flags |= SQLITE_OPEN_CREATE;
