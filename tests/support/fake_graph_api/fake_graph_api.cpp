@@ -26,6 +26,7 @@
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace waflow::test {
 namespace {
@@ -289,7 +290,7 @@ struct FakeGraphApi::State {
     std::string phone_number_id;
     std::string biz_opaque_callback_data;
   };
-  std::map<std::string, Issued> issued;  // wamid → send
+  std::unordered_map<std::string, Issued> issued;  // wamid → send
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> downloads{0};
 
@@ -435,7 +436,9 @@ struct FakeGraphApi::State {
     send.to = body.value(bsuid ? "recipient" : "to", "");
     send.type = body.value("type", "text");
     send.raw_body = req.body();
-    send.body = body;
+    // From here the parsed body lives in the record (copying it cost more than the rest).
+    send.body = std::move(body);
+    const json& sent = send.body;
     for (const auto& field : req) {
       send.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
     }
@@ -456,13 +459,13 @@ struct FakeGraphApi::State {
       fail(400, 100, "The parameter to is required.", "", 0);
       return;
     }
-    if (!body.contains(send.type) || body[send.type].is_null()) {
+    if (!sent.contains(send.type) || sent[send.type].is_null()) {
       fail(400, 131008, "Required parameter is missing",
            "The parameter " + send.type + " is required.", 0);
       return;
     }
     if (send.type == "text") {
-      const json& text = body["text"];
+      const json& text = sent["text"];
       if (!text.is_object() || !text.contains("body") || !text["body"].is_string()) {
         fail(400, 131008, "Required parameter is missing", "text['body'] is required.", 0);
         return;
@@ -505,7 +508,7 @@ struct FakeGraphApi::State {
     setJson(r, 200, answer.dump());
     {
       std::lock_guard lock(mutex);
-      issued[wamid] = {send.to, pnid, body.value("biz_opaque_callback_data", "")};
+      issued[wamid] = {send.to, pnid, sent.value("biz_opaque_callback_data", "")};
     }
     send.status = 200;
     send.wamid = wamid;
