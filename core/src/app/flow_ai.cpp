@@ -794,7 +794,30 @@ void FlowEngine::Impl::askAi(ExecPtr x, std::shared_ptr<AiStepState> state) {
 // model going in circles.
 constexpr int kMaxToolRounds = 5;
 
-Json FlowEngine::Impl::runTool(const ExecPtr& x, const flow::AiStep& a, const Json& call) {
+namespace {
+
+// Adds `more` to `into`; where both touch the same attribute or tag, `more` wins.
+void mergeContactChanges(lua::ContactChanges& into, const lua::ContactChanges& more) {
+  for (const auto& [key, value] : more.set.items()) {
+    into.set[key] = value;
+  }
+  auto move = [](const std::vector<std::string>& tags, std::vector<std::string>& to,
+                 std::vector<std::string>& from) {
+    for (const std::string& tag : tags) {
+      std::erase(from, tag);
+      if (std::find(to.begin(), to.end(), tag) == to.end()) {
+        to.push_back(tag);
+      }
+    }
+  };
+  move(more.tags_added, into.tags_added, into.tags_removed);
+  move(more.tags_removed, into.tags_removed, into.tags_added);
+}
+
+}  // namespace
+
+Json FlowEngine::Impl::runTool(const ExecPtr& x, const flow::AiStep& a, const Json& call,
+                               lua::ContactChanges& changes) {
   const Json function = call.value("function", Json::object());
   const std::string name = jsonString(function, "name");
   auto tool = std::find_if(a.tools.begin(), a.tools.end(),
@@ -812,6 +835,7 @@ Json FlowEngine::Impl::runTool(const ExecPtr& x, const flow::AiStep& a, const Js
                        r.error->text());
     return {{"error", "the tool failed"}};
   }
+  mergeContactChanges(changes, r.contact);
   return r.value;
 }
 
@@ -834,8 +858,9 @@ void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state,
             assistant = {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}};
           }
           messages.push_back(std::move(assistant));
+          lua::ContactChanges changes;
           for (const Json& call : calls) {
-            Json result = runTool(x, spec, call);
+            Json result = runTool(x, spec, call, changes);
             state->tools_used.push_back({{"name", call["function"].value("name", "")},
                                          {"arguments", call["function"].value("arguments", "")},
                                          {"result", result}});
@@ -844,7 +869,21 @@ void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state,
                  {"tool_call_id", call.value("id", "")},
                  {"content", result.is_string() ? result.get<std::string>() : result.dump()}});
           }
-          return askAiRound(x, state, round + 1);
+          if (changes.empty() || x->entry == nullptr) {
+            return askAiRound(x, state, round + 1);
+          }
+          // What the tools changed on the contact is stored before the AI is asked again, so
+          // the next round's tools and the rest of the flow see it.
+          return updateContact(x->entry, changes.set, changes.tags_added, changes.tags_removed,
+                               [this, x, state, round](bool ok, std::string error) {
+                                 if (!ok) {
+                                   flowLogger()->warn(
+                                       "{}: saving what the AI's tools changed on the contact "
+                                       "failed: {}",
+                                       x->entry ? x->entry->key : x->flow->id, error);
+                                 }
+                                 askAiRound(x, state, round + 1);
+                               });
         }
       }
     }

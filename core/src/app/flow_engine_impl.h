@@ -259,7 +259,9 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   // One request of the answer; when the AI calls tools, they run and the next round asks again.
   void askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state, int round);
   // Runs one tool call of the AI (OpenAI's tool_calls shape); its result, or {"error"}.
-  Json runTool(const ExecPtr& x, const flow::AiStep& a, const Json& call);
+  // Runs the tool the AI called; what it asks to change on the contact joins `changes`.
+  Json runTool(const ExecPtr& x, const flow::AiStep& a, const Json& call,
+               lua::ContactChanges& changes);
   void aiFallback(ExecPtr x, std::shared_ptr<AiStepState> state, const std::string& why);
   void classifyAndStore(std::shared_ptr<ClassifyJob> job, int attempt, StepDone done);
   std::optional<std::string> render(const ExecPtr& x, const flow::Text& text, bool spin,

@@ -676,5 +676,57 @@ steps:
             Json({{"status", "dikirim"}, {"resi", "JNE123"}}));
 }
 
+TEST_F(AiFlowTest, WhatTheAisToolsChangeOnTheContactIsStoredBeforeTheNextRound) {
+  writeFile(root_ / "scripts" / "address.lua", R"(
+function save_address(args)
+  contact.set("city", args.city)
+  contact.tag("shipping_known")
+  contact.untag("new")
+  return { saved = true }
+end
+function broken_tool(args)
+  contact.set("never", "stored")
+  error("the courier API is down")
+end
+)");
+  flow("address", R"(
+id: address
+triggers:
+  - on: message.received
+steps:
+  - id: start
+    tag: new
+  - id: answer
+    ai:
+      provider: primary
+      tools:
+        - name: save_address
+          description: "Remember the city the customer ships to"
+          parameters:
+            city: { type: string }
+        - name: broken_tool
+          description: "Always fails"
+          parameters:
+            x: { type: string }
+  - reply: "city={{ contact.attributes.city }} shipping_known={{ contact.tags.shipping_known and 'yes' or 'no' }} new={{ contact.tags.new and 'yes' or 'no' }} never={{ contact.attributes.never or '-' }}"
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  primary_.script(FakeAiReply::toolCall("call_1", "save_address", R"({"city": "Bandung"})"));
+  primary_.script(FakeAiReply::toolCall("call_2", "broken_tool", R"({"x": "y"})"));
+  primary_.script(FakeAiReply::ok("Siap kak, dikirim ke Bandung."));
+  Chat chat(*d, "6281100000017");
+  chat.say("kirim ke Bandung ya");
+  // The tool took off the tag the flow set first and added its own; the failing tool's change
+  // was dropped.
+  EXPECT_THAT(chat.texts(2), ElementsAre("Siap kak, dikirim ke Bandung.",
+                                         "city=Bandung shipping_known=yes new=no never=-"));
+  ASSERT_EQ(primary_.requestCount(), 3u);
+  const Json failed = primary_.requests()[2].body["messages"].back();
+  EXPECT_EQ(failed["role"], "tool");
+  EXPECT_EQ(Json::parse(failed["content"].get<std::string>()),
+            Json({{"error", "the tool failed"}}));
+}
+
 }  // namespace
 }  // namespace waflow::test
