@@ -537,11 +537,16 @@ void FlowEngine::Impl::showTyping(const ExecPtr& x) {
   });
 }
 
-void FlowEngine::Impl::handOff(const ExecPtr& x, const std::string& note, const std::string& team) {
+void FlowEngine::Impl::handOff(const ExecPtr& x, const std::string& note, const std::string& team,
+                               int64_t release_after_ms) {
   auto& state = x->entry->state;
+  if (release_after_ms <= 0) {
+    release_after_ms = config_.flows.handoff_release_after.count();
+  }
   state.handoff = true;
   state.handoff_team = team;
   state.handoff_at = flowNowMs();
+  state.handoff_until = release_after_ms > 0 ? state.handoff_at + release_after_ms : 0;
   x->entry->dirty = true;
   Json event = {{"channel", x->entry->channel},
                 {"contact", x->entry->contact},
@@ -549,6 +554,9 @@ void FlowEngine::Impl::handOff(const ExecPtr& x, const std::string& note, const 
                 {"note", note},
                 {"team", team},
                 {"flow", x->flow->id}};
+  if (state.handoff_until > 0) {
+    event["release_at"] = state.handoff_until;
+  }
   publish("conversation.handoff", x->entry->key, event, x->request_id);
   flowLogger()->info("{}: handed to a human{} by flow '{}'", x->entry->key,
                      team.empty() ? "" : " (team " + team + ")", x->flow->id);

@@ -335,6 +335,19 @@ void FlowEngine::Impl::handleMessage(std::shared_ptr<const FlowSet> set,
     return;
   }
   ConversationState& state = entry->state;
+  if (state.handoff && state.handoff_until > 0 && flowNowMs() >= state.handoff_until) {
+    // Nobody released the conversation in time: the bot takes it back for this message.
+    state.handoff = false;
+    state.handoff_until = 0;
+    entry->dirty = true;
+    publish("conversation.released", entry->key,
+            {{"channel", entry->channel},
+             {"contact", entry->contact},
+             {"note", "the handoff's release_after passed"},
+             {"by", "timeout"}},
+            event.request_id);
+    flowLogger()->info("{}: back to the bot: nobody released the handoff in time", entry->key);
+  }
   FlowRun* asking = state.askingRun();
   int asking_priority = INT_MIN;
   std::string asking_flow;

@@ -252,7 +252,9 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   void searchKnowledge(const std::vector<std::string>& bases, const std::string& question,
                        int limit, std::function<void(Json passages)> done);
   void showTyping(const ExecPtr& x);
-  void handOff(const ExecPtr& x, const std::string& note, const std::string& team);
+  // `release_after_ms` 0: flows.handoff_release_after.
+  void handOff(const ExecPtr& x, const std::string& note, const std::string& team,
+               int64_t release_after_ms = 0);
   void gatherUntilQuiet(ExecPtr x, int64_t quiet_ms, StepDone done);
   void gatherMore(ExecPtr x, StepDone done);  // the message joins the burst the run gathers
   void askAi(ExecPtr x, std::shared_ptr<AiStepState> state);

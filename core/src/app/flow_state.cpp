@@ -145,6 +145,9 @@ json ConversationState::toJson() const {
   json j = json::object();
   if (handoff) {
     j["handoff"] = {{"team", handoff_team}, {"at", handoff_at}};
+    if (handoff_until > 0) {
+      j["handoff"]["until"] = handoff_until;
+    }
   }
   if (!runs.empty()) {
     json list = json::array();
@@ -176,6 +179,7 @@ ConversationState ConversationState::fromJson(const json& j) {
     s.handoff = true;
     s.handoff_team = h->value("team", "");
     s.handoff_at = h->value("at", int64_t{0});
+    s.handoff_until = h->value("until", int64_t{0});
   }
   if (auto runs = j.find("runs"); runs != j.end() && runs->is_array()) {
     for (const auto& r : *runs) {

@@ -58,6 +58,8 @@ struct ConversationState {
   bool handoff = false;
   std::string handoff_team;
   int64_t handoff_at = 0;
+  int64_t handoff_until =
+      0;  // the bot takes the conversation back when the contact writes after this; 0 = never
   std::vector<FlowRun> runs;  // waiting runs, oldest first
   std::vector<QueuedRun> queued;
   std::vector<std::string> consumed;  // last message ids taken as answers (at most 16)

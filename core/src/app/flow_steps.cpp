@@ -239,7 +239,7 @@ void FlowEngine::Impl::runStep(ExecPtr x, const flow::Step& step, StepDone done)
     if (auto e = render(x, h->note, false, note)) {
       return done(StepOutcome::failed(*e));
     }
-    handOff(x, note, h->team);
+    handOff(x, note, h->team, h->release_after_ms);
     return done(StepOutcome::next({{"note", note}, {"team", h->team}}));
   }
 

@@ -511,6 +511,7 @@ void Loader::readFlows(const json& value, Config& config) {
   f.watch_interval = ms("watch_interval", f.watch_interval);
   f.wait_expiry = ms("wait_expiry", f.wait_expiry);
   f.run_missed_jobs = section->value("missed_jobs", std::string("run")) == "run";
+  f.handoff_release_after = ms("handoff_release_after", f.handoff_release_after);
   f.lua_time_budget = ms("lua_time_budget", f.lua_time_budget);
   f.lua_memory_limit = section->value("lua_memory_limit", f.lua_memory_limit);
   f.time_zone = section->value("time_zone", f.time_zone);

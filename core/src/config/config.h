@@ -27,10 +27,10 @@ struct InstanceConfig {
   std::string section;  // "channels", "ai", "integrations" or "storage"
   std::string plugin;   // plugin name; whether it exists is checked by the plugin loader
   nlohmann::json prices = nlohmann::json::object();  // ai: model -> {input, output, ...}
-  YAML::Node config;    // the raw `config:` node (null when absent or empty), not yet
-                        // substituted: validate it with validateInstanceConfig()
-  std::string file;     // where the instance is defined, for diagnostics
-  int line = 0;         // 1-based position of the id key
+  YAML::Node config;  // the raw `config:` node (null when absent or empty), not yet
+                      // substituted: validate it with validateInstanceConfig()
+  std::string file;   // where the instance is defined, for diagnostics
+  int line = 0;       // 1-based position of the id key
   int column = 0;
   int config_line = 0;  // 1-based position of the `config:` key; 0 when absent
   int config_column = 0;
@@ -94,6 +94,8 @@ struct FlowsConfig {
   // this long; the step fails and takes its on_error path.
   std::chrono::milliseconds wait_expiry{24 * 3600 * 1000};
   bool run_missed_jobs = true;  // missed_jobs: run | skip
+  // A handoff nobody released ends when the customer writes after this long; 0 = never.
+  std::chrono::milliseconds handoff_release_after{0};
   std::chrono::milliseconds lua_time_budget{50};
   size_t lua_memory_limit = 8 * 1024 * 1024;
   std::string time_zone = "UTC";   // for time helpers given no zone
@@ -141,8 +143,8 @@ struct Config {
   OutboxConfig outbox;
   FlowsConfig flows;
   std::map<std::string, KnowledgeConfig> knowledge;  // `knowledge:` entries by id
-  std::vector<std::string> secrets;  // values to redact from logs
-  YAML::Node root;                   // the whole parsed file (null for defaults)
+  std::vector<std::string> secrets;                  // values to redact from logs
+  YAML::Node root;                                   // the whole parsed file (null for defaults)
 };
 
 struct LoadResult {

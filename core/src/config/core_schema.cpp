@@ -133,6 +133,10 @@ constexpr const char* kCoreSchema = R"json({
           "type": "string", "format": "duration", "minimum": 1000, "default": "24h",
           "description": "How long an ask or wait step without its own timeout waits; then the step fails and takes its on_error path."
         },
+        "handoff_release_after": {
+          "type": "string", "format": "duration", "minimum": 0, "default": "0s",
+          "description": "A conversation handed to a human goes back to the bot when the customer writes after this long, if nobody released it (so a forgotten handoff does not silence the bot for good). A handoff step's release_after overrides it. 0s = never."
+        },
         "missed_jobs": {
           "type": "string", "enum": ["run", "skip"], "default": "run",
           "description": "Scheduled work (follow-ups, delays, schedule triggers) that fell due while waflow was stopped: run it at start, or skip it."

@@ -274,6 +274,7 @@ struct UntagStep {
 struct HandoffStep {
   Text note;
   std::string team;
+  int64_t release_after_ms = 0;  // 0 = flows.handoff_release_after
 };
 
 struct ReleaseStep {

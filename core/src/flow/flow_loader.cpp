@@ -1156,6 +1156,9 @@ StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& nod
         step.note = makeText(child(node, "note"), value["note"], where + ".note");
       }
       step.team = str(value, "team");
+      if (value.contains("release_after") && value["release_after"].is_number_integer()) {
+        step.release_after_ms = value["release_after"].get<int64_t>();
+      }
     }
     return step;
   }

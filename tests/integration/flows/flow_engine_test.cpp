@@ -148,6 +148,19 @@ int64_t unixNow() {
       .count();
 }
 
+// A flow "hello" answering the keyword hello with `text`.
+constexpr const char* kHelloFlow = R"(id: hello
+triggers: [{ on: message.received, keywords: [hello] }]
+steps:
+  - reply: "%s"
+)";
+
+std::string helloFlow(const std::string& text) {
+  std::string yaml = kHelloFlow;
+  yaml.replace(yaml.find("%s"), 2, text);
+  return yaml;
+}
+
 class FlowEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -165,6 +178,16 @@ class FlowEngineTest : public ::testing::Test {
 
   void flow(const std::string& name, const std::string& yaml) {
     writeFile(root_ / "flows" / (name + ".yaml"), yaml);
+  }
+  // "agent" hands the conversation to a person with `handoff` (its YAML value).
+  void agentFlow(const std::string& handoff) {
+    flow("agent", R"(
+id: agent
+triggers: [{ on: message.received, keywords: [agent] }]
+steps:
+  - reply: "Connecting you to a person"
+  - handoff: )" + handoff +
+                      "\n");
   }
   void script(const std::string& name, const std::string& lua) {
     writeFile(root_ / "scripts" / (name + ".lua"), lua);
@@ -532,13 +555,7 @@ steps:
 // ---- handoff ----------------------------------------------------------------------------------
 
 TEST_F(FlowEngineTest, AfterAHandoffTheBotIsSilentUntilReleased) {
-  flow("agent", R"(
-id: agent
-triggers: [{ on: message.received, keywords: [agent] }]
-steps:
-  - reply: "Connecting you to a person"
-  - handoff: { note: "wants a person", team: cs }
-)");
+  agentFlow("{ note: \"wants a person\", team: cs }");
   flow("in-handoff", R"(
 id: in-handoff
 triggers: [{ on: message.received, keywords: [bot] }]
@@ -556,12 +573,7 @@ steps:
   - release:
   - reply: "The bot is back"
 )");
-  flow("hello", R"(
-id: hello
-triggers: [{ on: message.received, keywords: [hello] }]
-steps:
-  - reply: "Hello from the bot"
-)");
+  flow("hello", helloFlow("Hello from the bot"));
   auto d = start();
   ASSERT_TRUE(d);
   Chat chat(*d, "628111000030");
@@ -591,6 +603,48 @@ steps:
   EXPECT_EQ(released.status, 202) << released.body;
   chat.say("after release");
   EXPECT_EQ(chat.text(), "after release") << "the auto-reply answers again; nothing before it";
+  EXPECT_EQ(d->terminate(), 0);
+}
+
+TEST_F(FlowEngineTest, AHandoffNobodyReleasesEndsWhenTheCustomerWritesAfterReleaseAfter) {
+  agentFlow("{ note: \"wants a person\" }");
+  flow("vip", R"(
+id: vip
+triggers: [{ on: message.received, keywords: [vip] }]
+steps:
+  - reply: "Connecting you to the VIP desk"
+  - handoff: { note: "VIP", release_after: 1h }
+)");
+  flow("hello", helloFlow("Hello from the bot"));
+  flow("told", R"(
+id: told
+triggers: [{ on: event, name: conversation.released }]
+steps:
+  - reply: "released by {{ event.by }}"
+)");
+  // flows.handoff_release_after is the default; the vip step's own release_after wins.
+  auto d = start("watch: false, handoff_release_after: 1s");
+  ASSERT_TRUE(d);
+  Chat chat(*d, "628111000031");
+  Chat vip(*d, "628111000032");
+  chat.say("agent please");
+  EXPECT_EQ(chat.text(), "Connecting you to a person");
+  vip.say("vip please");
+  EXPECT_EQ(vip.text(), "Connecting you to the VIP desk");
+  chat.say("hello?");  // within the second: still with the person, silent
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  chat.say("hello again");
+  EXPECT_THAT(chat.texts(2), UnorderedElementsAre("released by timeout", "Hello from the bot"))
+      << d->log();
+  EXPECT_THAT(d->log(), HasSubstr("back to the bot: nobody released the handoff in time"));
+
+  vip.say("hello?");  // an hour has not passed: silent
+  auto released =
+      post(*d, "/api/conversations/release", {{"channel", "sandbox"}, {"contact", vip.contact()}});
+  EXPECT_EQ(released.status, 202) << released.body;
+  EXPECT_EQ(vip.text(), "released by api");
+  vip.say("after release");
+  EXPECT_EQ(vip.text(), "after release") << "the auto-reply answers; the silent hello got nothing";
   EXPECT_EQ(d->terminate(), 0);
 }
 
@@ -1007,18 +1061,6 @@ TEST_P(MissedScheduleTest, AScheduleMissedWhileStoppedFollowsMissedJobs) {
 INSTANTIATE_TEST_SUITE_P(RunOrSkip, MissedScheduleTest, ::testing::Values("run", "skip"));
 
 // ---- reload ---------------------------------------------------------------------------------
-
-constexpr const char* kHelloFlow = R"(id: hello
-triggers: [{ on: message.received, keywords: [hello] }]
-steps:
-  - reply: "%s"
-)";
-
-std::string helloFlow(const std::string& text) {
-  std::string yaml = kHelloFlow;
-  yaml.replace(yaml.find("%s"), 2, text);
-  return yaml;
-}
 
 TEST_F(FlowEngineTest, ChangedFilesReloadAndABrokenSetIsRefused) {
   flow("hello", helloFlow("Hello v1"));

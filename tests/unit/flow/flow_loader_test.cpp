@@ -110,6 +110,7 @@ TEST_F(ValidFixturesTest, CustomerServiceModel) {
 
   const auto& handoff = std::get<HandoffStep>(step(flow, "to_human").spec);
   EXPECT_EQ(handoff.team, "cs");
+  EXPECT_EQ(handoff.release_after_ms, 12 * 3600 * 1000);
   ASSERT_EQ(handoff.note.expressions.size(), 1u);
   EXPECT_EQ(handoff.note.expressions[0].code, "message.text");
 
