@@ -628,9 +628,9 @@ steps:
   Chat chat(*d, "628111000031");
   Chat vip(*d, "628111000032");
   chat.say("agent please");
-  EXPECT_EQ(chat.text(), "Connecting you to a person");
+  EXPECT_EQ(chat.text(), "Connecting you to a person") << d->log();
   vip.say("vip please");
-  EXPECT_EQ(vip.text(), "Connecting you to the VIP desk");
+  EXPECT_EQ(vip.text(), "Connecting you to the VIP desk") << d->log();
   chat.say("hello?");  // within the second: still with the person, silent
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   chat.say("hello again");
@@ -642,9 +642,10 @@ steps:
   auto released =
       post(*d, "/api/conversations/release", {{"channel", "sandbox"}, {"contact", vip.contact()}});
   EXPECT_EQ(released.status, 202) << released.body;
-  EXPECT_EQ(vip.text(), "released by api");
+  EXPECT_EQ(vip.text(), "released by api") << d->log();
   vip.say("after release");
-  EXPECT_EQ(vip.text(), "after release") << "the auto-reply answers; the silent hello got nothing";
+  EXPECT_EQ(vip.text(), "after release") << "the auto-reply answers; the silent hello got nothing\n"
+                                         << d->log();
   EXPECT_EQ(d->terminate(), 0);
 }
 
