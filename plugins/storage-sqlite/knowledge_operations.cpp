@@ -5,6 +5,7 @@
 #include <waflow/sdk/storage.hpp>
 #include <waflow/sdk/types.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -186,6 +187,44 @@ void runKbDelete(Db& db, const Json& in, std::string& out) {
   out += db.changes() > 0 ? "{\"deleted\":true}" : "{\"deleted\":false}";
 }
 
+// ---- kb.retain -------------------------------------------------------------------------
+
+void validateKbRetain(const Json& in) {
+  Fields(st::kKbRetain, in).strings("knowledge");
+}
+
+constexpr const char* kSelectKnowledgeIds =
+    "SELECT knowledge, COUNT(*) FROM kb_documents GROUP BY knowledge ORDER BY knowledge";
+constexpr const char* kDeleteKnowledgeChunks = "DELETE FROM kb_chunks WHERE knowledge = ?1";
+constexpr const char* kDeleteKnowledgeDocuments = "DELETE FROM kb_documents WHERE knowledge = ?1";
+
+void runKbRetain(Db& db, const Json& in, std::string& out) {
+  const Json& keep = in.at("knowledge");
+  std::vector<std::pair<std::string, int64_t>> gone;
+  {
+    Stmt s = db.prepare(kSelectKnowledgeIds);
+    while (s.step()) {
+      std::string id = s.text(0);
+      if (std::find(keep.begin(), keep.end(), Json(id)) == keep.end()) {
+        gone.emplace_back(std::move(id), s.int64(1));
+      }
+    }
+  }
+  out += R"({"removed":[)";
+  for (std::size_t i = 0; i < gone.size(); ++i) {
+    const auto& [id, documents] = gone[i];
+    db.prepare(kDeleteKnowledgeChunks).bindRef(1, id).run();
+    db.prepare(kDeleteKnowledgeDocuments).bindRef(1, id).run();
+    if (i > 0) {
+      out += ',';
+    }
+    out += R"({"knowledge":)";
+    appendString(out, id);
+    out += R"(,"documents":)" + std::to_string(documents) + '}';
+  }
+  out += "]}";
+}
+
 // ---- kb.search -------------------------------------------------------------------------
 
 void validateKbSearch(const Json& in) {
@@ -314,10 +353,11 @@ void runKbVectors(Db& db, const Json& in, std::string& out) {
   out += "]}";
 }
 
-const std::array<Operation, 5> kKnowledgeOperations = {{
+const std::array<Operation, 6> kKnowledgeOperations = {{
     {st::kKbDocuments, false, &validateKbDocuments, &dumped<&runKbDocuments>},
     {st::kKbPut, true, &validateKbPut, &runKbPut},
     {st::kKbDelete, true, &validateKbDelete, &runKbDelete},
+    {st::kKbRetain, true, &validateKbRetain, &runKbRetain},
     {st::kKbSearch, false, &validateKbSearch, &runKbSearch},
     {st::kKbVectors, false, &validateKbVectors, &runKbVectors},
 }};

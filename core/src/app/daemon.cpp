@@ -101,8 +101,8 @@ class Daemon::Impl {
         // Media downloads (documents reach 100 MB on the Cloud API) need more room
         // than the client's 64 MiB default. One shard per I/O thread, so thousands of AI
         // calls in flight do not queue on one thread's connection bookkeeping.
-        http_client_(io_, ClientOptions{.max_response_bytes = 128ull * 1024 * 1024,
-                                        .shards = io_threads_}),
+        http_client_(
+            io_, ClientOptions{.max_response_bytes = 128ull * 1024 * 1024, .shards = io_threads_}),
         bus_(bus::EventBus::Options{
             static_cast<std::size_t>(config_.bus.workers > 0 ? config_.bus.workers : 0),
             config_.bus.capacity, &metrics_}),
@@ -233,6 +233,7 @@ class Daemon::Impl {
     if (flows_) {
       flows_->start();
     }
+    retireKnowledge();
     if (!knowledge_.empty()) {
       syncKnowledge("start");
     }
@@ -275,6 +276,30 @@ class Daemon::Impl {
       syncKnowledge("SIGHUP");
       awaitReloadSignal();
     });
+  }
+
+  // A knowledge base taken out of waflow.yaml leaves no index behind: checked at every start,
+  // also when no knowledge base is configured any more.
+  void retireKnowledge() {
+    std::vector<std::string> ids;
+    for (const auto& [id, entry] : config_.knowledge) {
+      ids.push_back(id);
+    }
+    KnowledgeBase::retainOnly(
+        *storage_, ids,
+        [this](std::vector<std::pair<std::string, int64_t>> removed, std::string error) {
+          if (!error.empty()) {
+            logger_->warn("the index of knowledge bases no longer configured was not removed: {}",
+                          error);
+            return;
+          }
+          for (const auto& [id, documents] : removed) {
+            logger_->info(
+                "knowledge '{}' is no longer in the config: its index ({} file(s)) was "
+                "removed",
+                id, documents);
+          }
+        });
   }
 
   // Brings every knowledge base's index up to date with its files (cheap when nothing changed:

@@ -96,6 +96,22 @@ std::string embeddingInput(const kb::Chunk& chunk) {
 
 }  // namespace
 
+void KnowledgeBase::retainOnly(
+    plugin::PluginInstance& storage, const std::vector<std::string>& ids,
+    std::function<void(std::vector<std::pair<std::string, int64_t>>, std::string)> done) {
+  callStorage(storage, storage::kKbRetain, {{"knowledge", ids}},
+              [done = std::move(done)](const plugin::CallOutcome& outcome, const json& out) {
+                std::vector<std::pair<std::string, int64_t>> removed;
+                if (!outcome.ok()) {
+                  return done(std::move(removed), outcome.error);
+                }
+                for (const json& r : out.value("removed", json::array())) {
+                  removed.emplace_back(r.value("knowledge", ""), r.value("documents", int64_t{0}));
+                }
+                done(std::move(removed), {});
+              });
+}
+
 std::shared_ptr<KnowledgeBase> KnowledgeBase::create(config::KnowledgeConfig config,
                                                      plugin::PluginInstance& storage,
                                                      HttpClient* http) {

@@ -75,6 +75,13 @@ class KnowledgeBase : public std::enable_shared_from_this<KnowledgeBase> {
   // checked and read on the calling thread.
   void sync(std::function<void(SyncReport)> done);
 
+  // Removes the index of every knowledge base whose id is not in `ids` (one taken out of
+  // waflow.yaml). `done` gets each removed id with how many documents it had, or the error.
+  static void retainOnly(
+      plugin::PluginInstance& storage, const std::vector<std::string>& ids,
+      std::function<void(std::vector<std::pair<std::string, int64_t>> removed, std::string error)>
+          done);
+
   // The `limit` passages that best answer `question` (1..50).
   void search(const std::string& question, std::size_t limit,
               std::function<void(SearchResult)> done);

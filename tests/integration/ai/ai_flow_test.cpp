@@ -23,6 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Json = nlohmann::json;
 using namespace std::chrono_literals;
 
@@ -550,6 +551,37 @@ steps:
   EXPECT_THAT(system, HasSubstr("Gratis ongkir ke seluruh Jawa"));
   EXPECT_THAT(system, HasSubstr("[2] (source: "));
   EXPECT_EQ(system.find("[3]"), std::string::npos);
+}
+
+TEST_F(AiFlowTest, AKnowledgeBaseTakenOutOfTheConfigLeavesNoIndexBehind) {
+  fs::create_directories(root_ / "promo");
+  writeFile(root_ / "promo" / "promo.csv",
+            "question,answer\nAda promo ongkir?,Gratis ongkir ke seluruh Jawa\n");
+  flow("faq", R"(
+id: faq
+triggers:
+  - on: message.received
+steps:
+  - ai: { provider: primary, knowledge: toko, passages: 2 }
+)");
+  auto d =
+      start(knowledgeConfig() + "  promo: { sources: [\"" + (root_ / "promo").string() + "\"] }\n");
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(waitForLog(*d, "knowledge 'promo' (start): 1 file(s) indexed"));
+  EXPECT_EQ(d->terminate(), 0);
+
+  d = start(knowledgeConfig());
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(waitForLog(
+      *d, "knowledge 'promo' is no longer in the config: its index (1 file(s)) was removed"));
+  ASSERT_TRUE(waitForLog(*d, "knowledge 'toko' (start)"));
+  EXPECT_THAT(d->log(), Not(HasSubstr("knowledge 'toko' is no longer")));
+  EXPECT_EQ(d->terminate(), 0);
+
+  d = start(knowledgeConfig());  // nothing left to remove
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(waitForLog(*d, "knowledge 'toko' (start)"));
+  EXPECT_THAT(d->log(), Not(HasSubstr("is no longer in the config")));
 }
 
 TEST_F(AiFlowTest, AGroundedAnswerHandsOffWhenTheKnowledgeBaseHasNothing) {

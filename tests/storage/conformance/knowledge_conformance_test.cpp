@@ -1,5 +1,5 @@
 // The storage conformance suite, continued: the knowledge-base operations (kb.documents, kb.put,
-// kb.delete, kb.search, kb.vectors), checked against every backend of
+// kb.delete, kb.retain, kb.search, kb.vectors), checked against every backend of
 // storage_conformance_test.cpp through the real loader and host.
 #include "storage_conformance.h"
 #include "storage_harness.h"
@@ -121,6 +121,25 @@ TEST_P(KnowledgeStorageConformance, SearchSpansSeveralKnowledgeIds) {
   EXPECT_EQ(search(Json::array({"kue"}), {"nastar"})[0]["knowledge"], "kue");
 }
 
+TEST_P(KnowledgeStorageConformance, RetainKeepsOnlyTheNamedKnowledgeIds) {
+  putShop();
+  putDocument("menu.md", {chunk("Kue", "Nastar dan kastengel.", "kue", "nastar kastengel")}, "kue");
+  putDocument("old.md", {chunk("Lama", "Promo lama.", "lama", "promo lama")}, "promo");
+  EXPECT_EQ(ok("kb.retain", {{"knowledge", {"toko"}}}),
+            Json::parse(R"({"removed":[{"knowledge":"kue","documents":1},)"
+                        R"({"knowledge":"promo","documents":1}]})"));
+  EXPECT_THAT(ok("kb.documents", {{"knowledge", "kue"}}).at("documents"), IsEmpty());
+  EXPECT_THAT(search(Json::array({"kue", "promo"}), {"nastar", "promo"}), IsEmpty());
+  // What is kept is untouched, and a second call has nothing left to remove.
+  EXPECT_EQ(ok("kb.documents", {{"knowledge", "toko"}}).at("documents").size(), 2u);
+  EXPECT_EQ(found(search("toko", {"cod"})), (std::vector<std::string>{"faq.csv|Apakah bisa COD?"}));
+  EXPECT_EQ(ok("kb.retain", {{"knowledge", {"toko"}}}), Json::parse(R"({"removed":[]})"));
+  // An empty list keeps nothing.
+  EXPECT_EQ(ok("kb.retain", {{"knowledge", Json::array()}}),
+            Json::parse(R"({"removed":[{"knowledge":"toko","documents":2}]})"));
+  EXPECT_THAT(search("toko", {"cod"}), IsEmpty());
+}
+
 TEST_P(KnowledgeStorageConformance, PutReplacesTheWholeDocumentAndDeleteRemovesIt) {
   putShop();
   putDocument("faq.csv", {chunk("Garansi", "Garansi 6 bulan.", "garans", "garans 6 bulan")}, "toko",
@@ -197,6 +216,8 @@ TEST_P(KnowledgeStorageConformance, MalformedInputIsRefusedNamingTheField) {
        {{"knowledge", "k"}, {"path", "p"}, {"checksum", "c"}, {"chunks", {empty_embedding}}},
        "chunks[0].embedding"},
       {"kb.delete", {{"knowledge", "k"}}, "path"},
+      {"kb.retain", Json::object(), "knowledge"},
+      {"kb.retain", {{"knowledge", "k"}}, "knowledge"},
       {"kb.search", {{"terms", Json::array()}, {"limit", 5}}, "knowledge"},
       {"kb.search",
        {{"knowledge", Json::array()}, {"terms", Json::array()}, {"limit", 5}},

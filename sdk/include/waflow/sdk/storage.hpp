@@ -427,4 +427,12 @@ inline constexpr const char* kKbSearch = "kb.search";
 //        similarity (a knowledge base of an FAQ and a few documents is small).
 inline constexpr const char* kKbVectors = "kb.vectors";
 
+// kb.retain
+//   in:  {"knowledge": [string...]} (may be empty)
+//   out: {"removed": [{"knowledge", "documents"}...]}, sorted by knowledge
+//   Deletes the documents and chunks of every knowledge id not in the list: the host calls it
+//   at start with the ids waflow.yaml configures, so a knowledge base taken out of the config
+//   leaves nothing behind. documents is how many documents each removed id had.
+inline constexpr const char* kKbRetain = "kb.retain";
+
 }  // namespace waflow::storage
