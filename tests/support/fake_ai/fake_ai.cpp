@@ -1,6 +1,7 @@
 #include <utility>  // before Asio: g++ 12 coroutine workaround (see design.md)
 
 #include "fake_ai.h"
+#include "loopback_server.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -346,8 +347,7 @@ FakeAiReply FakeAiReply::withBlankLines(int n) const {
 }
 
 struct FakeAi::State {
-  asio::io_context ioc{1};
-  tcp::acceptor acceptor{ioc};
+  LoopbackServer server;
   std::string api_key;
   std::string prefix;
   FakeAi::Dialect dialect = FakeAi::Dialect::kOpenAi;
@@ -561,20 +561,6 @@ struct FakeAi::State {
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
-
-  asio::awaitable<void> acceptLoop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(kAwait);
-      if (ec) {
-        if (ec == asio::error::operation_aborted) {
-          co_return;
-        }
-        continue;
-      }
-      socket.set_option(tcp::no_delay(true));
-      asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
-    }
-  }
 };
 
 FakeAi::FakeAi() : FakeAi(Options{}) {}
@@ -583,23 +569,12 @@ FakeAi::FakeAi(Options options) : options_(std::move(options)), state_(std::make
   state_->api_key = options_.api_key;
   state_->prefix = options_.path_prefix;
   state_->dialect = options_.dialect;
-  tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
-  state_->acceptor.open(endpoint.protocol());
-  state_->acceptor.set_option(asio::socket_base::reuse_address(true));
-  state_->acceptor.bind(endpoint);
-  state_->acceptor.listen(asio::socket_base::max_listen_connections);
-  port_ = state_->acceptor.local_endpoint().port();
-  asio::co_spawn(state_->ioc, state_->acceptLoop(), asio::detached);
-  for (int i = 0; i < std::max(1, options_.threads); ++i) {
-    threads_.emplace_back([this] { state_->ioc.run(); });
-  }
+  port_ = state_->server.port();
+  state_->server.start(state_.get(), std::max(1, options_.threads));
 }
 
 FakeAi::~FakeAi() {
-  state_->ioc.stop();
-  for (auto& t : threads_) {
-    t.join();
-  }
+  state_->server.stop();
 }
 
 std::string FakeAi::baseUrl() const {

@@ -39,7 +39,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -174,7 +173,6 @@ class FakeAi {
  private:
   Options options_;
   std::unique_ptr<State> state_;
-  std::vector<std::thread> threads_;
   uint16_t port_ = 0;
 };
 

@@ -1,6 +1,7 @@
 #include <utility>  // before Asio: g++ 12 coroutine workaround (see design.md)
 
 #include "fake_graph_api.h"
+#include "loopback_server.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -262,8 +263,7 @@ Fault Fault::withRetry(int retry_after_s) const {
 }
 
 struct FakeGraphApi::State {
-  asio::io_context ioc{1};
-  tcp::acceptor acceptor{ioc};
+  LoopbackServer server;
   uint16_t port = 0;
 
   mutable std::mutex mutex;
@@ -718,20 +718,6 @@ struct FakeGraphApi::State {
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
-
-  asio::awaitable<void> acceptLoop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(kAwait);
-      if (ec) {
-        if (ec == asio::error::operation_aborted) {
-          co_return;
-        }
-        continue;
-      }
-      socket.set_option(tcp::no_delay(true));
-      asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
-    }
-  }
 };
 
 FakeGraphApi::FakeGraphApi() : FakeGraphApi(Options{}) {}
@@ -740,24 +726,13 @@ FakeGraphApi::FakeGraphApi(Options options)
     : options_(std::move(options)), state_(std::make_unique<State>()) {
   state_->token = options_.access_token;
   state_->salt = std::random_device{}();
-  tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
-  state_->acceptor.open(endpoint.protocol());
-  state_->acceptor.set_option(asio::socket_base::reuse_address(true));
-  state_->acceptor.bind(endpoint);
-  state_->acceptor.listen(asio::socket_base::max_listen_connections);
-  port_ = state_->acceptor.local_endpoint().port();
+  port_ = state_->server.port();
   state_->port = port_;
-  asio::co_spawn(state_->ioc, state_->acceptLoop(), asio::detached);
-  for (int i = 0; i < std::max(1, options_.threads); ++i) {
-    threads_.emplace_back([this] { state_->ioc.run(); });
-  }
+  state_->server.start(state_.get(), std::max(1, options_.threads));
 }
 
 FakeGraphApi::~FakeGraphApi() {
-  state_->ioc.stop();
-  for (auto& t : threads_) {
-    t.join();
-  }
+  state_->server.stop();
 }
 
 std::string FakeGraphApi::baseUrl() const {

@@ -26,7 +26,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -198,7 +197,6 @@ class FakeGraphApi {
  private:
   Options options_;
   std::unique_ptr<State> state_;
-  std::vector<std::thread> threads_;
   uint16_t port_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include <utility>  // before Asio: g++ 12 coroutine workaround (see design.md)
 
+#include "loopback_server.h"
 #include "test_http_server.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -54,8 +55,7 @@ std::size_t toSize(const std::map<std::string, std::string, std::less<>>& q, std
 }  // namespace
 
 struct TestHttpServer::State {
-  asio::io_context ioc{1};
-  tcp::acceptor acceptor{ioc};
+  LoopbackServer server;
   TestHttpServer* owner = nullptr;
 
   http::response<http::string_body> handle(http::request<http::string_body>& req) {
@@ -127,42 +127,16 @@ struct TestHttpServer::State {
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
-
-  asio::awaitable<void> acceptLoop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(kAwait);
-      if (ec) {
-        if (ec == asio::error::operation_aborted) {
-          co_return;
-        }
-        continue;  // e.g. EMFILE under load: keep serving
-      }
-      owner->accepted_.fetch_add(1);
-      socket.set_option(tcp::no_delay(true));
-      asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
-    }
-  }
 };
 
 TestHttpServer::TestHttpServer(int threads) : state_(std::make_unique<State>()) {
   state_->owner = this;
-  tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
-  state_->acceptor.open(endpoint.protocol());
-  state_->acceptor.set_option(asio::socket_base::reuse_address(true));
-  state_->acceptor.bind(endpoint);
-  state_->acceptor.listen(asio::socket_base::max_listen_connections);
-  port_ = state_->acceptor.local_endpoint().port();
-  asio::co_spawn(state_->ioc, state_->acceptLoop(), asio::detached);
-  for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] { state_->ioc.run(); });
-  }
+  port_ = state_->server.port();
+  state_->server.start(state_.get(), threads, [this] { accepted_.fetch_add(1); });
 }
 
 TestHttpServer::~TestHttpServer() {
-  state_->ioc.stop();
-  for (auto& t : threads_) {
-    t.join();
-  }
+  state_->server.stop();
 }
 
 std::string TestHttpServer::url(std::string_view target) const {

@@ -15,7 +15,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace waflow::test {
@@ -42,7 +41,6 @@ class TestHttpServer {
 
  private:
   std::unique_ptr<State> state_;
-  std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> requests_{0};
