@@ -1,6 +1,7 @@
 #include "app/default_config.h"
 
 #include <cstdlib>
+#include <string>
 
 namespace waflow::core::app {
 
@@ -11,37 +12,30 @@ bool hasEnv(const char* name) {
   return value != nullptr && *value != '\0';
 }
 
+// A provider the demo uses when its API key is in the environment, first match wins.
+struct DemoProvider {
+  const char* instance;  // the `ai:` instance id
+  const char* plugin;
+  const char* env;  // prefix of <ENV>_API_KEY, <ENV>_BASE_URL and <ENV>_MODEL
+  const char* base_url;
+  const char* model;
+};
+
+constexpr DemoProvider kDemoProviders[] = {
+    {"openai", "ai-openai", "OPENAI", "https://api.openai.com/v1", "gpt-4o-mini"},
+    {"claude", "ai-anthropic", "ANTHROPIC", "https://api.anthropic.com/v1", "claude-haiku-4-5"},
+    {"deepseek", "ai-deepseek", "DEEPSEEK", "https://api.deepseek.com", "deepseek-flash"},
+};
+
 // The `ai:` section and the auto-reply's instance: a provider whose key is set, else the mock.
 std::string aiSection() {
-  if (hasEnv("OPENAI_API_KEY")) {
-    return R"(ai:
-  openai:
-    plugin: ai-openai
-    config:
-      api_key: ${OPENAI_API_KEY}
-      base_url: ${OPENAI_BASE_URL:-https://api.openai.com/v1}
-      model: ${OPENAI_MODEL:-gpt-4o-mini}
-)";
-  }
-  if (hasEnv("ANTHROPIC_API_KEY")) {
-    return R"(ai:
-  claude:
-    plugin: ai-anthropic
-    config:
-      api_key: ${ANTHROPIC_API_KEY}
-      base_url: ${ANTHROPIC_BASE_URL:-https://api.anthropic.com/v1}
-      model: ${ANTHROPIC_MODEL:-claude-haiku-4-5}
-)";
-  }
-  if (hasEnv("DEEPSEEK_API_KEY")) {
-    return R"(ai:
-  deepseek:
-    plugin: ai-deepseek
-    config:
-      api_key: ${DEEPSEEK_API_KEY}
-      base_url: ${DEEPSEEK_BASE_URL:-https://api.deepseek.com}
-      model: ${DEEPSEEK_MODEL:-deepseek-flash}
-)";
+  for (const DemoProvider& p : kDemoProviders) {
+    const std::string env = p.env;
+    if (hasEnv((env + "_API_KEY").c_str())) {
+      return "ai:\n  " + std::string(p.instance) + ":\n    plugin: " + p.plugin +
+             "\n    config:\n      api_key: ${" + env + "_API_KEY}\n      base_url: ${" + env +
+             "_BASE_URL:-" + p.base_url + "}\n      model: ${" + env + "_MODEL:-" + p.model + "}\n";
+    }
   }
   return R"(ai:
   mock:

@@ -13,6 +13,7 @@
 #include "plugin/plugin_catalog.h"
 #include "plugin/plugin_instance.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -23,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <initializer_list>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -88,6 +90,52 @@ class AiPluginHarness : public ::testing::Test {
 
   Json schema() const {
     return Json::parse(catalog_.find(plugin_)->descriptor().config_schema_json);
+  }
+
+  // The checks every provider shares.
+
+  // Without each of `keys`, create() fails naming it.
+  void expectRequiredAtCreate(const Json& config, std::initializer_list<const char*> keys) {
+    for (const char* key : keys) {
+      Json cfg = config;
+      cfg.erase(key);
+      std::string error;
+      EXPECT_FALSE(create(cfg, &error)) << key;
+      EXPECT_THAT(error, ::testing::HasSubstr(key));
+    }
+  }
+
+  // The schema has each of `keys`, and api_key is marked secret (kept out of logs).
+  void expectSchemaDeclares(std::initializer_list<const char*> keys) const {
+    Json s = schema();
+    for (const char* key : keys) {
+      EXPECT_TRUE(s["properties"].contains(key)) << key;
+    }
+    EXPECT_EQ(s["properties"]["api_key"]["secret"], true);
+  }
+
+  // A body that is not JSON fails `request` at once (no retry), pointing at base_url.
+  CallOutcome expectMalformedJsonNotRetried(const Json& request) {
+    fake_.script(test::FakeAiReply::malformed(), 3);
+    CallOutcome o = complete(request);
+    EXPECT_EQ(o.rc, waflow::Rc::kError);
+    EXPECT_THAT(o.error, ::testing::HasSubstr("not JSON"));
+    EXPECT_THAT(o.error, ::testing::HasSubstr("base_url"));
+    EXPECT_EQ(fake_.requestCount(), 1u);
+    return o;
+  }
+
+  // With `config` holding the rejected `key`, a call to `request` is an auth error, tried once,
+  // and its message never shows the key.
+  CallOutcome expectRejectedKeyNotShown(Json config, const std::string& key, const Json& request) {
+    config["api_key"] = key;
+    start(config);
+    CallOutcome o = complete(request);
+    EXPECT_EQ(o.rc, waflow::Rc::kAuth);
+    EXPECT_THAT(o.error, ::testing::HasSubstr("HTTP 401"));
+    EXPECT_THAT(o.error, ::testing::Not(::testing::HasSubstr(key)));
+    EXPECT_EQ(fake_.requestCount(), 1u);
+    return o;
   }
 
   std::string plugin_;

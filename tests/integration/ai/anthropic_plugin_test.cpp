@@ -170,16 +170,9 @@ TEST_F(AnthropicPluginTest, ToolCallsRoundTripThroughTheAssistantMessage) {
 }
 
 TEST_F(AnthropicPluginTest, RejectedKeyIsAnAuthErrorNotRetriedAndNeverShown) {
-  Json cfg = config();
-  cfg["api_key"] = "sk-ant-wrong-key-123";
-  start(cfg);
-  CallOutcome o = complete(hello());
-  EXPECT_EQ(o.rc, waflow::Rc::kAuth);
-  EXPECT_THAT(o.error, HasSubstr("HTTP 401"));
+  CallOutcome o = expectRejectedKeyNotShown(config(), "sk-ant-wrong-key-123", hello());
   EXPECT_THAT(o.error, HasSubstr("authentication_error"));
   EXPECT_THAT(o.error, HasSubstr("check api_key"));
-  EXPECT_THAT(o.error, Not(HasSubstr("sk-ant-wrong-key-123")));
-  EXPECT_EQ(fake_.requestCount(), 1u);
   EXPECT_EQ(fake_.requests().at(0).header("x-api-key"), "sk-ant-wrong-key-123");
 }
 
@@ -265,12 +258,7 @@ TEST_F(AnthropicPluginTest, BillingAndInvalidRequestsAreNotRetried) {
 
 TEST_F(AnthropicPluginTest, MalformedJsonIsAnErrorNotRetried) {
   start(config());
-  fake_.script(FakeAiReply::malformed(), 3);
-  CallOutcome o = complete(hello());
-  EXPECT_EQ(o.rc, waflow::Rc::kError);
-  EXPECT_THAT(o.error, HasSubstr("not JSON"));
-  EXPECT_THAT(o.error, HasSubstr("base_url"));
-  EXPECT_EQ(fake_.requestCount(), 1u);
+  expectMalformedJsonNotRetried(hello());
 }
 
 TEST_F(AnthropicPluginTest, ATimedOutAttemptIsRetried) {
@@ -286,22 +274,13 @@ TEST_F(AnthropicPluginTest, ATimedOutAttemptIsRetried) {
 }
 
 TEST_F(AnthropicPluginTest, ModelAndKeyAreRequiredAtCreate) {
-  for (const char* key : {"model", "api_key"}) {
-    Json cfg = config();
-    cfg.erase(key);
-    std::string error;
-    EXPECT_FALSE(create(cfg, &error)) << key;
-    EXPECT_THAT(error, HasSubstr(key));
-  }
+  expectRequiredAtCreate(config(), {"model", "api_key"});
 }
 
 TEST_F(AnthropicPluginTest, TheSchemaDeclaresTheConfigKeys) {
+  expectSchemaDeclares({"base_url", "api_key", "model", "anthropic_version", "anthropic_beta",
+                        "max_tokens", "temperature", "timeout", "max_retries", "extra_headers"});
   Json s = schema();
-  for (const char* key : {"base_url", "api_key", "model", "anthropic_version", "anthropic_beta",
-                          "max_tokens", "temperature", "timeout", "max_retries", "extra_headers"}) {
-    EXPECT_TRUE(s["properties"].contains(key)) << key;
-  }
-  EXPECT_EQ(s["properties"]["api_key"]["secret"], true);
   EXPECT_EQ(s["properties"]["base_url"]["default"], "https://api.anthropic.com/v1");
   EXPECT_EQ(s["properties"]["anthropic_version"]["default"], "2023-06-01");
   EXPECT_EQ(s["properties"]["max_tokens"]["default"], 1024);

@@ -198,14 +198,7 @@ TEST_F(DeepSeekPluginTest, RateLimitWaitsForRetryAfterThenSucceeds) {
 }
 
 TEST_F(DeepSeekPluginTest, RejectedKeyIsAnAuthErrorNotRetriedAndNeverShown) {
-  Json cfg = config();
-  cfg["api_key"] = "sk-deepseek-wrong-123";
-  start(cfg);
-  CallOutcome o = complete(hello());
-  EXPECT_EQ(o.rc, waflow::Rc::kAuth);
-  EXPECT_THAT(o.error, HasSubstr("HTTP 401"));
-  EXPECT_THAT(o.error, Not(HasSubstr("sk-deepseek-wrong-123")));
-  EXPECT_EQ(fake_.requestCount(), 1u);
+  expectRejectedKeyNotShown(config(), "sk-deepseek-wrong-123", hello());
 }
 
 TEST_F(DeepSeekPluginTest, KeepAliveBlankLinesBeforeTheJsonAreSkipped) {
@@ -218,11 +211,7 @@ TEST_F(DeepSeekPluginTest, KeepAliveBlankLinesBeforeTheJsonAreSkipped) {
 
 TEST_F(DeepSeekPluginTest, MalformedJsonIsAnErrorNotRetried) {
   start(config());
-  fake_.script(FakeAiReply::malformed(), 3);
-  CallOutcome o = complete(hello());
-  EXPECT_EQ(o.rc, waflow::Rc::kError);
-  EXPECT_THAT(o.error, HasSubstr("not JSON"));
-  EXPECT_EQ(fake_.requestCount(), 1u);
+  expectMalformedJsonNotRetried(hello());
 }
 
 TEST_F(DeepSeekPluginTest, ASlowServerTimesOutAndIsRetried) {
@@ -238,26 +227,17 @@ TEST_F(DeepSeekPluginTest, ASlowServerTimesOutAndIsRetried) {
 }
 
 TEST_F(DeepSeekPluginTest, ModelAndKeyAreRequiredAtCreate) {
-  for (const char* key : {"model", "api_key"}) {
-    Json cfg = config();
-    cfg.erase(key);
-    std::string error;
-    EXPECT_FALSE(create(cfg, &error)) << key;
-    EXPECT_THAT(error, HasSubstr(key));
-  }
+  expectRequiredAtCreate(config(), {"model", "api_key"});
 }
 
 TEST_F(DeepSeekPluginTest, TheSchemaDeclaresTheConfigKeysAndNoDefaultModel) {
+  expectSchemaDeclares({"base_url", "api_key", "model", "thinking", "reasoning_effort",
+                        "temperature", "max_tokens", "timeout", "max_retries", "extra_headers"});
   Json s = schema();
-  for (const char* key : {"base_url", "api_key", "model", "thinking", "reasoning_effort",
-                          "temperature", "max_tokens", "timeout", "max_retries", "extra_headers"}) {
-    EXPECT_TRUE(s["properties"].contains(key)) << key;
-  }
   EXPECT_FALSE(s["properties"]["model"].contains("default"));
   EXPECT_THAT(s["properties"]["model"]["description"].get<std::string>(),
               HasSubstr("deepseek-flash"));
   EXPECT_EQ(s["properties"]["thinking"]["enum"], Json::array({"enabled", "disabled"}));
-  EXPECT_EQ(s["properties"]["api_key"]["secret"], true);
   EXPECT_EQ(s["properties"]["base_url"]["default"], "https://api.deepseek.com");
   EXPECT_EQ(s["required"], Json::array({"model", "api_key"}));
 }

@@ -152,15 +152,8 @@ TEST_F(OpenAiPluginTest, BlankLinesBeforeTheJsonAreSkipped) {
 }
 
 TEST_F(OpenAiPluginTest, RejectedKeyIsAnAuthErrorNotRetriedAndNeverShown) {
-  Json cfg = config();
-  cfg["api_key"] = "sk-wrong-key-123";
-  start(cfg);
-  CallOutcome o = complete(hello());
-  EXPECT_EQ(o.rc, waflow::Rc::kAuth);
-  EXPECT_THAT(o.error, HasSubstr("HTTP 401"));
+  CallOutcome o = expectRejectedKeyNotShown(config(), "sk-wrong-key-123", hello());
   EXPECT_THAT(o.error, HasSubstr("check api_key"));
-  EXPECT_THAT(o.error, Not(HasSubstr("sk-wrong-key-123")));
-  EXPECT_EQ(fake_.requestCount(), 1u);
   EXPECT_EQ(fake_.requests().at(0).header("authorization"), "Bearer sk-wrong-key-123");
 }
 
@@ -268,12 +261,7 @@ TEST_F(OpenAiPluginTest, InvalidRequestsAreNotRetriedAndCarryTheServersMessage) 
 
 TEST_F(OpenAiPluginTest, MalformedJsonIsAnErrorNotRetried) {
   start(config());
-  fake_.script(FakeAiReply::malformed(), 3);
-  CallOutcome o = complete(hello());
-  EXPECT_EQ(o.rc, waflow::Rc::kError);
-  EXPECT_THAT(o.error, HasSubstr("not JSON"));
-  EXPECT_THAT(o.error, HasSubstr("base_url"));
-  EXPECT_EQ(fake_.requestCount(), 1u);
+  expectMalformedJsonNotRetried(hello());
 }
 
 TEST_F(OpenAiPluginTest, ASlowServerTimesOutAndIsRetried) {
@@ -343,12 +331,9 @@ TEST_F(OpenAiPluginTest, AMissingModelIsRefusedAtCreate) {
 }
 
 TEST_F(OpenAiPluginTest, TheSchemaDeclaresTheConfigKeys) {
-  Json schema = Json::parse(catalog_.find("ai-openai")->descriptor().config_schema_json);
-  for (const char* key : {"base_url", "api_key", "model", "organization", "project",
-                          "extra_headers", "timeout", "max_retries", "temperature", "max_tokens"}) {
-    EXPECT_TRUE(schema["properties"].contains(key)) << key;
-  }
-  EXPECT_EQ(schema["properties"]["api_key"]["secret"], true);
+  expectSchemaDeclares({"base_url", "api_key", "model", "organization", "project", "extra_headers",
+                        "timeout", "max_retries", "temperature", "max_tokens"});
+  Json schema = this->schema();
   EXPECT_EQ(schema["properties"]["base_url"]["default"], "https://api.openai.com/v1");
   EXPECT_EQ(schema["properties"]["timeout"]["default"], "60s");
   EXPECT_EQ(schema["properties"]["max_retries"]["default"], 2);
