@@ -4,6 +4,7 @@
 #include "flow_operations.h"
 #include "knowledge_operations.h"
 #include "operation_support.h"
+#include "quarantine_operations.h"
 
 #include <waflow/sdk/storage.hpp>
 #include <waflow/sdk/types.hpp>
@@ -104,8 +105,8 @@ void validateInboxPending(const Json& in) {
 }
 
 constexpr const char* kSelectPending =
-    "SELECT channel, id, contact, contact_name, conversation, type, received_at, event "
-    "FROM inbox WHERE done = 0 ORDER BY seq LIMIT ?1";
+    "SELECT channel, id, contact, contact_name, conversation, type, received_at, event, "
+    "attempts FROM inbox WHERE done = 0 ORDER BY seq LIMIT ?1";
 
 Json runInboxPending(Db& db, const Json& in) {
   Json messages = Json::array();
@@ -119,7 +120,8 @@ Json runInboxPending(Db& db, const Json& in) {
                         {"conversation", s.text(4)},
                         {"type", s.text(5)},
                         {"received_at", s.int64(6)},
-                        {"event", parseStored(s.text(7))}});
+                        {"event", parseStored(s.text(7))},
+                        {"attempts", s.int64(8)}});
   }
   return {{"messages", std::move(messages)}};
 }
@@ -828,7 +830,7 @@ const std::array<Operation, 14> kOperations = {{
 const Operation* findOperation(std::string_view name) {
   for (std::span<const Operation> table :
        {std::span<const Operation>(kOperations), flowOperations(), aiOperations(),
-        knowledgeOperations()}) {
+        knowledgeOperations(), quarantineOperations()}) {
     for (const Operation& op : table) {
       if (op.name == name) {
         return &op;

@@ -237,6 +237,15 @@ CREATE TRIGGER kb_chunks_delete AFTER DELETE ON kb_chunks BEGIN
     VALUES ('delete', old.id, old.title_terms, old.terms);
 END;
 )sql",
+    // 5: poison messages. A message counts its handling attempts (inbox.put counts the
+    // first); one that keeps failing is quarantined (done = 2) instead of replayed forever.
+    // done is 0 (pending), 1 (done) or 2 (quarantined).
+    R"sql(
+ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE inbox ADD COLUMN quarantined_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE inbox ADD COLUMN quarantine_reason TEXT NOT NULL DEFAULT '';
+CREATE INDEX inbox_quarantined ON inbox (seq) WHERE done = 2;
+)sql",
 };
 
 constexpr int64_t kVersion = static_cast<int64_t>(std::size(kMigrations));

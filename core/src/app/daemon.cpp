@@ -3,11 +3,14 @@
 #include "app/flow_engine.h"
 
 #include "app/auto_reply.h"
+#include "app/context_threads.h"
 #include "app/events.h"
 #include "app/inbox.h"
 #include "app/insights_api.h"
 #include "app/knowledge_base.h"
 #include "app/plugin_plan.h"
+#include "app/quarantine_api.h"
+#include "app/shutdown_watchdog.h"
 #include "bus/event_bus.h"
 #include "http_client/http_client.h"
 #include "http_server/http_server.h"
@@ -26,6 +29,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <condition_variable>
+#include <csignal>
+#include <cstdlib>
 #include <future>
 #include <map>
 #include <mutex>
@@ -37,6 +42,10 @@
 
 namespace waflow::core::app {
 namespace {
+
+// After server.shutdown_timeout, the time left to write what finished (inbox.done, the
+// outbox's last answers) before the watchdog ends the process.
+constexpr std::chrono::seconds kShutdownFlushTime{5};
 
 std::size_t threadsFor(int configured) {
   if (configured > 0) {
@@ -97,17 +106,17 @@ class Daemon::Impl {
       : config_(std::move(config)),
         options_(std::move(options)),
         io_threads_(threadsFor(config_.server.threads)),
-        work_(boost::asio::make_work_guard(io_)),
         // Media downloads (documents reach 100 MB on the Cloud API) need more room
         // than the client's 64 MiB default. One shard per I/O thread, so thousands of AI
-        // calls in flight do not queue on one thread's connection bookkeeping.
-        http_client_(
-            io_, ClientOptions{.max_response_bytes = 128ull * 1024 * 1024, .shards = io_threads_}),
+        // calls in flight do not queue on one thread's connection bookkeeping. Responses are
+        // handed to the workers: what is done with them is never I/O.
+        http_client_(io_, ClientOptions{.max_response_bytes = 128ull * 1024 * 1024,
+                                        .shards = io_threads_,
+                                        .callbacks_on = &work_io_}),
         bus_(bus::EventBus::Options{
             static_cast<std::size_t>(config_.bus.workers > 0 ? config_.bus.workers : 0),
             config_.bus.capacity, &metrics_}),
-        observer_(metrics_),
-        signals_(io_) {}
+        observer_(metrics_) {}
 
   ~Impl() {
     if (started_ && !stopped_) {
@@ -158,9 +167,11 @@ class Daemon::Impl {
       return false;
     }
     storage_ = storage;
-    inbox_ = std::make_unique<Inbox>(*storage, bus_, metrics_, io_);
+    inbox_ =
+        std::make_unique<Inbox>(*storage, bus_, metrics_, work_io_, config_.inbox.max_attempts);
     buildRoutes();
-    outbox_ = std::make_unique<Outbox>(config_.outbox, *storage, channels_, bus_, metrics_, io_);
+    outbox_ =
+        std::make_unique<Outbox>(config_.outbox, *storage, channels_, bus_, metrics_, work_io_);
     inbox_->setOutbox(outbox_.get());
     if (config_.auto_reply.enabled && !channels_.empty()) {
       plugin::PluginInstance* ai = nullptr;
@@ -183,7 +194,7 @@ class Daemon::Impl {
         }
       }
       flows_ = std::make_unique<FlowEngine>(
-          config_, FlowEngine::Services{*storage, *outbox_, bus_, metrics_, io_, http_client_,
+          config_, FlowEngine::Services{*storage, *outbox_, bus_, metrics_, work_io_, http_client_,
                                         channels_, std::move(ai), auto_reply_.get(),
                                         outbox_->owner(), std::move(knowledge)});
       if (!flows_->load(diagnostics)) {
@@ -211,23 +222,10 @@ class Daemon::Impl {
     }
     bus_.start();
     if (options_.handle_signals) {
-      signals_.add(SIGINT);
-      signals_.add(SIGTERM);
-      signals_.async_wait([this](const boost::system::error_code& e, int signal) {
-        if (!e) {
-          logger_->info("received {}, shutting down gracefully",
-                        signal == SIGINT ? "SIGINT" : "SIGTERM");
-          requestStop();
-        }
-      });
-      if (flows_) {
-        reload_signals_.add(SIGHUP);
-        awaitReloadSignal();
-      }
+      handleSignals();
     }
-    for (std::size_t i = 0; i < io_threads_; ++i) {
-      threads_.emplace_back([this] { io_.run(); });
-    }
+    io_pool_.start(io_threads_);
+    work_pool_.start(threadsFor(config_.bus.workers));
     started_ = true;
     outbox_->start();  // before the inbox replays: replies to replayed messages go through it
     if (flows_) {
@@ -267,13 +265,51 @@ class Daemon::Impl {
     }
   }
 
+  // Signals wait on a thread of their own: however busy the workers or the I/O threads are,
+  // SIGTERM starts the shutdown at once (and the watchdog bounds it), and a second SIGTERM or
+  // SIGINT ends the process without waiting.
+  void handleSignals() {
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    awaitStopSignal();
+    if (flows_) {
+      reload_signals_.add(SIGHUP);
+      awaitReloadSignal();
+    }
+    signal_pool_.start(1);
+  }
+
+  void awaitStopSignal() {
+    signals_.async_wait([this](const boost::system::error_code& e, int signal) {
+      if (e) {
+        return;
+      }
+      const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
+      if (stop_signalled_.exchange(true)) {
+        logger_->warn(
+            "received {} again: exiting now without waiting for in-flight work; "
+            "messages not finished are handled again at the next start",
+            name);
+        std::_Exit(128 + signal);
+      }
+      logger_->info("received {}, shutting down gracefully (send it again to exit at once)", name);
+      requestStop();
+      awaitStopSignal();
+    });
+  }
+
   void awaitReloadSignal() {
     reload_signals_.async_wait([this](const boost::system::error_code& e, int) {
       if (e || stopping_.load()) {
         return;
       }
-      flows_->reload("SIGHUP");
-      syncKnowledge("SIGHUP");
+      // Parsing flows is work, not signal handling: the workers do it.
+      boost::asio::post(work_io_, [this] {
+        if (!stopping_.load()) {
+          flows_->reload("SIGHUP");
+          syncKnowledge("SIGHUP");
+        }
+      });
       awaitReloadSignal();
     });
   }
@@ -354,13 +390,19 @@ class Daemon::Impl {
       std::unique_lock lock(stop_mutex_);
       stop_cv_.wait(lock, [this] { return stop_requested_; });
     }
+    if (options_.handle_signals) {  // the process is ours to end
+      watchdog_.arm(config_.server.shutdown_timeout + kShutdownFlushTime);
+    }
     shutdown();
+    watchdog_.disarm();
     return 0;
   }
 
  private:
   bool createInstances(std::string* error) {
-    plugin::HostServices services{io_, http_client_, bus_, std::filesystem::path(config_.data_dir)};
+    // Plugins' timers and posted work run on the workers; their HTTP on the I/O threads.
+    plugin::HostServices services{work_io_, http_client_, bus_,
+                                  std::filesystem::path(config_.data_dir)};
     for (const auto& planned : plan_.instances) {
       const auto& entry = *planned.entry;
       auto instance = std::make_unique<plugin::PluginInstance>(planned.library, entry.id, services);
@@ -495,6 +537,17 @@ class Daemon::Impl {
         serveUsage(*storage_, req, std::move(respond));
       }
     });
+    router_.add("GET", "/api/quarantine", [this](httpd::HttpRequest&& req, httpd::Respond respond) {
+      if (authorized(req, respond)) {
+        serveQuarantine(*inbox_, req, std::move(respond));
+      }
+    });
+    router_.add("POST", "/api/quarantine/retry",
+                [this](httpd::HttpRequest&& req, httpd::Respond respond) {
+                  if (authorized(req, respond)) {
+                    retryQuarantined(*inbox_, req, std::move(respond));
+                  }
+                });
     router_.add("POST", "/api/conversations/release",
                 [this](httpd::HttpRequest&& req, httpd::Respond respond) {
                   if (!authorized(req, respond)) {
@@ -641,7 +694,7 @@ class Daemon::Impl {
     if (flows_) {
       flows_->stop();
     }
-    boost::asio::post(io_, [this] { knowledge_timer_.cancel(); });
+    boost::asio::post(work_io_, [this] { knowledge_timer_.cancel(); });
     if (inbox_ && !inbox_->flushDone(std::chrono::seconds(10))) {
       logger_->warn(
           "some finished messages could not be marked done in time; they will be "
@@ -657,35 +710,34 @@ class Daemon::Impl {
     auto_reply_.reset();
     instances_.clear();
     http_client_.shutdown();
-    signals_.cancel();
-    work_.reset();
     joinThreads();
     logger_->info("stopped");
   }
 
   void joinThreads() {
-    if (!threads_.empty()) {
-      io_.stop();
-    }
-    for (auto& t : threads_) {
-      if (t.joinable()) {
-        t.join();
-      }
-    }
-    threads_.clear();
+    signal_pool_.stop();
+    io_pool_.stop();
+    work_pool_.stop();
   }
 
   config::Config config_;
   Options options_;
   std::shared_ptr<spdlog::logger> logger_;
   std::size_t io_threads_;
+  // Three contexts, each on threads of its own (see ContextThreads): I/O, work, signals.
   boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  boost::asio::io_context work_io_;
+  boost::asio::io_context signal_io_;
+  ContextThreads io_pool_{io_, "waflow-io"};
+  ContextThreads work_pool_{work_io_, "waflow-work"};
+  ContextThreads signal_pool_{signal_io_, "waflow-signals"};
   metrics::Registry metrics_;
   HttpClient http_client_;
   bus::EventBus bus_;
   MetricsObserver observer_;
-  boost::asio::signal_set signals_;
+  boost::asio::signal_set signals_{signal_io_};
+  std::atomic<bool> stop_signalled_{false};
+  ShutdownWatchdog watchdog_;
   plugin::PluginCatalog catalog_;
   InstancePlan plan_;
   std::vector<std::unique_ptr<plugin::PluginInstance>> instances_;
@@ -693,16 +745,15 @@ class Daemon::Impl {
   std::unique_ptr<Outbox> outbox_;  // used by the auto-reply and the inbox: declared first
   std::unique_ptr<AutoReply> auto_reply_;
   std::unique_ptr<FlowEngine> flows_;
-  boost::asio::signal_set reload_signals_{io_};
+  boost::asio::signal_set reload_signals_{signal_io_};
   std::vector<std::shared_ptr<KnowledgeBase>> knowledge_;
-  boost::asio::steady_timer knowledge_timer_{io_};
+  boost::asio::steady_timer knowledge_timer_{work_io_};
   std::mutex knowledge_mutex_;
   std::map<std::string, std::vector<std::string>> knowledge_errors_;  // last reported, by id
   plugin::PluginInstance* storage_ = nullptr;                         // one of instances_
   std::unique_ptr<Inbox> inbox_;  // destroyed after the threads end (see ~Impl)
   httpd::Router router_;
   std::unique_ptr<httpd::HttpServer> server_;
-  std::vector<std::thread> threads_;
 
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

@@ -77,8 +77,9 @@ struct Inbox::Batch {
 };
 
 Inbox::Inbox(plugin::PluginInstance& storage, bus::EventBus& bus, metrics::Registry& metrics,
-             boost::asio::io_context& io)
+             boost::asio::io_context& io, int max_attempts)
     : storage_(storage),
+      quarantine_(storage, bus, metrics, max_attempts),
       bus_(bus),
       metrics_(metrics),
       io_(io),
@@ -336,8 +337,12 @@ std::size_t Inbox::recover(std::chrono::milliseconds timeout) {
     return 0;
   }
   Json out = Json::parse(o.value, nullptr, false);
+  std::vector<Json> stored;
+  if (out.is_object() && out.contains("messages") && out["messages"].is_array()) {
+    stored = out["messages"].get<std::vector<Json>>();
+  }
   std::size_t published = 0;
-  for (const Json& m : out.value("messages", Json::array())) {
+  for (const Json& m : quarantine_.admit(std::move(stored), timeout)) {
     Replayed r = publishStored(m);
     published += r == Replayed::kPublished ? 1 : 0;
     if (r == Replayed::kBusFull) {
@@ -406,6 +411,17 @@ void Inbox::replay() {
                        scheduleReplay();
                      }
                    });
+}
+
+void Inbox::retryQuarantined(const std::string& channel, const std::string& id,
+                             Quarantine::ReleaseDone done) {
+  quarantine_.release(channel, id,
+                      [this, done = std::move(done)](bool released, const std::string& error) {
+                        if (released && !stopped_) {
+                          replay();  // publishes it, as any pending message not in flight
+                        }
+                        done(released, error);
+                      });
 }
 
 void Inbox::stop() {

@@ -8,7 +8,9 @@
 //
 // A message stays "pending" in storage until every message.received handler
 // has run (a completion handler subscribed last marks it done). After a crash,
-// recover() publishes what was stored but not finished. If the bus is full
+// recover() publishes what was stored but not finished, after counting the attempt
+// (a message whose handling keeps ending the daemon is quarantined instead; see
+// quarantine.h). If the bus is full
 // when a stored message is to be published, the message is not lost: it stays
 // pending and a background replay publishes it once there is room.
 //
@@ -16,6 +18,7 @@
 #pragma once
 
 #include "app/outbox.h"
+#include "app/quarantine.h"
 #include "app/storage_batch.h"
 #include "bus/event_bus.h"
 #include "metrics/metrics.h"
@@ -38,8 +41,9 @@ namespace waflow::core::app {
 
 class Inbox {
  public:
+  // `max_attempts`: handlings a message may begin before it is quarantined (inbox.max_attempts).
   Inbox(plugin::PluginInstance& storage, bus::EventBus& bus, metrics::Registry& metrics,
-        boost::asio::io_context& io);
+        boost::asio::io_context& io, int max_attempts);
   ~Inbox();
 
   // Stores and then publishes. `done(true)` once everything is durable;
@@ -56,9 +60,16 @@ class Inbox {
   // message.received subscriber, before the bus starts.
   void attachCompletion();
 
-  // Publishes messages stored but not finished before the last stop. Blocks
-  // until they are queued (or `timeout`); returns how many.
+  // Publishes messages stored but not finished before the last stop, each after counting
+  // its attempt; those past the limit are quarantined. Blocks until they are queued (or
+  // `timeout`); returns how many were published.
   std::size_t recover(std::chrono::milliseconds timeout);
+
+  // The quarantined messages (the admin API lists them).
+  Quarantine& quarantine() { return quarantine_; }
+  // Releases a quarantined message and hands it to the flows again; `done(released, error)`.
+  void retryQuarantined(const std::string& channel, const std::string& id,
+                        Quarantine::ReleaseDone done);
 
   // Waits until every finished message has been marked done in storage (call
   // after the bus has drained, before storage stops). False on timeout.
@@ -80,6 +91,7 @@ class Inbox {
   std::string keyOf(const std::string& channel, const std::string& id) const;
 
   plugin::PluginInstance& storage_;
+  Quarantine quarantine_;
   Outbox* outbox_ = nullptr;
   bus::EventBus& bus_;
   metrics::Registry& metrics_;

@@ -724,6 +724,9 @@ LoadResult Loader::load(std::string_view text) {
     config.server.shutdown_timeout =
         std::chrono::milliseconds(server->value("shutdown_timeout", int64_t{30000}));
   }
+  if (auto inbox = value.find("inbox"); inbox != value.end() && inbox->is_object()) {
+    config.inbox.max_attempts = inbox->value("max_attempts", config.inbox.max_attempts);
+  }
   readOutbox(value, config);
   readFlows(value, config);
   readKnowledge(value, config);

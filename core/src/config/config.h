@@ -85,6 +85,13 @@ struct OutboxConfig {
   std::string owner;  // "" = the host name
 };
 
+// The inbox: see the `inbox:` keys in core_schema.cpp and docs/reliability.md.
+struct InboxConfig {
+  // Handlings a message may begin (the first, then one per restart that replays it) before
+  // it is quarantined instead of replayed again.
+  int max_attempts = 3;
+};
+
 // The flow engine: see the `flows:` keys in core_schema.cpp and docs/flows.md.
 struct FlowsConfig {
   bool enabled = true;  // false: flows_dir is ignored and auto_reply answers everything
@@ -140,6 +147,7 @@ struct Config {
   // The storage instance (id "storage"); plugin storage-sqlite unless `storage:` says otherwise.
   InstanceConfig storage;
   AutoReplyConfig auto_reply;
+  InboxConfig inbox;
   OutboxConfig outbox;
   FlowsConfig flows;
   std::map<std::string, KnowledgeConfig> knowledge;  // `knowledge:` entries by id

@@ -163,6 +163,16 @@ constexpr const char* kCoreSchema = R"json({
         }
       }
     },
+    "inbox": {
+      "type": "object",
+      "description": "Where customer messages are kept from the moment they are acknowledged until they are handled. docs/reliability.md explains the guarantees.",
+      "properties": {
+        "max_attempts": {
+          "type": "integer", "minimum": 1, "maximum": 1000, "default": 3,
+          "description": "Handlings a message may begin before it is quarantined: the first, then one more for each restart that finds it unfinished. A message that keeps ending the daemon (a crash, a freeze that had to be killed) is set aside after this many, so the bot keeps answering everyone else; GET /api/quarantine lists it."
+        }
+      }
+    },
     "outbox": {
       "type": "object",
       "description": "The sender: every reply is written to the outbox in storage first, then sent with rate limits, retries and per-conversation order. docs/reliability.md explains the guarantees.",

@@ -614,10 +614,17 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     deliverReady();
   }
 
-  static void invoke(Callback& done, ClientResponse resp) noexcept {
-    if (done) {
-      done(std::move(resp));
+  void invoke(Callback& done, ClientResponse resp) noexcept {
+    if (!done) {
+      return;
     }
+    if (opts_.callbacks_on != nullptr) {
+      asio::post(*opts_.callbacks_on, [done = std::move(done), resp = std::move(resp)]() mutable {
+        done(std::move(resp));
+      });
+      return;
+    }
+    done(std::move(resp));
   }
 
   // Runs queued callbacks. A callback may destroy the client (see destroy()); the batch is moved

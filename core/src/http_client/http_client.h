@@ -5,8 +5,9 @@
 //
 // Thread-safety: send(), cancel(), shutdown() and stats() may be called from any thread. All
 // curl calls run on one strand of the io_context. Callbacks run on that strand (so on a thread
-// running the io_context), never inline inside send()/cancel()/shutdown(); they must not throw
-// and should be short, since they hold up other transfers while they run.
+// running the io_context), or on ClientOptions::callbacks_on when it is set, never inline inside
+// send()/cancel()/shutdown(); they must not throw, and on the strand they should be short, since
+// they hold up other transfers while they run.
 //
 // Lifetime rule: destroy the client before its io_context, and only while no other thread is
 // running the io_context (the loop stopped, or from a handler on the loop's only thread).
@@ -90,6 +91,11 @@ struct ClientOptions {
   // the connection cache apply per shard (max_* divided between them, rounded up).
   std::size_t shards = 1;
   std::string user_agent = "waflow/0.1";
+  // When set, every callback is posted to this context instead of running on the client's
+  // strand. The daemon sets its worker context here, so what a caller does with a response
+  // (parse it, run a flow's next step) never holds an I/O thread. Must outlive the client's
+  // last callback.
+  boost::asio::io_context* callbacks_on = nullptr;
 };
 
 class HttpClient {

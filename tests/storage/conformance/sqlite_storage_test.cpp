@@ -48,9 +48,16 @@ void execute(const std::filesystem::path& file, const std::string& sql) {
 }
 
 // The schema version this build writes.
-constexpr int64_t kSchemaVersion = 4;
+constexpr int64_t kSchemaVersion = 5;
 
-// Takes a current database file back to schema version 3, as the release
+// Takes a current database file back to schema version 4, as the release
+// before migration 5 left it.
+constexpr const char* kBackToVersion4 =
+    "DROP INDEX inbox_quarantined; ALTER TABLE inbox DROP COLUMN attempts; "
+    "ALTER TABLE inbox DROP COLUMN quarantined_at; "
+    "ALTER TABLE inbox DROP COLUMN quarantine_reason; PRAGMA user_version = 4;";
+
+// Takes a version 4 database file back to schema version 3, as the release
 // before migration 4 left it.
 constexpr const char* kBackToVersion3 =
     "DROP TRIGGER kb_chunks_insert; DROP TRIGGER kb_chunks_delete; DROP TABLE kb_fts; "
@@ -153,6 +160,28 @@ TEST_F(SqliteStorageTest, WritesRetryWhileAnotherProcessHoldsTheLockAndReadsGoOn
   EXPECT_EQ(harness_.ok("kv.get", {{"key", "k"}}), Json({{"value", "after"}}));
 }
 
+TEST_F(SqliteStorageTest, AVersion4DatabasesPendingMessagesCountAsOnTheirFirstAttempt) {
+  std::filesystem::path file = harness_.dir() / "v4.db";
+  Json config = {{"path", file.string()}};
+  harness_.openOrFail("storage-sqlite", config);
+  harness_.ok("inbox.put", {{"messages", {inboxMessage("left-over"), inboxMessage("handled")}}});
+  harness_.ok("inbox.done", {{"messages", {{{"channel", "wa-main"}, {"id", "handled"}}}}});
+  harness_.close();
+  execute(file, kBackToVersion4);
+
+  harness_.openOrFail("storage-sqlite", config);
+  EXPECT_EQ(harness_.ok("stats", Json::object())["schema_version"], kSchemaVersion);
+  Json pending = harness_.ok("inbox.pending", {{"limit", 10}});
+  ASSERT_EQ(pending["messages"].size(), 1u) << pending.dump();
+  EXPECT_EQ(pending["messages"][0]["attempts"], 1);
+  // The restart that replays it counts the second attempt.
+  Json counted = harness_.ok("inbox.attempt", {{"messages", {{{"channel", "wa-main"},
+                                                             {"id", "left-over"}}}},
+                                               {"max_attempts", 3},
+                                               {"reason", "test"}});
+  EXPECT_EQ(counted["messages"][0]["attempts"], 2);
+}
+
 TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
   std::filesystem::path file = harness_.dir() / "v1.db";
   Json config = {{"path", file.string()}};
@@ -165,6 +194,7 @@ TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
   harness_.ok("outbox.sent", {{"id", "b1"}, {"provider_message_id", "wamid.b1"}, {"now", 1001}});
   harness_.close();
   // The outbox indexes of schema version 1, as the first release left the file.
+  execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
   execute(file, kBackToVersion2);
   execute(file,
@@ -210,6 +240,7 @@ TEST_F(SqliteStorageTest, AVersion2DatabaseKeepsItsJobsAndConversationsThroughTh
   harness_.ok("conversation.put",
               {{"channel", "wa-main"}, {"contact", "62811"}, {"state", {{"step", "ask"}}}});
   harness_.close();
+  execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
   execute(file, kBackToVersion2);
 
@@ -261,6 +292,7 @@ TEST_F(SqliteStorageTest, AVersion3DatabaseKeepsItsMessagesAndInsightsThroughThe
               {{"limit", 10}, {"now", 1002}, {"lease_ms", 60000}, {"owner", "old-host"}});
   harness_.ok("outbox.failed", {{"id", "out-lost"}, {"error", "131026"}, {"now", 1003}});
   harness_.close();
+  execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
   // An insight as a version 3 store holds it: no flow, step or source.
   execute(file,

@@ -38,9 +38,43 @@ inline constexpr const char* kInboxPut = "inbox.put";
 
 // inbox.pending
 //   in:  {"limit": n}
-//   out: {"messages": [InboxMessage...]}: stored and not yet marked done, in
-//        the order they were stored (used after a restart to finish the work).
+//   out: {"messages": [InboxMessage + {"attempts": n}...]}: stored and not yet
+//        marked done (nor quarantined), in the order they were stored (used after
+//        a restart to finish the work). `attempts` counts the handlings begun.
 inline constexpr const char* kInboxPending = "inbox.pending";
+
+// ---- poison messages: attempts and quarantine ---------------------------------------
+//
+// A message whose handling ends the process (a crash, a freeze the operator had to
+// kill) would be replayed at every start and end it again. The daemon counts every
+// handling it begins, in storage, before it begins it: inbox.put counts the first
+// (a new message is stored with attempts = 1) and inbox.attempt each replay after a
+// restart. Past the limit the message is quarantined: kept, listed, retryable.
+//
+// inbox.attempt
+//   in:  {"messages": [{"channel", "id"}...], "max_attempts": n (>= 1),
+//         "reason": string}
+//   out: {"messages": [{"state", "attempts"}...]}, one per message, in order.
+//        A pending message counts one more attempt; when that makes more than
+//        max_attempts it is quarantined instead (state "quarantined", `reason` and
+//        the time kept) and leaves inbox.pending. State is then "pending" or
+//        "quarantined"; a message already "done" or "quarantined" is left as it is,
+//        and one not stored is "unknown" (attempts 0).
+inline constexpr const char* kInboxAttempt = "inbox.attempt";
+
+// inbox.quarantined
+//   in:  {"limit": n, "after_seq": optional integer}
+//   out: {"messages": [InboxMessage + {"seq", "attempts", "quarantined_at",
+//        "reason"}...]}: quarantined messages in the order they were stored, those
+//        with seq > after_seq when given (pages: pass the last seq seen).
+inline constexpr const char* kInboxQuarantined = "inbox.quarantined";
+
+// inbox.release
+//   in:  {"messages": [{"channel", "id"}...]}
+//   out: {"released": [bool...]}, one per message: a quarantined message becomes
+//        pending again with attempts 1 (the handling it is released for counts as
+//        its first, as inbox.put's does); any other message is left as it is (false).
+inline constexpr const char* kInboxRelease = "inbox.release";
 
 // inbox.done
 //   in:  {"messages": [{"channel", "id"}...]}
