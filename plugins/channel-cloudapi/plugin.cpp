@@ -24,6 +24,7 @@
 #include "verification.h"
 #include "webhook_parser.h"
 
+#include <waflow/sdk/log_throttle.hpp>
 #include <waflow/sdk/plugin.hpp>
 
 #include <atomic>
@@ -105,7 +106,10 @@ class CloudApiChannel {
     if (request.method == "GET") {
       auto answer = cloudapi::answerVerification(request, config_.verify_token);
       if (answer.status != 200) {
-        host_.warn("refused a webhook verification request: " + answer.body);
+        refusals_.log("bad verification request", request.remote_address,
+                      "refused a webhook verification request from " + request.remote_address +
+                          ": " + answer.body,
+                      warn());
       }
       co_return answer;
     }
@@ -113,7 +117,8 @@ class CloudApiChannel {
       std::string why;
       if (!cloudapi::verifySignature(config_.app_secret, request.body,
                                      request.header(cloudapi::kSignatureHeader), &why)) {
-        host_.warn("rejected a webhook from " + request.remote_address + ": " + why);
+        refusals_.log("bad signature", request.remote_address,
+                      "rejected a webhook from " + request.remote_address + ": " + why, warn());
         bool missing = !request.header(cloudapi::kSignatureHeader).has_value();
         co_return text(missing ? 401 : 403, why);
       }
@@ -290,11 +295,19 @@ class CloudApiChannel {
     }
   }
 
+  // Writes a refusal line as a warning (for refusals_.log).
+  auto warn() const {
+    return [this](std::string_view line) { host_.warn(line); };
+  }
+
   waflow::Host& host_;
   cloudapi::ChannelConfig config_;
   cloudapi::WebhookParser parser_;
   std::mutex mutex_;
   std::string unhealthy_reason_;
+  // Forged signatures and wrong verify tokens: anyone on the internet can send thousands a
+  // second, so each source's are logged once per 10 s with a count.
+  waflow::LogThrottle refusals_;
 };
 
 }  // namespace
