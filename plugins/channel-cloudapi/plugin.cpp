@@ -106,10 +106,9 @@ class CloudApiChannel {
     if (request.method == "GET") {
       auto answer = cloudapi::answerVerification(request, config_.verify_token);
       if (answer.status != 200) {
-        refusals_.log("bad verification request", request.remote_address,
-                      "refused a webhook verification request from " + request.remote_address +
-                          ": " + answer.body,
-                      warn());
+        refuse("bad verification request", request.remote_address,
+               "refused a webhook verification request from " + request.remote_address + ": " +
+                   answer.body);
       }
       co_return answer;
     }
@@ -117,9 +116,9 @@ class CloudApiChannel {
       std::string why;
       if (!cloudapi::verifySignature(config_.app_secret, request.body,
                                      request.header(cloudapi::kSignatureHeader), &why)) {
-        refusals_.log("bad signature", request.remote_address,
-                      "rejected a webhook from " + request.remote_address + ": " + why, warn());
-        bool missing = !request.header(cloudapi::kSignatureHeader).has_value();
+        const bool missing = !request.header(cloudapi::kSignatureHeader).has_value();
+        refuse(missing ? "missing signature" : "bad signature", request.remote_address,
+               "rejected a webhook from " + request.remote_address + ": " + why);
         co_return text(missing ? 401 : 403, why);
       }
     }
@@ -295,9 +294,10 @@ class CloudApiChannel {
     }
   }
 
-  // Writes a refusal line as a warning (for refusals_.log).
-  auto warn() const {
-    return [this](std::string_view line) { host_.warn(line); };
+  // Logs a refusal anyone on the internet can cause as a warning, at most once per kind and
+  // source every 10 s, with a count of the others (refusals_).
+  void refuse(std::string_view kind, std::string_view source, const std::string& message) {
+    refusals_.log(kind, source, message, [this](std::string_view line) { host_.warn(line); });
   }
 
   waflow::Host& host_;
