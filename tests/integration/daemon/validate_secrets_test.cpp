@@ -72,7 +72,7 @@ TEST_F(ValidateSecretsTest, TextOutputShowsEveryProblemButNoSecret) {
   // Every mistake is still reported, at its place, with the secret masked in the snippet.
   EXPECT_THAT(all, HasSubstr("server.shutdown_timeout: the value of '${WA_TOKEN}' is not a "
                              "valid duration"));
-  EXPECT_THAT(all, HasSubstr("secret written in the file in plain text [config-secret]"));
+  EXPECT_THAT(all, HasSubstr("access_token: secret written in the file in plain text"));
   EXPECT_THAT(all, HasSubstr("8 |       access_token: ***\n"));
   EXPECT_THAT(all, HasSubstr("unknown key 'acces_token'"));
   EXPECT_THAT(all, HasSubstr("9 |       acces_token: ***\n"));
