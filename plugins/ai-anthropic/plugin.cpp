@@ -51,6 +51,7 @@ constexpr const char* kSchema = R"({
     },
     "extra_headers": {
       "type": "object", "default": {}, "additionalProperties": {"type": "string"},
+      "x-secret-substitutions": true,
       "description": "More request headers."
     },
     "timeout": {

@@ -38,6 +38,7 @@ constexpr const char* kSchema = R"({
     "project": {"type": "string", "default": "", "description": "Sent as OpenAI-Project when set."},
     "extra_headers": {
       "type": "object", "default": {}, "additionalProperties": {"type": "string"},
+      "x-secret-substitutions": true,
       "description": "More request headers, e.g. OpenRouter's HTTP-Referer and X-Title."
     },
     "timeout": {

@@ -24,6 +24,7 @@
 #include "verification.h"
 #include "webhook_parser.h"
 
+#include <waflow/sdk/log_throttle.hpp>
 #include <waflow/sdk/plugin.hpp>
 
 #include <atomic>
@@ -105,7 +106,9 @@ class CloudApiChannel {
     if (request.method == "GET") {
       auto answer = cloudapi::answerVerification(request, config_.verify_token);
       if (answer.status != 200) {
-        host_.warn("refused a webhook verification request: " + answer.body);
+        refuse("bad verification request", request.remote_address,
+               "refused a webhook verification request from " + request.remote_address + ": " +
+                   answer.body);
       }
       co_return answer;
     }
@@ -113,8 +116,9 @@ class CloudApiChannel {
       std::string why;
       if (!cloudapi::verifySignature(config_.app_secret, request.body,
                                      request.header(cloudapi::kSignatureHeader), &why)) {
-        host_.warn("rejected a webhook from " + request.remote_address + ": " + why);
-        bool missing = !request.header(cloudapi::kSignatureHeader).has_value();
+        const bool missing = !request.header(cloudapi::kSignatureHeader).has_value();
+        refuse(missing ? "missing signature" : "bad signature", request.remote_address,
+               "rejected a webhook from " + request.remote_address + ": " + why);
         co_return text(missing ? 401 : 403, why);
       }
     }
@@ -290,11 +294,20 @@ class CloudApiChannel {
     }
   }
 
+  // Logs a refusal anyone on the internet can cause as a warning, at most once per kind and
+  // source every 10 s, with a count of the others (refusals_).
+  void refuse(std::string_view kind, std::string_view source, const std::string& message) {
+    refusals_.log(kind, source, message, [this](std::string_view line) { host_.warn(line); });
+  }
+
   waflow::Host& host_;
   cloudapi::ChannelConfig config_;
   cloudapi::WebhookParser parser_;
   std::mutex mutex_;
   std::string unhealthy_reason_;
+  // Forged signatures and wrong verify tokens: anyone on the internet can send thousands a
+  // second, so each source's are logged once per 10 s with a count.
+  waflow::LogThrottle refusals_;
 };
 
 }  // namespace

@@ -466,11 +466,11 @@ bool FlowEngine::load(std::vector<diag::Diagnostic>* diagnostics) {
   impl_->fingerprint_ = rulesFingerprint(impl_->config_);
   FlowSetLoad loaded = loadFlowSet(impl_->config_, 1);
   *diagnostics = loaded.diagnostics;
+  for (const auto& secret : loaded.secrets) {
+    log::addSecret(secret);
+  }
   if (!loaded.set) {
     return false;
-  }
-  for (const auto& secret : loaded.set->secrets) {
-    log::addSecret(secret);
   }
   std::lock_guard set_lock(impl_->set_mutex_);
   impl_->set_ = loaded.set;

@@ -375,6 +375,9 @@ FlowEngine::ReloadResult FlowEngine::Impl::reloadNow(const std::string& reason) 
   uint64_t version = (old ? old->version : 0) + 1;
   FlowSetLoad loaded = loadFlowSet(config_, version);
   result.diagnostics = loaded.diagnostics;
+  for (const auto& secret : loaded.secrets) {
+    log::addSecret(secret);  // before the errors are logged: they may quote one
+  }
   if (!loaded.set) {
     size_t errors = 0;
     for (const auto& d : loaded.diagnostics) {
@@ -390,9 +393,6 @@ FlowEngine::ReloadResult FlowEngine::Impl::reloadNow(const std::string& reason) 
     result.version = old ? old->version : 0;
     result.flows = old ? old->flows.size() : 0;
     return result;
-  }
-  for (const auto& secret : loaded.set->secrets) {
-    log::addSecret(secret);
   }
   {
     std::lock_guard set_lock(set_mutex_);

@@ -243,7 +243,10 @@ bool FlowEngine::Impl::afterStep(ExecPtr x, StepOutcome o) {
   return false;
 }
 
-void FlowEngine::Impl::stepFailed(ExecPtr x, const std::string& error) {
+void FlowEngine::Impl::stepFailed(ExecPtr x, const std::string& reported) {
+  // The error is kept in the run (steps.<id>.error), which storage holds: an HTTP answer that
+  // echoes a token from the step's headers must not be stored with it.
+  const std::string error = log::redacted(reported);
   const flow::Step& step = x->flow->steps[x->run.step];
   // An optional question the contact did not answer is not a fault: said once, at info.
   auto log_level = x->not_an_answer ? spdlog::level::info : spdlog::level::warn;

@@ -221,7 +221,7 @@ FlowSetLoad loadFlowSet(const config::Config& config, uint64_t version) {
     out.diagnostics.insert(out.diagnostics.end(), loaded.diagnostics.begin(),
                            loaded.diagnostics.end());
     set->flows = std::move(loaded.flows);
-    set->secrets = std::move(loaded.secrets);
+    out.secrets = std::move(loaded.secrets);
   }
   for (const auto& d : out.diagnostics) {
     if (d.severity == diag::Severity::kError) {

@@ -56,7 +56,6 @@ class FlowSet {
   std::map<std::string, size_t, std::less<>> function_script;  // function -> scripts index
   // Names of the events flows listen for: `on: event` triggers and `wait` steps.
   std::set<std::string, std::less<>> event_names;
-  std::vector<std::string> secrets;  // ${...} values found in flow files
   // Steps' `if:` expressions of the shapes FastRule answers without Lua, by snippet.
   std::unordered_map<const flow::LuaSnippet*, FastRule> fast_rules;
   // Steps' `if:` expressions that read none of message, contact, conversation, steps,
@@ -77,8 +76,9 @@ class FlowSet {
 struct FlowSetLoad {
   std::shared_ptr<const FlowSet> set;  // null when there are errors
   std::vector<diag::Diagnostic> diagnostics;
-  size_t flow_count = 0;    // flow definitions read
-  size_t script_count = 0;  // script files read
+  size_t flow_count = 0;             // flow definitions read
+  size_t script_count = 0;           // script files read
+  std::vector<std::string> secrets;  // found in flow files, also when there are errors
 };
 
 // Loads every script in config.scripts_dir (compiled and run once in a sandbox) and every flow

@@ -1,6 +1,7 @@
 #include "app/insights_api.h"
 
 #include "app/storage_call.h"
+#include "text/csv.h"
 
 #include <fmt/format.h>
 
@@ -64,17 +65,6 @@ bool addFilters(const httpd::HttpRequest& request, Json& input, std::string& err
   return true;
 }
 
-std::string csvField(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos) {
-    return value;
-  }
-  std::string out = "\"";
-  for (char c : value) {
-    out += c == '"' ? "\"\"" : std::string(1, c);
-  }
-  return out + "\"";
-}
-
 std::string isoTime(int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -133,19 +123,23 @@ std::string insightsCsv(const std::vector<Json>& insights) {
   }
   std::string out = "at,channel,contact,kind,flow,step,source";
   for (const auto& c : columns) {
-    out += "," + csvField(c);
+    out += "," + text::csvText(c);
   }
   out += "\r\n";
   for (const Json& row : insights) {
     out += isoTime(row.value("at", int64_t{0}));
     for (const char* key : {"channel", "contact", "kind", "flow", "step", "source"}) {
-      out += "," + csvField(row.value(key, std::string()));
+      out += "," + text::csvText(row.value(key, std::string()));
     }
     const Json data = row.value("data", Json::object());
     for (const auto& c : columns) {
       out += ",";
+      // Numbers the flow recorded as numbers stay numbers (a negative score too); every text,
+      // including one that looks like a number, is neutralised against formulas.
       if (auto it = data.find(c); it != data.end() && !it->is_null()) {
-        out += csvField(it->is_string() ? it->get<std::string>() : it->dump());
+        out += it->is_number()   ? text::csvNumber(it->dump())
+               : it->is_string() ? text::csvText(it->get<std::string>())
+                                 : text::csvText(it->dump());
       }
     }
     out += "\r\n";

@@ -6,7 +6,8 @@ namespace waflow::core::app {
 
 RulesCheck checkFlowsAndScripts(const config::Config& config) {
   FlowSetLoad loaded = loadFlowSet(config);
-  return RulesCheck{std::move(loaded.diagnostics), loaded.flow_count, loaded.script_count};
+  return RulesCheck{std::move(loaded.diagnostics), loaded.flow_count, loaded.script_count,
+                    std::move(loaded.secrets)};
 }
 
 }  // namespace waflow::core::app

@@ -11,14 +11,16 @@
 #include "diag/diagnostic.h"
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace waflow::core::app {
 
 struct RulesCheck {
   std::vector<diag::Diagnostic> diagnostics;
-  std::size_t flows = 0;    // flow definitions read
-  std::size_t scripts = 0;  // script files read
+  std::size_t flows = 0;             // flow definitions read
+  std::size_t scripts = 0;           // script files read
+  std::vector<std::string> secrets;  // found in flow files: diagnostics must not show them
 };
 
 // A missing flows_dir or scripts_dir is not an error (a daemon may run on auto_reply alone).

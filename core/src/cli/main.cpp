@@ -51,13 +51,20 @@ config::LoadResult loadChosen(const ConfigChoice& choice) {
   return choice.path.empty() ? app::loadDefaultConfig() : config::loadConfigFile(choice.path);
 }
 
+// Secrets registered with log::addSecret() before the call are masked, snippets included.
 void printDiagnostics(const std::vector<diag::Diagnostic>& diagnostics, bool json) {
   diag::SourceCache sources;
   sources.registerText("<built-in default>", app::defaultConfigYaml());
   if (json) {
-    std::cout << diag::renderJson(diagnostics, sources) << "\n";
+    std::cout << diag::renderJson(diagnostics, sources, &log::redactor()) << "\n";
   } else {
-    std::cerr << diag::renderText(diagnostics, sources);
+    std::cerr << diag::renderText(diagnostics, sources, &log::redactor());
+  }
+}
+
+void addSecrets(const std::vector<std::string>& secrets) {
+  for (const auto& s : secrets) {
+    log::addSecret(s);
   }
 }
 
@@ -93,6 +100,9 @@ int runCommand(const std::string& config_flag, const std::vector<std::string>& p
                const std::string& log_level, const std::string& listen) {
   ConfigChoice choice = chooseConfig(config_flag);
   auto loaded = loadChosen(choice);
+  if (loaded.config || loaded.partial) {
+    addSecrets((loaded.config ? loaded.config : loaded.partial)->secrets);
+  }
   if (!loaded.config) {
     printDiagnostics(loaded.diagnostics, false);
     std::cerr << fmt::format(
@@ -145,11 +155,14 @@ int validateCommand(const std::string& config_flag, const std::vector<std::strin
   const auto& readable = loaded.config ? loaded.config : loaded.partial;
   app::RulesCheck rules;
   if (readable) {
+    addSecrets(readable->secrets);
     plugin::PluginCatalog catalog;
     catalog.scan(app::pluginSearchPath(plugin_dirs, *readable));
     auto plan = app::planInstances(*readable, catalog);
+    addSecrets(plan.secrets);
     all.insert(all.end(), plan.diagnostics.begin(), plan.diagnostics.end());
     rules = app::checkFlowsAndScripts(*readable);
+    addSecrets(rules.secrets);
     all.insert(all.end(), rules.diagnostics.begin(), rules.diagnostics.end());
     std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
       return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);

@@ -174,6 +174,37 @@ bool looksLikeYaml11Bool(std::string_view text) {
          lower == "n";
 }
 
+// How a value is named in messages. A secret, and any value that came from ${...}, is
+// concealed: messages name the expression, never the value (an operator may point a setting at
+// the wrong variable, e.g. `timeout: ${WA_TOKEN}`, and `waflow validate` output gets pasted).
+struct Shown {
+  std::string text;
+  bool concealed = false;
+};
+
+// Key names that hold credentials whatever the schema says: a mistyped or duplicated one still
+// must not have its value printed.
+bool nameLooksSecret(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (std::string_view word : {"token", "secret", "password", "passwd", "api_key", "apikey",
+                                "credential", "private_key"}) {
+    if (lower.find(word) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool propertyIsSecret(const json* properties, const std::string& name) {
+  if (properties == nullptr) {
+    return false;
+  }
+  auto it = properties->find(name);
+  return it != properties->end() && it->is_object() && it->value("secret", false);
+}
+
 std::string displayJson(const json& value) {
   if (value.is_string()) {
     return quote(value.get<std::string>());
@@ -239,13 +270,13 @@ class Validator {
                                       const std::string& path, const Where& key_where);
   std::optional<json> convertScalar(const YAML::Node& node, const json& schema,
                                     const std::vector<std::string>& types, const std::string& path,
-                                    const Where& key_where, std::string& shown);
+                                    const Where& key_where, Shown& shown);
   std::optional<json> natural(const YAML::Node& node, const std::string& path,
                               const Where& key_where, bool substitute_strings);
   std::optional<json> defaultValue(const json& property_schema, const std::string& path,
                                    const Where& where);
   bool checkConstraints(const json& value, const json& schema, const std::string& path,
-                        const Where& where, const std::string& shown);
+                        const Where& where, const Shown& shown);
 
   // Runs ${...} substitution on a scalar, reporting errors at the expression when the scalar is
   // plain (so its text is the source text) and at the scalar otherwise.
@@ -254,19 +285,44 @@ class Validator {
 
   // Calls fn(key_node, key_name, key_where, value_node) for each entry of a mapping, reporting
   // non-text and duplicate keys (yaml-cpp keeps duplicates; lookups see the first one, so the
-  // later ones are the ones reported and skipped).
+  // later ones are the ones reported and skipped). `properties` (may be null) tells which keys
+  // are secret.
   template <typename Fn>
-  void forEachEntry(const YAML::Node& map, const std::string& path, Fn&& fn);
+  void forEachEntry(const YAML::Node& map, const std::string& path, const json* properties,
+                    Fn&& fn);
+
+  // Keeps the literal value of a key that holds a secret out of diagnostics, though the key is
+  // reported rather than converted (mistyped, duplicated): the renderer masks every secret.
+  void concealLiteral(const YAML::Node& value) {
+    if (value.IsScalar() && value.Scalar().find("${") == std::string::npos) {
+      secrets_.push_back(value.Scalar());
+    }
+  }
+
+  // Inside a schema marked "x-secret-substitutions" (a flow's HTTP headers and body) every
+  // ${...} value is a secret, though the key is not marked secret itself.
+  struct SecretSubstitutions {
+    explicit SecretSubstitutions(Validator& v, bool marked) : v_(v), marked_(marked) {
+      v_.secret_substitutions_ += marked_ ? 1 : 0;
+    }
+    ~SecretSubstitutions() { v_.secret_substitutions_ -= marked_ ? 1 : 0; }
+    SecretSubstitutions(const SecretSubstitutions&) = delete;
+    SecretSubstitutions& operator=(const SecretSubstitutions&) = delete;
+    Validator& v_;
+    bool marked_;
+  };
 
   const SubstitutionContext& subst_;
   std::string file_;
   const ValidateOptions& options_;
   diag::DiagnosticList diagnostics_;
   std::vector<std::string> secrets_;
+  int secret_substitutions_ = 0;  // depth of schemas marked "x-secret-substitutions"
 };
 
 template <typename Fn>
-void Validator::forEachEntry(const YAML::Node& map, const std::string& path, Fn&& fn) {
+void Validator::forEachEntry(const YAML::Node& map, const std::string& path, const json* properties,
+                             Fn&& fn) {
   std::map<std::string, int> first_line;
   for (auto it = map.begin(); it != map.end(); ++it) {
     const YAML::Node key = it->first;
@@ -279,6 +335,9 @@ void Validator::forEachEntry(const YAML::Node& map, const std::string& path, Fn&
     const std::string name = key.Scalar();
     auto [seen, inserted] = first_line.emplace(name, key_where.line);
     if (!inserted) {
+      if (propertyIsSecret(properties, name) || nameLooksSecret(name)) {
+        concealLiteral(it->second);
+      }
       report(key_where, "yaml", prefixed(path, "duplicate key " + quote(name)),
              "it is already defined at line " + std::to_string(seen->second) +
                  "; keep only one of them");
@@ -315,6 +374,7 @@ std::optional<json> Validator::convert(const YAML::Node& node, const json& schem
   }
   const std::vector<std::string> types = schemaTypes(schema);
   const bool empty = !node.IsDefined() || node.IsNull();
+  const SecretSubstitutions scope(*this, schema.value("x-secret-substitutions", false));
 
   if (schema.value("x-raw", false)) {
     const bool kind_ok = empty || types.empty() || (node.IsMap() && allows(types, "object")) ||
@@ -329,7 +389,7 @@ std::optional<json> Validator::convert(const YAML::Node& node, const json& schem
   }
 
   std::optional<json> value;
-  std::string shown;  // how to quote the value in messages
+  Shown shown;  // how to name the value in messages
   Where where = whereOf(node, key_where);
   if (empty) {
     if (types.empty()) {
@@ -403,7 +463,7 @@ std::optional<json> Validator::convertMap(const YAML::Node& node, const json& sc
       node.IsMap() ? whereOf(node, key_where) : (key_where.line > 0 ? key_where : fallback());
   std::map<std::string, bool> present;
   if (node.IsMap()) {
-    forEachEntry(node, path,
+    forEachEntry(node, path, properties,
                  [&](const YAML::Node&, const std::string& name, const Where& entry_where,
                      const YAML::Node& child) {
                    present[name] = true;
@@ -427,10 +487,13 @@ std::optional<json> Validator::convertMap(const YAML::Node& node, const json& sc
                        message += " in " + quote(path);
                      }
                      std::string hint;
+                     const std::string match = diag::closestMatch(name, known);
+                     if (propertyIsSecret(properties, match) || nameLooksSecret(name)) {
+                       concealLiteral(child);  // e.g. `acces_token: EAAG...`
+                     }
                      if (name == "<<") {
                        hint = "YAML merge keys are not supported; repeat the keys instead";
-                     } else if (std::string match = diag::closestMatch(name, known);
-                                !match.empty()) {
+                     } else if (!match.empty()) {
                        hint = "did you mean " + quote(match) + "?";
                      } else if (known.empty()) {
                        hint = "this mapping takes no keys";
@@ -514,7 +577,7 @@ std::optional<json> Validator::convertSequence(const YAML::Node& node, const jso
 std::optional<json> Validator::convertScalar(const YAML::Node& node, const json& schema,
                                              const std::vector<std::string>& types,
                                              const std::string& path, const Where& key_where,
-                                             std::string& shown) {
+                                             Shown& shown) {
   const Where where = whereOf(node, key_where);
   std::optional<SubstitutionResult> substituted = substituteScalar(node, where, path);
   if (!substituted) {
@@ -527,12 +590,12 @@ std::optional<json> Validator::convertScalar(const YAML::Node& node, const json&
   const bool is_setting =
       schema.contains("enum") || !format.empty() || (!types.empty() && !allows(types, "string"));
   const bool is_secret = schema.value("secret", false);
-  if (is_secret || (substituted->substituted && !is_setting)) {
-    shown = "the value";
-  } else if (substituted->substituted) {
-    shown = quote(text) + " (from " + quote(node.Scalar()) + ")";
+  if (substituted->substituted) {
+    shown = {"the value of " + quote(node.Scalar()), true};
+  } else if (is_secret) {
+    shown = {"the value", true};
   } else {
-    shown = quote(text);
+    shown = {quote(text), false};
   }
   const bool plain = isPlain(node);
 
@@ -541,7 +604,7 @@ std::optional<json> Validator::convertScalar(const YAML::Node& node, const json&
     ParsedQuantity parsed = format == "duration" ? parseDuration(text) : parseSize(text);
     if (!parsed.value) {
       std::string message =
-          substituted->substituted ? shown + " is not a valid " + format : parsed.error;
+          shown.concealed ? shown.text + " is not a valid " + format : parsed.error;
       report(where, "schema", prefixed(path, message), parsed.hint);
       return std::nullopt;
     }
@@ -589,15 +652,18 @@ std::optional<json> Validator::convertScalar(const YAML::Node& node, const json&
       } else if (types.size() == 1 && types[0] == "boolean") {
         hint = "write true or false";
       }
-      report(where, "schema", prefixed(path, "expected " + describeTypes(types) + ", got " + shown),
-             hint);
+      report(where, "schema",
+             prefixed(path, "expected " + describeTypes(types) + ", got " + shown.text), hint);
       return std::nullopt;
     }
   }
 
-  // Secrets: what the logger must never print.
-  if (substituted->substituted && !is_setting && value->is_string()) {
-    secrets_.insert(secrets_.end(), substituted->inserted.begin(), substituted->inserted.end());
+  // Secrets: what logs, stored errors and diagnostics must never show. Only these: redacting
+  // every ${...} value would turn e.g. `flows_dir: ${FLOWS_DIR:-./flows}` into *** everywhere.
+  if (!is_setting && value->is_string()) {
+    const std::vector<std::string>& own =
+        secret_substitutions_ > 0 ? substituted->inserted : substituted->from_files;
+    secrets_.insert(secrets_.end(), own.begin(), own.end());
   }
   if (is_secret && !text.empty()) {
     secrets_.push_back(text);
@@ -618,7 +684,7 @@ std::optional<json> Validator::natural(const YAML::Node& node, const std::string
   }
   if (node.IsMap()) {
     json out = json::object();
-    forEachEntry(node, path,
+    forEachEntry(node, path, nullptr,
                  [&](const YAML::Node&, const std::string& name, const Where& entry_where,
                      const YAML::Node& child) {
                    if (std::optional<json> v =
@@ -656,7 +722,7 @@ std::optional<json> Validator::natural(const YAML::Node& node, const std::string
     }
     return json(text);
   }
-  std::string shown;
+  Shown shown;
   return convertScalar(node, json::object(), {}, path, key_where, shown);
 }
 
@@ -677,8 +743,8 @@ std::optional<json> Validator::defaultValue(const json& property_schema, const s
 }
 
 bool Validator::checkConstraints(const json& value, const json& schema, const std::string& path,
-                                 const Where& where, const std::string& shown_in) {
-  const std::string shown = shown_in.empty() ? displayJson(value) : shown_in;
+                                 const Where& where, const Shown& shown_as) {
+  const std::string shown = shown_as.text.empty() ? displayJson(value) : shown_as.text;
   const std::string format = schema.value("format", "");
   auto number_text = [&](const json& limit) {
     if (format == "duration" && limit.is_number()) {
@@ -701,7 +767,7 @@ bool Validator::checkConstraints(const json& value, const json& schema, const st
         }
       }
       std::string hint;
-      if (value.is_string()) {
+      if (value.is_string() && !shown_as.concealed) {
         if (std::string match = diag::closestMatch(value.get<std::string>(), string_options);
             !match.empty()) {
           hint = "did you mean " + quote(match) + "?";
@@ -715,7 +781,7 @@ bool Validator::checkConstraints(const json& value, const json& schema, const st
 
   if (value.is_number()) {
     const double number = value.get<double>();
-    const std::string display = format.empty() ? value.dump() : shown;
+    const std::string display = format.empty() && !shown_as.concealed ? value.dump() : shown;
     if (auto it = schema.find("minimum");
         it != schema.end() && it->is_number() && number < it->get<double>()) {
       report(where, "schema",

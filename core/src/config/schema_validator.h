@@ -13,11 +13,18 @@
 //   "format": "size"      "512", "64KB", "1MiB"   -> integer bytes
 //   "secret": true        the value is reported in ValidationResult::secrets, and a warning
 //                         suggests ${ENV} or ${file:} when it is written in plain text
+//   "x-secret-substitutions": true
+//                         every ${...} value inside the node is a secret (a flow's HTTP
+//                         headers: `Authorization: "Bearer ${TOKEN}"`); literal text is not
 //   "x-raw": true         the node is type-checked only: neither descended into nor
 //                         substituted (it is validated later, e.g. against a plugin's schema)
 // Other keywords are ignored. String scalars get ${...} substitution (see substitution.h)
-// before conversion; substituted values count as secrets unless the schema gives the value
-// an enum, a format or a non-string type.
+// before conversion. Secrets are the values of "secret" keys, ${file:...} values and the
+// ${...} values under "x-secret-substitutions" (the last two unless the schema gives the value
+// an enum, a format or a non-string type); other ${ENV} values are not, so a path or a URL
+// from the environment stays readable in logs. Diagnostics never quote a ${...} value or a
+// secret (they name the expression instead), and the literal value of a mistyped or
+// duplicated secret key is reported in `secrets` too, so the renderer can mask it.
 #pragma once
 
 #include <string>
@@ -35,7 +42,7 @@ namespace waflow::core::config {
 struct ValidationResult {
   nlohmann::json value;  // the converted value with defaults filled; partial when !ok()
   std::vector<diag::Diagnostic> diagnostics;  // sorted by location
-  std::vector<std::string> secrets;           // values the logger must redact
+  std::vector<std::string> secrets;           // values logs, stored texts and diagnostics must hide
   bool ok() const;                            // no error (warnings allowed)
 };
 

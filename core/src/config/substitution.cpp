@@ -83,7 +83,8 @@ SubstitutionResult substitute(std::string_view text, const SubstitutionContext& 
     const std::string_view expression = text.substr(i, close - i + 1);
     const std::string_view inner = text.substr(i + 2, close - i - 2);
     std::optional<std::string> replacement;
-    if (inner.rfind("file:", 0) == 0) {
+    const bool from_file = inner.rfind("file:", 0) == 0;
+    if (from_file) {
       const std::string path_text(inner.substr(5));
       if (path_text.empty()) {
         result.errors.push_back({"file", "'" + std::string(expression) + "' names no file",
@@ -135,6 +136,9 @@ SubstitutionResult substitute(std::string_view text, const SubstitutionContext& 
       result.substituted = true;
       if (!replacement->empty()) {
         result.inserted.push_back(*replacement);
+        if (from_file) {
+          result.from_files.push_back(*replacement);
+        }
       }
       result.value += *replacement;
     } else {

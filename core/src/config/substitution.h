@@ -32,8 +32,9 @@ struct SubstitutionError {
 
 struct SubstitutionResult {
   std::string value;
-  bool substituted = false;           // at least one ${...} was replaced
-  std::vector<std::string> inserted;  // the non-empty texts that replaced ${...}
+  bool substituted = false;             // at least one ${...} was replaced
+  std::vector<std::string> inserted;    // the non-empty texts that replaced ${...}
+  std::vector<std::string> from_files;  // those that came from ${file:...}: always secrets
   std::vector<SubstitutionError> errors;
 };
 

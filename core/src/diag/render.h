@@ -8,6 +8,7 @@
 
 #include "diag/diagnostic.h"
 #include "diag/source_cache.h"
+#include "text/redactor.h"
 
 namespace waflow::core::diag {
 
@@ -19,10 +20,16 @@ namespace waflow::core::diag {
 // Warnings say "warning: " before the message. The caret is followed by '~' up to the
 // token's length (Diagnostic::length, or a quoted string's extent read from the source);
 // the snippet is left out when the line cannot be read, the caret when the column is 0.
-std::string renderText(const std::vector<Diagnostic>& diagnostics, SourceCache& sources);
+// With `secrets`, every secret in the message, the hint and the snippet is shown as "***"; the
+// caret still points at the same token of the masked line (and at "***" when the token was
+// the secret).
+std::string renderText(const std::vector<Diagnostic>& diagnostics, SourceCache& sources,
+                       const text::Redactor* secrets = nullptr);
 
 // A JSON array of {file, line, column, length, severity, kind, message, hint, snippet}
-// objects, where snippet is the offending source line ("" when unknown).
-std::string renderJson(const std::vector<Diagnostic>& diagnostics, SourceCache& sources);
+// objects, where snippet is the offending source line ("" when unknown), masked like the
+// text (line and column keep pointing into the file).
+std::string renderJson(const std::vector<Diagnostic>& diagnostics, SourceCache& sources,
+                       const text::Redactor* secrets = nullptr);
 
 }  // namespace waflow::core::diag

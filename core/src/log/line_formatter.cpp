@@ -87,17 +87,18 @@ std::size_t utf8SequenceLength(std::string_view text, std::size_t i) {
   return length;
 }
 
-// Text lines stay one line each: a user-controlled "\n" must not forge a second entry.
-void appendSingleLine(std::string_view text, spdlog::memory_buf_t& dest) {
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n' || text[i] == '\r') {
-      append(dest, text.substr(start, i - start));
-      append(dest, text[i] == '\n' ? "\\n" : "\\r");
-      start = i + 1;
-    }
-  }
-  append(dest, text.substr(start));
+// "\u00XX" for the code point `low` (below U+0100).
+void appendU00(spdlog::memory_buf_t& dest, unsigned char low) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const char escaped[6] = {'\\', 'u', '0', '0', kHex[low >> 4], kHex[low & 0xF]};
+  append(dest, std::string_view(escaped, 6));
+}
+
+// True when text[i] starts the UTF-8 form of a C1 control (U+0080-U+009F): valid text, but a
+// terminal showing it would obey it.
+bool isC1Control(std::string_view text, std::size_t i) {
+  return static_cast<unsigned char>(text[i]) == 0xC2 && i + 1 < text.size() &&
+         static_cast<unsigned char>(text[i + 1]) < 0xA0;
 }
 
 }  // namespace
@@ -121,15 +122,50 @@ std::string_view levelName(spdlog::level::level_enum level) {
   }
 }
 
-void appendJsonEscaped(std::string_view text, spdlog::memory_buf_t& dest) {
+void appendTextEscaped(std::string_view text, spdlog::memory_buf_t& dest) {
   static constexpr char kHex[] = "0123456789abcdef";
+  std::size_t start = 0;  // of the run copied unchanged
+  std::size_t i = 0;
+  auto escape = [&](std::size_t length, std::string_view replacement) {
+    append(dest, text.substr(start, i - start));
+    append(dest, replacement);
+    i += length;
+    start = i;
+  };
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      ++i;
+    } else if (c == '\n') {
+      escape(1, "\\n");
+    } else if (c == '\r') {
+      escape(1, "\\r");
+    } else if (c == '\t') {
+      escape(1, "\\t");
+    } else if (const std::size_t length = c < 0x80 ? 0 : utf8SequenceLength(text, i);
+               length == 0) {  // the other C0 controls, DEL, and bytes that are not UTF-8
+      const char escaped[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 0xF]};
+      escape(1, std::string_view(escaped, 4));
+    } else if (isC1Control(text, i)) {
+      append(dest, text.substr(start, i - start));
+      appendU00(dest, static_cast<unsigned char>(text[i + 1]));
+      i += length;
+      start = i;
+    } else {
+      i += length;
+    }
+  }
+  append(dest, text.substr(start));
+}
+
+void appendJsonEscaped(std::string_view text, spdlog::memory_buf_t& dest) {
   std::size_t i = 0;
   while (i < text.size()) {
     // Copy the longest run that needs no escaping in one go.
     std::size_t run = i;
     while (run < text.size()) {
       const auto c = static_cast<unsigned char>(text[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7F) {
         break;
       }
       ++run;
@@ -145,6 +181,9 @@ void appendJsonEscaped(std::string_view text, spdlog::memory_buf_t& dest) {
       if (length == 0) {
         append(dest, "\\ufffd");
         ++i;
+      } else if (isC1Control(text, i)) {
+        appendU00(dest, static_cast<unsigned char>(text[i + 1]));
+        i += length;
       } else {
         append(dest, text.substr(i, length));
         i += length;
@@ -173,10 +212,8 @@ void appendJsonEscaped(std::string_view text, spdlog::memory_buf_t& dest) {
       case '\f':
         append(dest, "\\f");
         break;
-      default: {
-        const char escaped[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        append(dest, std::string_view(escaped, 6));
-      }
+      default:
+        appendU00(dest, c);
     }
     ++i;
   }
@@ -204,7 +241,7 @@ void LineFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_b
       dest.push_back(']');
     }
     dest.push_back(' ');
-    appendSingleLine(payload, dest);
+    appendTextEscaped(payload, dest);
     dest.push_back('\n');
     return;
   }

@@ -15,8 +15,10 @@ namespace {
 // Process-wide logging state. Deliberately never destroyed: threads and static destructors
 // may still log during shutdown.
 struct Core {
-  std::shared_ptr<RedactingSink> sink = std::make_shared<RedactingSink>(
-      std::make_unique<LineFormatter>(LineFormatter::Style::kText), LogOutput::standardError());
+  text::Redactor redactor;
+  std::shared_ptr<RedactingSink> sink =
+      std::make_shared<RedactingSink>(std::make_unique<LineFormatter>(LineFormatter::Style::kText),
+                                      LogOutput::standardError(), redactor);
   std::mutex mu;  // guards loggers and level changes
   std::unordered_map<std::string, std::shared_ptr<spdlog::logger>> loggers;
   spdlog::level::level_enum level = spdlog::level::info;
@@ -97,7 +99,25 @@ std::shared_ptr<spdlog::logger> get(const std::string& name) {
 }
 
 void addSecret(std::string_view secret) {
-  core().sink->addSecret(secret);
+  if (secret.size() < text::Redactor::kMinLength) {
+    return;
+  }
+  text::Redactor& redactor = core().redactor;
+  redactor.add(secret);
+  // How the two line formats write it when it holds quotes, backslashes or control characters.
+  for (auto append : {&appendJsonEscaped, &appendTextEscaped}) {
+    spdlog::memory_buf_t escaped;
+    append(secret, escaped);
+    redactor.add(std::string_view(escaped.data(), escaped.size()));
+  }
+}
+
+const text::Redactor& redactor() {
+  return core().redactor;
+}
+
+std::string redacted(std::string_view text) {
+  return core().redactor.redacted(text);
 }
 
 RequestScope::RequestScope(std::string_view id) : previous_(t_request_id) {

@@ -1,6 +1,7 @@
 // Logging for the daemon and its plugins: named spdlog loggers that share one sink, one
 // level and one line format (text or JSON), a thread-local request id stamped on every line,
-// and redaction of registered secrets from every formatted line.
+// and the process's secrets: redacted from every formatted line, and (through redacted())
+// from every text the daemon stores or publishes that may echo one.
 //
 // Thread-safety: every function here is thread-safe. init() may be called again at any time
 // (e.g. once the config is loaded) and takes effect for all loggers, including those already
@@ -14,6 +15,8 @@
 
 #include <spdlog/common.h>
 #include <spdlog/logger.h>
+
+#include "text/redactor.h"
 
 namespace waflow::core::log {
 
@@ -32,10 +35,19 @@ void init(const Options& options);
 // are never destroyed, so callers may keep the pointer (or a raw reference) for good.
 std::shared_ptr<spdlog::logger> get(const std::string& name);
 
-// From now on every occurrence of `secret` in a line (also in its JSON-escaped form) is
-// written as "***". Secrets shorter than 4 characters are ignored: redacting them would
-// mangle ordinary text.
+// From now on every occurrence of `secret` in a line (also in its JSON-escaped form and in
+// the escaped form of a text line) is written as "***", and redacted() hides it. Secrets are
+// the values of config keys a schema marks secret, ${file:...} values, and what plugins
+// register; not every ${ENV} value. Secrets shorter than 4 characters are ignored: redacting
+// them would mangle ordinary text.
 void addSecret(std::string_view secret);
+
+// The process's redactor, holding every secret added above.
+const text::Redactor& redactor();
+
+// `text` with every secret replaced by "***": apply it to text from outside (a provider's
+// error, a response body) before it is stored or published on the bus.
+std::string redacted(std::string_view text);
 
 // Parses a level name as accepted by Options::level ("warning" is accepted for "warn").
 // Throws std::invalid_argument naming the accepted values.

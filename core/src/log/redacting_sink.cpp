@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -14,10 +13,6 @@
 
 namespace waflow::core::log {
 namespace {
-
-// Generations are unique across all sinks, so a per-thread cache can never mistake a new
-// sink at a recycled address for the one it cached.
-std::atomic<uint64_t> g_next_generation{1};
 
 // spdlog's own formatters (set_pattern, foreign set_formatter) cache state in format() and
 // must not run concurrently; this wrapper serializes them. LineFormatter needs no wrapper.
@@ -82,68 +77,21 @@ void LogOutput::write(std::string_view line) {
   }
 }
 
-bool redact(std::string_view text, const std::vector<std::string>& secrets, std::string& out) {
-  bool changed = false;
-  std::string scratch;
-  for (const std::string& secret : secrets) {
-    const std::string_view current = changed ? std::string_view(out) : text;
-    std::size_t pos = current.find(secret);
-    if (pos == std::string_view::npos) {
-      continue;
-    }
-    scratch.clear();
-    scratch.reserve(current.size());
-    std::size_t start = 0;
-    while (pos != std::string_view::npos) {
-      scratch.append(current.substr(start, pos - start));
-      scratch.append("***");
-      start = pos + secret.size();
-      pos = current.find(secret, start);
-    }
-    scratch.append(current.substr(start));
-    out.swap(scratch);
-    changed = true;
-  }
-  return changed;
-}
-
-RedactingSink::RedactingSink(std::unique_ptr<spdlog::formatter> formatter,
-                             std::shared_ptr<LogOutput> output) {
+std::shared_ptr<const RedactingSink::Config> RedactingSink::makeConfig(
+    std::unique_ptr<spdlog::formatter> formatter, std::shared_ptr<LogOutput> output) {
   auto config = std::make_shared<Config>();
   config->formatter = makeThreadSafe(std::move(formatter));
   config->output = std::move(output);
-  std::lock_guard lock(mu_);
-  publishLocked(std::move(config));
+  return config;
 }
+
+RedactingSink::RedactingSink(std::unique_ptr<spdlog::formatter> formatter,
+                             std::shared_ptr<LogOutput> output, const text::Redactor& redactor)
+    : redactor_(redactor), config_(makeConfig(std::move(formatter), std::move(output))) {}
 
 void RedactingSink::configure(std::unique_ptr<spdlog::formatter> formatter,
                               std::shared_ptr<LogOutput> output) {
-  auto shared_formatter = makeThreadSafe(std::move(formatter));
-  std::lock_guard lock(mu_);
-  auto config = std::make_shared<Config>(*config_);
-  config->formatter = std::move(shared_formatter);
-  config->output = std::move(output);
-  publishLocked(std::move(config));
-}
-
-void RedactingSink::addSecret(std::string_view secret) {
-  if (secret.size() < 4) {
-    return;
-  }
-  spdlog::memory_buf_t escaped_buf;
-  appendJsonEscaped(secret, escaped_buf);
-  const std::string escaped(escaped_buf.data(), escaped_buf.size());
-
-  std::lock_guard lock(mu_);
-  auto config = std::make_shared<Config>(*config_);
-  for (const std::string& form : {std::string(secret), escaped}) {
-    if (std::find(config->secrets.begin(), config->secrets.end(), form) == config->secrets.end()) {
-      config->secrets.push_back(form);
-    }
-  }
-  std::stable_sort(config->secrets.begin(), config->secrets.end(),
-                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  publishLocked(std::move(config));
+  config_.publish(makeConfig(std::move(formatter), std::move(output)));
 }
 
 void RedactingSink::set_pattern_(const std::string& pattern) {
@@ -151,47 +99,19 @@ void RedactingSink::set_pattern_(const std::string& pattern) {
 }
 
 void RedactingSink::set_formatter_(std::unique_ptr<spdlog::formatter> formatter) {
-  auto shared_formatter = makeThreadSafe(std::move(formatter));
-  std::lock_guard lock(mu_);
-  auto config = std::make_shared<Config>(*config_);
-  config->formatter = std::move(shared_formatter);
-  publishLocked(std::move(config));
-}
-
-void RedactingSink::publishLocked(std::shared_ptr<const Config> config) {
-  config_ = std::move(config);
-  generation_.store(g_next_generation.fetch_add(1, std::memory_order_relaxed),
-                    std::memory_order_release);
-}
-
-const RedactingSink::Config& RedactingSink::snapshot() const {
-  struct Cache {
-    uint64_t generation = 0;
-    std::shared_ptr<const Config> config;
-  };
-  thread_local Cache cache;
-  const uint64_t current = generation_.load(std::memory_order_acquire);
-  if (cache.generation != current || cache.config == nullptr) {
-    std::lock_guard lock(mu_);
-    cache.config = config_;
-    cache.generation = generation_.load(std::memory_order_relaxed);
-  }
-  return *cache.config;
+  std::shared_ptr<spdlog::formatter> shared_formatter = makeThreadSafe(std::move(formatter));
+  config_.update([&](Config& config) { config.formatter = std::move(shared_formatter); });
 }
 
 void RedactingSink::sink_it_(const spdlog::details::log_msg& msg) {
-  // A reference into the thread's cache: no reference-count traffic on the hot path. It stays
-  // valid for this call because only this thread replaces its cache.
-  const Config& config = snapshot();
+  const Config& config = config_.local();
   thread_local spdlog::memory_buf_t line;
   line.clear();
   config.formatter->format(msg, line);
   std::string_view text(line.data(), line.size());
-  if (!config.secrets.empty()) {
-    thread_local std::string redacted;
-    if (redact(text, config.secrets, redacted)) {
-      text = redacted;
-    }
+  thread_local std::string redacted;
+  if (redactor_.redact(text, redacted)) {
+    text = redacted;
   }
   config.output->write(text);
 }

@@ -87,8 +87,11 @@ int32_t sinkStatus(void* host, const waflow_status_update* s) {
   st.recipient = std::string(view(s->recipient));
   st.timestamp = s->timestamp;
   st.error_code = s->error_code;
-  st.error_message = std::string(view(s->error_message));
-  st.raw_json = std::string(view(s->raw_json));
+  // A failed status carries the provider's error text: stored, published in message.status
+  // and message.failed, so redacted like every error entering the core.
+  const bool failed = s->error_code != 0 || s->error_message.size > 0;
+  st.error_message = log::redacted(view(s->error_message));
+  st.raw_json = failed ? log::redacted(view(s->raw_json)) : std::string(view(s->raw_json));
   std::lock_guard lock(ex->mutex);
   ex->outcome.statuses.push_back(std::move(st));
   return WAFLOW_OK;
@@ -189,7 +192,9 @@ struct PluginInstance::Access {
     bus::Event ev;
     ev.type = std::string(view(e->type));
     ev.conversation = std::string(view(e->conversation));
-    ev.payload = e->payload_json.size > 0 ? std::string(view(e->payload_json)) : "{}";
+    // Plugins publish what providers told them (channel.error, media.failed, ...): a provider
+    // that echoes a token must not put it on the bus, where flows store and forward events.
+    ev.payload = e->payload_json.size > 0 ? log::redacted(view(e->payload_json)) : "{}";
     ev.request_id = e->request_id.size > 0 ? std::string(view(e->request_id))
                                            : std::string(log::currentRequestId());
     if (ev.type.empty()) {
@@ -369,11 +374,13 @@ void PluginInstance::handleWebhook(const httpd::HttpRequest& request,
 
 namespace {
 
+// A plugin's error often quotes its provider's answer, which may echo a token: it is redacted
+// here, where it enters the core, before anything logs, stores or publishes it.
 template <typename Result>
 CallOutcome outcomeOf(const Result* r) {
   CallOutcome o;
   o.rc = static_cast<waflow::Rc>(r->rc);
-  o.error = std::string(view(r->error_message));
+  o.error = log::redacted(view(r->error_message));
   o.retry_after = std::chrono::milliseconds(r->retry_after_ms);
   return o;
 }

@@ -1,9 +1,11 @@
 // channel-cloudapi's send() through the real ABI and host services against the
 // fake Graph API: local media uploaded first, read receipts and typing, limits
-// checked before any call, Meta's errors mapped to result codes.
+// checked before any call, Meta's errors mapped to result codes (and redacted where they enter
+// the core); forged webhooks logged once per source, not once each.
 #include "bus/event_bus.h"
 #include "fake_graph_api.h"
 #include "http_client/http_client.h"
+#include "log/log.h"
 #include "plugin/plugin_catalog.h"
 #include "plugin/plugin_instance.h"
 
@@ -152,6 +154,47 @@ TEST_F(CloudApiPluginTest, MetaErrorsMapToRetryNeverOrAuth) {
   fake_.setAccessToken("test-token");
   EXPECT_TRUE(send("text", "d", nullptr).ok());
   EXPECT_TRUE(channel_->ready(&reason));
+}
+
+TEST_F(CloudApiPluginTest, AnErrorEchoingTheTokenIsRedactedWhereItEntersTheCore) {
+  log::addSecret("test-token");  // as the daemon does for every key the schema marks secret
+  fake_.failNextSends(waflow::test::Fault::metaError(
+      400, 100, "Invalid parameter", "(#100) 'test-token' is not a valid phone number"));
+  const CallOutcome failed = send("text", "a", nullptr);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_THAT(failed.error, HasSubstr("'***' is not a valid phone number"));
+  EXPECT_THAT(failed.error, ::testing::Not(HasSubstr("test-token")));
+}
+
+TEST_F(CloudApiPluginTest, ForgedWebhooksAreLoggedOncePerSourceNotOnceEach) {
+  const std::filesystem::path log_file = dir_ / "waflow.log";
+  log::init({"info", "text", log_file.string()});
+  auto post = [&](const std::string& from) {
+    httpd::HttpRequest request;
+    request.method = "POST";
+    request.target = request.path = "/webhooks/wa";
+    request.headers = {{"X-Hub-Signature-256", "sha256=" + std::string(64, '0')}};
+    request.body = R"({"object":"whatsapp_business_account","entry":[]})";
+    request.remote_address = from;
+    request.request_id = "forged";
+    std::promise<WebhookOutcome> done;
+    channel_->handleWebhook(request, [&done](WebhookOutcome o) { done.set_value(std::move(o)); });
+    return done.get_future().get().response.status;
+  };
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(post("203.0.113.9"), 403);
+  }
+  ASSERT_EQ(post("198.51.100.7"), 403);
+  log::init({});
+  std::ifstream in(log_file);
+  int from_first = 0;
+  int from_second = 0;
+  for (std::string line; std::getline(in, line);) {
+    from_first += line.find("rejected a webhook from 203.0.113.9") != std::string::npos ? 1 : 0;
+    from_second += line.find("rejected a webhook from 198.51.100.7") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(from_first, 1);
+  EXPECT_EQ(from_second, 1);
 }
 
 }  // namespace

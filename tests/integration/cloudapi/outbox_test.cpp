@@ -5,7 +5,8 @@
 //  - 30% of sends failing with 429/500: every reply arrives, in order per conversation;
 //  - the per-number rate limit and the per-recipient pacing hold;
 //  - the 24-hour window: a free-form reply to a contact silent for over 24 h is refused, or
-//    replaced by the configured template; Meta's later 131047 `failed` status gets the template.
+//    replaced by the configured template; Meta's later 131047 `failed` status gets the template;
+//  - a Graph error that echoes the access token is stored and published with it redacted.
 #include "daemon/daemon_process.h"
 #include "fake_graph_api.h"
 
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -124,6 +126,69 @@ outbox: )" +
   std::filesystem::path data_;
   FakeGraphApi fake_;
 };
+
+// The last_error of the outbox's failed messages (the daemon is not running).
+std::vector<std::string> storedFailures(const std::filesystem::path& data) {
+  sqlite3* db = nullptr;
+  const std::string path = (data / "plugins" / "storage" / "waflow.db").string();
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK) << path;
+  sqlite3_stmt* statement = nullptr;
+  sqlite3_prepare_v2(db, "SELECT last_error FROM outbox WHERE state = 'failed'", -1, &statement,
+                     nullptr);
+  std::vector<std::string> errors;
+  while (sqlite3_step(statement) == SQLITE_ROW) {
+    errors.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)));
+  }
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  return errors;
+}
+
+TEST_F(OutboxTest, AGraphErrorEchoingTheTokenIsStoredAndPublishedRedacted) {
+  // A flow forwards every message.failed event to the fake, so the test can read what was
+  // published; the fake answers the echo reply with an error quoting the access token.
+  std::filesystem::create_directories(data_ / "flows");
+  std::ofstream(data_ / "flows" / "observe.yaml") << R"(id: observe-failures
+triggers:
+  - on: event
+    name: message.failed
+steps:
+  - id: forward
+    http:
+      method: POST
+      url: )" + fake_.baseUrl() + "/v23.0/" + kPhoneNumberId +
+                                                         R"(/messages
+      headers: { Authorization: "Bearer test-token" }
+      body:
+        messaging_product: whatsapp
+        to: observer
+        type: text
+        text: { body: "{{ event.error }}" }
+)";
+  fake_.failNextSends(
+      Fault::metaError(400, 100, "Invalid parameter",
+                       "(#100) the value 'test-token' in Authorization is not a phone number"));
+  auto d = start(config("{}") + "flows_dir: " + (data_ / "flows").string() + "\n");
+  EXPECT_EQ(post(*d, textFrom("628561", "halo", "wamid.echoes-token")), 200);
+  ASSERT_TRUE(fake_.waitForSends(2, 15s)) << d->log();
+  std::string published;
+  for (const auto& send : fake_.sends()) {
+    if (send.to == "observer") {
+      published = send.body["text"]["body"].get<std::string>();
+    } else {
+      EXPECT_EQ(send.error_code, 100);
+    }
+  }
+  EXPECT_THAT(published, HasSubstr("the value '***' in Authorization")) << d->log();
+  EXPECT_THAT(published, ::testing::Not(HasSubstr("test-token")));
+  EXPECT_THAT(d->log(), ::testing::Not(HasSubstr("test-token")));
+  EXPECT_EQ(d->terminate(), 0);
+
+  const std::vector<std::string> stored = storedFailures(data_);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_THAT(stored[0], HasSubstr("the value '***' in Authorization"));
+  EXPECT_THAT(stored[0], ::testing::Not(HasSubstr("test-token")));
+}
 
 TEST_F(OutboxTest, ANotificationDeliveredThreeTimesIsAnsweredOnceAlsoAcrossARestart) {
   const std::string body = textFrom("628700", "sekali saja", "wamid.outbox.once");

@@ -1,7 +1,10 @@
 #include "config/schema_validator.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <map>
 
 namespace waflow::core::config {
@@ -38,6 +41,24 @@ std::vector<std::string> describe(const ValidationResult& result) {
 }
 
 using Lines = std::vector<std::string>;
+
+// A file with `content`, removed at the end of the test.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content) {
+    std::string pattern = "/tmp/waflow-validator-XXXXXX";
+    const int fd = mkstemp(pattern.data());
+    EXPECT_GE(fd, 0);
+    close(fd);
+    path_ = pattern;
+    std::ofstream(path_) << content;
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 const json kServerSchema = json::parse(R"({
   "type": "object",
@@ -270,32 +291,88 @@ TEST(ValidateNode, SubstitutionErrorsPointAtTheExpression) {
                    "${WA_TOKEN:-default}) [config-env]"}));
 }
 
-TEST(ValidateNode, SubstitutedValuesAreSecretsUnlessTheyAreSettings) {
+TEST(ValidateNode, SubstitutedValuesAreSecretsOnlyUnderSecretKeysOrFromFiles) {
   const json schema = json::parse(R"({"properties": {
       "token": {"type": "string"}, "port": {"type": "integer"},
       "level": {"type": "string", "enum": ["info", "debug"]},
-      "literal": {"type": "string"}, "raw": {}}})");
+      "literal": {"type": "string"}, "raw": {},
+      "key": {"type": "string", "secret": true},
+      "headers": {"type": "object", "additionalProperties": {"type": "string"},
+                  "x-secret-substitutions": true}}})");
   ValidationResult r =
       run("token: Bearer ${WA_TOKEN}\nport: ${PORT:-8080}\nlevel: ${LEVEL:-info}\n"
-          "literal: $${NOT_ENV}\nraw: ${RAW}\n",
-          schema, {{"WA_TOKEN", "abc123"}, {"RAW", "r4w"}});
+          "literal: $${NOT_ENV}\nraw: ${RAW}\nkey: ${KEY}\n"
+          "headers: {Authorization: 'Bearer ${PAY}', Accept: application/json}\n",
+          schema, {{"WA_TOKEN", "abc123"}, {"RAW", "r4w"}, {"KEY", "k3y-value"}, {"PAY", "p4y"}});
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(describe(r));
   EXPECT_EQ(r.value["token"], "Bearer abc123");
   EXPECT_EQ(r.value["port"], 8080);
   EXPECT_EQ(r.value["level"], "info");
   EXPECT_EQ(r.value["literal"], "${NOT_ENV}");
   EXPECT_EQ(r.value["raw"], "r4w");  // substituted values stay text in untyped places
-  EXPECT_EQ(r.secrets, (std::vector<std::string>{"abc123", "r4w"}));
+  EXPECT_EQ(r.value["headers"]["Authorization"], "Bearer p4y");
+  // The secret key's value and the ${...} value under x-secret-substitutions; not the literal
+  // header, and not the ${ENV} values of ordinary keys.
+  EXPECT_EQ(r.secrets, (std::vector<std::string>{"k3y-value", "p4y"}));
 }
 
-TEST(ValidateNode, SubstitutedValueOfTheWrongTypeIsNotEchoedWhenSecret) {
-  const json schema = json::parse(R"({"properties": {"port": {"type": "integer"},
-      "key": {"type": "string", "minLength": 10, "secret": true}}})");
+TEST(ValidateNode, FileSubstitutionsAreSecretsAnywhere) {
+  TempFile file("from-a-file\n");
+  const json schema = json::parse(R"({"properties": {"prompt": {"type": "string"}}})");
+  ValidationResult r = run("prompt: x ${file:" + file.path() + "}\n", schema);
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(describe(r));
+  EXPECT_EQ(r.secrets, (std::vector<std::string>{"from-a-file"}));
+}
+
+TEST(ValidateNode, SubstitutedValuesAreNeverQuotedInMessages) {
+  const json schema = json::parse(R"({"properties": {"port": {"type": "integer",
+      "maximum": 65535}, "key": {"type": "string", "minLength": 10, "secret": true},
+      "timeout": {"type": "string", "format": "duration"},
+      "level": {"type": "string", "enum": ["info", "debug"]},
+      "name": {"type": "string", "pattern": "^[a-z]+$"}}})");
   EXPECT_EQ(describe(run("port: ${PORT}\n", schema, {{"PORT", "80a"}})),
-            (Lines{"1:7: port: expected an integer, got '80a' (from '${PORT}') [config-schema]"}));
+            (Lines{"1:7: port: expected an integer, got the value of '${PORT}' "
+                   "[config-schema]"}));
   ValidationResult r = run("key: ${KEY}\n", schema, {{"KEY", "short"}});
   EXPECT_EQ(describe(r),
             (Lines{"1:6: key: must be at least 10 characters long, got 5 [config-schema]"}));
+  // A token pointed at by mistake from a typed setting: named, never shown.
+  const std::map<std::string, std::string> env = {{"WA_TOKEN", "EAAGsecret99999"}};
+  for (const char* yaml :
+       {"timeout: ${WA_TOKEN}\n", "port: ${WA_TOKEN}\n", "level: ${WA_TOKEN}\n",
+        "name: ${WA_TOKEN}\n", "port: 9${WA_TOKEN:-}99999\n"}) {
+    ValidationResult bad = run(yaml, schema, env);
+    ASSERT_FALSE(bad.ok()) << yaml;
+    for (const std::string& line : describe(bad)) {
+      EXPECT_EQ(line.find("EAAGsecret99999"), std::string::npos) << line;
+      EXPECT_NE(line.find("the value of '"), std::string::npos) << line;
+    }
+  }
+  EXPECT_EQ(describe(run("timeout: ${WA_TOKEN}\n", schema, env)),
+            (Lines{"1:10: timeout: the value of '${WA_TOKEN}' is not a valid duration (write a "
+                   "number with a unit: 250ms, 30s, 5m, 1h, 1h30m or 2d) [config-schema]"}));
+  EXPECT_EQ(describe(run("port: ${BIG}\n", schema, {{"BIG", "99999"}})),
+            (Lines{"1:7: port: the value of '${BIG}' is above the maximum 65535 "
+                   "[config-schema]"}));
+}
+
+TEST(ValidateNode, MistypedOrDuplicatedSecretKeysKeepTheirValuesHidden) {
+  const json schema = json::parse(R"({"properties": {
+      "access_token": {"type": "string", "secret": true}, "name": {"type": "string"}}})");
+  ValidationResult mistyped = run("acces_token: EAAG-typo-value\nnam: visible\n", schema);
+  EXPECT_FALSE(mistyped.ok());
+  // Reported for the renderer to mask; an ordinary key's value is not.
+  EXPECT_EQ(mistyped.secrets, (std::vector<std::string>{"EAAG-typo-value"}));
+
+  ValidationResult duplicated =
+      run("access_token: ${TOKEN}\naccess_token: EAAG-second-value\nname: a\nname: b\n"
+          "my_password: hunter22\nmy_password: hunter33\n",
+          json::parse(R"({"properties": {"access_token": {"type": "string", "secret": true},
+                      "name": {"type": "string"}, "my_password": {"type": "string"}}})"),
+          {{"TOKEN", "EAAG-first-value"}});
+  EXPECT_FALSE(duplicated.ok());
+  EXPECT_EQ(duplicated.secrets,
+            (std::vector<std::string>{"EAAG-first-value", "EAAG-second-value", "hunter33"}));
 }
 
 TEST(ValidateNode, SecretKeywordCollectsValueAndWarnsWhenWrittenInPlainText) {
@@ -341,7 +418,7 @@ TEST(ValidateNode, PluginSchemaValidatesANestedConfigBlockInPlace) {
                    envContext({{"VT", "tok"}}), "t.yaml", "channels.toko.config");
   ASSERT_TRUE(good.ok());
   EXPECT_EQ(good.value, json::parse(R"({"verify_token": "tok", "port": 1})"));
-  EXPECT_EQ(good.secrets, (std::vector<std::string>{"tok", "tok"}));
+  EXPECT_EQ(good.secrets, (std::vector<std::string>{"tok"}));
 }
 
 TEST(ValidateNode, AbsentNodeUsesTheFallbackPosition) {

@@ -103,6 +103,50 @@ TEST(RenderText, WarningsAreLabelled) {
   EXPECT_EQ(renderText({d}, sources), "waflow.yaml: warning: plain secret [config-secret]\n");
 }
 
+TEST(RenderText, SecretsAreMaskedInTheSnippetWithTheCaretOnTheMask) {
+  SourceCache sources;
+  sources.registerText("waflow.yaml", "config:\n  access_token: EAAGsecret123  # prod\n");
+  text::Redactor secrets;
+  secrets.add("EAAGsecret123");
+  Diagnostic d = make(2, 17, 12, "config.access_token: secret written in the file in plain text");
+  d.severity = Severity::kWarning;
+  d.kind = "config-secret";
+  EXPECT_EQ(renderText({d}, sources, &secrets),
+            "waflow.yaml:2:17: warning: config.access_token: secret written in the file in plain "
+            "text [config-secret]\n"
+            "  |\n"
+            "2 |   access_token: ***  # prod\n"
+            "  |                 ^~~\n");
+}
+
+TEST(RenderText, TheCaretFollowsItsTokenPastAMaskedSecret) {
+  SourceCache sources;
+  sources.registerText("waflow.yaml", "x: {token: hunter2hunter2, timeout: 5 parsecs}\n");
+  text::Redactor secrets;
+  secrets.add("hunter2hunter2");
+  // The caret was under '5 parsecs' (column 37): it moves left with the shorter mask.
+  EXPECT_EQ(renderText({make(1, 37, 9, "x.timeout: bad duration")}, sources, &secrets),
+            "waflow.yaml:1:37: x.timeout: bad duration [config-schema]\n"
+            "  |\n"
+            "1 | x: {token: ***, timeout: 5 parsecs}\n"
+            "  |                          ^~~~~~~~~\n");
+  // A marker that starts inside the secret covers the mask.
+  EXPECT_EQ(renderText({make(1, 14, 3, "m")}, sources, &secrets),
+            "waflow.yaml:1:14: m [config-schema]\n"
+            "  |\n"
+            "1 | x: {token: ***, timeout: 5 parsecs}\n"
+            "  |            ^~~\n");
+}
+
+TEST(RenderText, SecretsInMessagesAndHintsAreMasked) {
+  SourceCache sources;
+  text::Redactor secrets;
+  secrets.add("hunter2hunter2");
+  EXPECT_EQ(
+      renderText({make(0, 0, 0, "got 'hunter2hunter2'", "not hunter2hunter2")}, sources, &secrets),
+      "waflow.yaml: got '***' (not ***) [config-schema]\n");
+}
+
 TEST(SourceCache, ReadsFilesLazilyAndHandlesCrlf) {
   char path[] = "/tmp/waflow_diag_testXXXXXX";
   const int fd = mkstemp(path);
@@ -144,6 +188,22 @@ TEST(RenderJson, EmitsOneObjectPerDiagnosticWithSnippet) {
   EXPECT_EQ(first["snippet"], "    chanels:");
   EXPECT_EQ(parsed[1]["severity"], "warning");
   EXPECT_EQ(parsed[1]["snippet"], "");
+}
+
+TEST(RenderJson, SecretsAreMaskedInSnippetMessageAndHint) {
+  SourceCache sources;
+  sources.registerText("waflow.yaml", "acces_token: EAAGsecret123\n");
+  text::Redactor secrets;
+  secrets.add("EAAGsecret123");
+  const std::string out =
+      renderJson({make(1, 1, 11, "unknown key 'acces_token' near EAAGsecret123", "EAAGsecret123")},
+                 sources, &secrets);
+  EXPECT_EQ(out.find("EAAGsecret123"), std::string::npos) << out;
+  const nlohmann::json parsed = nlohmann::json::parse(out);
+  EXPECT_EQ(parsed[0]["snippet"], "acces_token: ***");
+  EXPECT_EQ(parsed[0]["message"], "unknown key 'acces_token' near ***");
+  EXPECT_EQ(parsed[0]["hint"], "***");
+  EXPECT_EQ(parsed[0]["column"], 1);  // positions keep pointing into the file
 }
 
 TEST(RenderJson, EmptyListIsEmptyArray) {

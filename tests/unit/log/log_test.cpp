@@ -82,6 +82,34 @@ TEST_F(LogTest, TextKeepsOneEntryPerLine) {
   EXPECT_NE(got[0].find("line\\rend"), std::string::npos) << got[0];
 }
 
+TEST_F(LogTest, TextEscapesControlCharactersSoCustomerTextCannotDriveTheTerminal) {
+  configure("text");
+  // ESC [2J clears the screen; BEL, DEL and CSI (U+009B, a C1 control) are controls too; a
+  // lone 0x9B byte is the 8-bit form of CSI some terminals obey.
+  get("http")->info("{}",
+                    "a\x1b[2Jb\tc\x07"
+                    "d\x7f e\xc2\x9b[31m f\x9b g \xc3\xa9 \\x1b");
+  const auto got = lines();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NE(got[0].find("a\\x1b[2Jb\\tc\\x07d\\x7f e\\u009b[31m f\\x9b g \xc3\xa9 \\x1b"),
+            std::string::npos)
+      << got[0];
+  for (const char c : got[0]) {
+    const auto byte = static_cast<unsigned char>(c);
+    EXPECT_TRUE(byte >= 0x20 && byte != 0x7F) << "raw control byte " << int(byte);
+  }
+  EXPECT_EQ(got[0].find("\xc2\x9b"), std::string::npos);
+}
+
+TEST_F(LogTest, JsonEscapesDelAndC1ControlsToo) {
+  configure("json");
+  get("http")->info("{}", "del\x7f csi\xc2\x9b ok \xc2\xa0");
+  const auto got = lines();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NE(got[0].find(R"(del\u007f csi\u009b ok )"), std::string::npos) << got[0];
+  EXPECT_EQ(nlohmann::json::parse(got[0])["message"], "del\x7f csi\xc2\x9b ok \xc2\xa0");
+}
+
 TEST_F(LogTest, JsonLineShapeAndEscaping) {
   configure("json", "debug");
   const std::string message =
@@ -136,6 +164,17 @@ TEST_F(LogTest, RedactsSecretsInTextAndJsonForEveryLogger) {
   EXPECT_NE(got[0].find("auth=*** again *** abc"), std::string::npos) << got[0];
   EXPECT_NE(got[1].find("key ***"), std::string::npos) << got[1];
   EXPECT_EQ(nlohmann::json::parse(got[2])["message"], "key *** and ***");
+}
+
+TEST_F(LogTest, SecretsAreRedactedInTheirTextEscapedFormAndFromStoredTexts) {
+  addSecret("tab\tsecret\x01x");
+  configure("text");
+  get("http")->info("{}", "v=tab\tsecret\x01x");
+  const auto got = lines();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NE(got[0].find("v=***"), std::string::npos) << got[0];
+  EXPECT_EQ(redacted("error: tab\tsecret\x01x echoed"), "error: *** echoed");
+  EXPECT_EQ(redacted("nothing"), "nothing");
 }
 
 TEST_F(LogTest, SecretContainingAnotherIsRedactedWhole) {
