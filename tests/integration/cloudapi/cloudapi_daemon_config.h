@@ -1,5 +1,6 @@
 // The waflow.yaml and secrets the Cloud API end-to-end tests run the daemon with: one
-// channel-cloudapi channel "wa" pointed at a FakeGraphApi, and the echo auto-reply.
+// channel-cloudapi channel "wa" pointed at a FakeGraphApi (which serves media from 127.0.0.1,
+// so that is its media host), and the echo auto-reply.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -27,6 +28,7 @@ channels:
       access_token: ${WA_TOKEN}
       app_secret: ${WA_APP_SECRET}
       verify_token: ${WA_VERIFY_TOKEN}
+      media_hosts: ["127.0.0.1"]
       base_url: )" +
          fake.baseUrl() + "\n" + extra + R"(
 auto_reply: { mode: echo }

@@ -97,8 +97,8 @@ TEST_F(CloudApiTest, NotificationsForAnotherNumberAreAcknowledgedButNeverAnswere
   EXPECT_EQ(sends[0].phone_number_id, kPhoneNumberId);
 
   std::string metrics = http("GET", daemon_->url("/metrics")).body;
-  EXPECT_THAT(metrics, HasSubstr("waflow_plugin_events_total{instance=\"wa\",plugin=\"channel-"
-                                 "cloudapi\",event=\"foreign_number_refused\"} 4"));
+  EXPECT_THAT(metrics, HasSubstr("waflow_plugin_events_total{event=\"foreign_number_refused\","
+                                 "instance=\"wa\",plugin=\"channel-cloudapi\"} 4"));
   EXPECT_THAT(metrics, HasSubstr("waflow_messages_received_total{channel=\"wa\"} 1"));
   // A failed status for 111 with code 190 must not mark this channel's token as dead.
   EXPECT_EQ(http("GET", daemon_->url("/readyz")).status, 200);

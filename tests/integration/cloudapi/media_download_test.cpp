@@ -53,9 +53,8 @@ long peakRssMiB(pid_t pid) {
 class MediaDownloadTest : public ::testing::Test {
  protected:
   void create(const std::string& extra) {
-    daemon_ = std::make_unique<DaemonProcess>(
-        cloudApiConfig(fake_, "      media_hosts: [\"127.0.0.1\"]\n" + extra),
-        std::vector<std::string>{}, cloudApiSecrets());
+    daemon_ = std::make_unique<DaemonProcess>(cloudApiConfig(fake_, extra),
+                                              std::vector<std::string>{}, cloudApiSecrets());
     fs::create_directories(mediaDir());
   }
   void start() { ASSERT_TRUE(daemon_->start()) << daemon_->log(); }
@@ -105,8 +104,8 @@ class MediaDownloadTest : public ::testing::Test {
 
   std::string metrics() { return http("GET", daemon_->url("/metrics")).body; }
   static std::string event(const std::string& name, int value) {
-    return "waflow_plugin_events_total{instance=\"wa\",plugin=\"channel-cloudapi\",event=\"" +
-           name + "\"} " + std::to_string(value);
+    return "waflow_plugin_events_total{event=\"" + name +
+           "\",instance=\"wa\",plugin=\"channel-cloudapi\"} " + std::to_string(value);
   }
 
   FakeGraphApi fake_;
