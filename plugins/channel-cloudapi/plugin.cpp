@@ -3,10 +3,14 @@
 //
 // Inbound: GET answers Meta's verification handshake; POST is accepted only
 // with a valid X-Hub-Signature-256 over the raw body (checked before anything
-// is parsed), then every message and status is handed to the daemon, which
-// acknowledges once they are accepted. Value-level errors and non-message
-// notifications (template status, quality updates, ...) become bus events;
-// media is downloaded in the background and announced as media.downloaded.
+// is parsed), then every message and status addressed to this channel's
+// phone_number_id is handed to the daemon, which acknowledges once they are
+// accepted; those for another number are refused (counted, logged at most once
+// a minute, still acknowledged so Meta stops redelivering). Value-level errors
+// and non-message notifications (template status, quality updates, ...) become
+// bus events; media is downloaded in the background, at most
+// max_concurrent_downloads at a time, streamed to disk within max_media_bytes
+// and media_quota, and announced as media.downloaded or media.failed.
 //
 // Outbound: every message type is built and checked against Meta's limits
 // before the call; Meta's answer is classified into retry-later, never-retry
@@ -16,9 +20,13 @@
 // Thread-safety: the parser is thread-safe, the config immutable, and the
 // health state atomic/mutex-protected; all methods may run concurrently.
 #include "channel_config.h"
+#include "download_slots.h"
 #include "graph_errors.h"
+#include "log_throttle.h"
 #include "media.h"
+#include "media_hosts.h"
 #include "media_ref.h"
+#include "media_store.h"
 #include "outbound.h"
 #include "signature.h"
 #include "verification.h"
@@ -27,6 +35,7 @@
 #include <waflow/sdk/log_throttle.hpp>
 #include <waflow/sdk/plugin.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -78,19 +87,31 @@ class CloudApiChannel {
       "WhatsApp Business number through Meta's Cloud API (Graph API)", cloudapi::kConfigSchema};
 
   CloudApiChannel(waflow::Host& host, const waflow::Config& config)
-      : host_(host), config_(cloudapi::parseConfig(config)) {
-    if (config_.media_dir.empty()) {
-      config_.media_dir = std::string(host_.dataDir()) + "/media";
-    }
-    std::error_code ec;
-    std::filesystem::create_directories(config_.media_dir, ec);
-    if (ec) {
-      throw waflow::Error(waflow::Rc::kInvalid, "media_dir '" + config_.media_dir +
-                                                    "' cannot be created: " + ec.message());
+      : host_(host),
+        config_(completeConfig(cloudapi::parseConfig(config), host)),
+        media_store_(config_.media_dir, config_.media_quota, config_.media_retention),
+        download_slots_(host_, config_.max_concurrent_downloads) {
+    cloudapi::MediaStore::Swept swept = media_store_.load();
+    if (swept.partial > 0) {
+      host_.info("removed " + std::to_string(swept.partial) +
+                 " partial media download(s) left in " + config_.media_dir);
     }
   }
 
+  void stop() {
+    stopping_ = true;
+    std::lock_guard lock(mutex_);
+    if (sweep_timer_ != 0) {
+      host_.cancelTimer(sweep_timer_);
+      sweep_timer_ = 0;
+    }
+    download_slots_.close();
+  }
+
   void start() {
+    if (config_.media_retention.count() > 0) {
+      sweepMedia();
+    }
     if (!config_.verify_signature) {
       host_.warn(
           "verify_signature is false: webhooks are accepted WITHOUT checking "
@@ -122,10 +143,13 @@ class CloudApiChannel {
         co_return text(missing ? 401 : 403, why);
       }
     }
-    cloudapi::ParsedWebhook parsed = parser_.parse(request.body);
+    cloudapi::ParsedWebhook parsed = parser_.parse(request.body, config_.phone_number_id);
     if (!parsed.ok()) {
       host_.warn("unreadable webhook: " + parsed.error);
       co_return text(400, parsed.error);
+    }
+    for (const auto& f : parsed.foreign) {
+      refuseForeign(f, request.remote_address);
     }
     for (const auto& w : parsed.warnings) {
       host_.warn("webhook: " + w);
@@ -204,6 +228,73 @@ class CloudApiChannel {
   }
 
  private:
+  // The parsed config with media_dir defaulted, and the checks the schema cannot express.
+  static cloudapi::ChannelConfig completeConfig(cloudapi::ChannelConfig config,
+                                                const waflow::Host& host) {
+    if (config.media_dir.empty()) {
+      config.media_dir = std::string(host.dataDir()) + "/media";
+    }
+    for (std::size_t i = 0; i < config.media_hosts.size(); ++i) {
+      if (std::string why = cloudapi::checkMediaHostPattern(config.media_hosts[i]); !why.empty()) {
+        throw waflow::Error(waflow::Rc::kInvalid, "media_hosts[" + std::to_string(i) + "]: " + why);
+      }
+    }
+    if (config.media_quota > 0 && config.media_quota < config.max_media_bytes) {
+      throw waflow::Error(waflow::Rc::kInvalid,
+                          "media_quota (" + std::to_string(config.media_quota) +
+                              " bytes) is smaller than max_media_bytes (" +
+                              std::to_string(config.max_media_bytes) +
+                              "): raise media_quota, lower max_media_bytes, or set media_quota "
+                              "to 0 for no quota");
+    }
+    return config;
+  }
+
+  // One Meta app (one app secret) may serve several numbers, so a correctly signed webhook can
+  // still be for another number: answering it from this one would reply with the wrong number
+  // and token. It is acknowledged (Meta would redeliver it for days) but never stored.
+  void refuseForeign(const cloudapi::ForeignChange& f, const std::string& remote_address) {
+    std::size_t items = f.messages + f.statuses + f.errors;
+    host_.count("foreign_number_refused", items == 0 ? 1 : items);
+    if (auto held_back = foreign_log_.allow()) {
+      host_.warn(
+          "refused a webhook change for phone_number_id '" + f.phone_number_id.substr(0, 64) +
+          "' (" + std::to_string(f.messages) + " message(s), " + std::to_string(f.statuses) +
+          " status(es)) from " + remote_address + ": this channel is phone_number_id '" +
+          config_.phone_number_id +
+          "'; give that number its own channel's URL as its callback (docs/channels/cloudapi.md, "
+          "Several numbers)" +
+          (*held_back > 0
+               ? " (" + std::to_string(*held_back) + " more refused since the last such line)"
+               : std::string()));
+    }
+  }
+
+  // Deletes media past media_retention now, then again every retention/24 (1 min to 1 h).
+  void sweepMedia() {
+    try {
+      cloudapi::MediaStore::Swept swept = media_store_.sweep();
+      if (swept.expired > 0) {
+        host_.count("media_expired", swept.expired);
+        host_.info("deleted " + std::to_string(swept.expired) + " media file(s) older than " +
+                   "media_retention from " + config_.media_dir);
+      }
+    } catch (const std::exception& e) {
+      host_.warn(std::string("media sweep failed: ") + e.what());
+    }
+    auto interval = std::clamp<std::chrono::milliseconds>(
+        config_.media_retention / 24, std::chrono::minutes(1), std::chrono::hours(1));
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      return;
+    }
+    sweep_timer_ = host_.startTimer(interval, [this](bool cancelled) {
+      if (!cancelled && !stopping_) {
+        sweepMedia();
+      }
+    });
+  }
+
   static waflow::WebhookResponse text(int status, std::string body) {
     return {status, std::move(body) + "\n", "text/plain; charset=utf-8", {}};
   }
@@ -278,20 +369,39 @@ class CloudApiChannel {
                     {"from", from},
                     {"kind", ref.kind},
                     {"media_id", ref.id}};
+    std::string reason = "download_failed";
     try {
-      cloudapi::DownloadedMedia media =
-          co_await cloudapi::downloadMedia(host_, config_, ref.id, ref.mime_type, ref.sha256);
+      cloudapi::DownloadSlots::Permit slot = co_await download_slots_.acquire();
+      if (!slot) {
+        throw waflow::Error(waflow::Rc::kRetry, "the channel is stopping");
+      }
+      cloudapi::DownloadedMedia media = co_await cloudapi::downloadMedia(
+          host_, config_, media_store_, ref.id, ref.mime_type, ref.sha256);
       payload["path"] = media.path;
       payload["mime_type"] = media.mime_type;
       payload["size"] = media.size;
       payload["sha256"] = media.sha256;
       host_.debug("media " + ref.id + " of message " + message_id + " saved to " + media.path);
+      host_.count("media_downloaded");
+      if (media.evicted > 0) {
+        host_.count("media_evicted", media.evicted);
+        host_.info("media_quota: deleted the " + std::to_string(media.evicted) +
+                   " oldest media file(s) to make room for " + media.path);
+      }
       host_.publish({"media.downloaded", "", payload.dump(), request_id});
+      co_return;
+    } catch (const cloudapi::MediaRefused& e) {
+      reason = e.reason();
+      payload["error"] = e.what();
     } catch (const std::exception& e) {
       payload["error"] = e.what();
-      host_.warn("media " + ref.id + " of message " + message_id + " not downloaded: " + e.what());
-      host_.publish({"media.failed", "", payload.dump(), request_id});
     }
+    // The message itself was delivered already; flows learn here that its media is unavailable.
+    payload["reason"] = reason;
+    host_.count("media_" + (reason == "download_failed" ? reason : "refused_" + reason));
+    host_.warn("media " + ref.id + " of message " + message_id + " not downloaded (" + reason +
+               "): " + payload["error"].get<std::string>());
+    host_.publish({"media.failed", "", payload.dump(), request_id});
   }
 
   // Logs a refusal anyone on the internet can cause as a warning, at most once per kind and
@@ -303,11 +413,16 @@ class CloudApiChannel {
   waflow::Host& host_;
   cloudapi::ChannelConfig config_;
   cloudapi::WebhookParser parser_;
-  std::mutex mutex_;
+  cloudapi::MediaStore media_store_;
+  cloudapi::DownloadSlots download_slots_;
+  cloudapi::LogThrottle foreign_log_{std::chrono::minutes(1)};
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;  // unhealthy_reason_, sweep_timer_
   std::string unhealthy_reason_;
   // Forged signatures and wrong verify tokens: anyone on the internet can send thousands a
   // second, so each source's are logged once per 10 s with a count.
   waflow::LogThrottle refusals_;
+  uint64_t sweep_timer_ = 0;
 };
 
 }  // namespace

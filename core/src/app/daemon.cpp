@@ -637,6 +637,7 @@ class Daemon::Impl {
         if (now > c.value()) {
           c.inc(now - c.value());
         }
+        addPluginEvents(r, *instance);
       }
       if (outbox_) {
         r.gauge("waflow_outbox_backlog", "Messages claimed for sending and not yet answered")
@@ -651,6 +652,18 @@ class Daemon::Impl {
         done.inc(stats.completed - done.value());
       }
     });
+  }
+
+  // What a plugin counted through host->count() (e.g. refused foreign-number notifications).
+  static void addPluginEvents(metrics::Registry& r, const plugin::PluginInstance& instance) {
+    for (const auto& [event, total] : instance.counters().snapshot()) {
+      auto& c = r.counter(
+          "waflow_plugin_events_total", "Events plugins counted, by name",
+          {{"instance", instance.id()}, {"plugin", instance.library().name()}, {"event", event}});
+      if (total > c.value()) {
+        c.inc(total - c.value());
+      }
+    }
   }
 
   void logStartup() {

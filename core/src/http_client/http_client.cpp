@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "http_client/http_client.h"
+#include "http_client/response_file.h"
 
 #include <curl/curl.h>
 
@@ -151,7 +152,11 @@ struct Transfer {
                                                                           &curl_slist_free_all};
   CURL* easy = nullptr;
   ClientResponse resp;
-  std::size_t max_bytes = 0;
+  std::size_t max_bytes = 0;       // cap on the body kept in memory
+  std::size_t max_file_bytes = 0;  // cap on a 2xx body streamed into `file`
+  ResponseFile file;               // wanted() when req.response_file is set
+  enum class Sink { kUndecided, kMemory, kFile } sink = Sink::kUndecided;
+  std::size_t received = 0;  // body bytes of the final response so far
   bool too_large = false;
   Clock::time_point start;
   char errbuf[CURL_ERROR_SIZE] = {};
@@ -237,7 +242,7 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     t->start = Clock::now();
     t->req = std::move(req);
     t->done = std::move(done);
-    t->max_bytes = opts_.max_response_bytes;
+    setLimits(*t);
     uint64_t id = t->id;
     in_flight_.fetch_add(1, std::memory_order_relaxed);
 
@@ -312,6 +317,15 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
 
  private:
   // ---- request setup -------------------------------------------------------------------------
+
+  // A request may lower the client's memory cap for its body, and set any cap for a body streamed
+  // to a file (which costs no memory).
+  void setLimits(Transfer& t) const {
+    std::size_t asked = t.req.max_response_bytes;
+    t.max_bytes = asked == 0 ? opts_.max_response_bytes : std::min(asked, opts_.max_response_bytes);
+    t.max_file_bytes = asked == 0 ? opts_.max_response_bytes : asked;
+    t.file.setPath(t.req.response_file);
+  }
 
   // Validates the request and builds its curl header list; returns a problem description (never
   // containing header values) or "".
@@ -408,7 +422,11 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     } else if (method != "GET") {
       set(CURLOPT_CUSTOMREQUEST, method.c_str());
     }
-    set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t.max_bytes));
+    // With a response file the Content-Length check is ours (onCurlHeader): curl's own would apply
+    // one cap to 2xx and error bodies alike.
+    if (!t.file.wanted()) {
+      set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t.max_bytes));
+    }
     set(CURLOPT_WRITEFUNCTION, &Impl::onCurlWrite);
     set(CURLOPT_WRITEDATA, static_cast<void*>(&t));
     set(CURLOPT_HEADERFUNCTION, &Impl::onCurlHeader);
@@ -547,6 +565,8 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
   }
 
   void fail(Transfer& t, ClientError error, std::string message) {
+    t.file.discard();
+    t.resp.file_bytes = 0;
     t.resp.status = 0;
     t.resp.headers.clear();
     t.resp.body.clear();
@@ -570,9 +590,14 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     curl_multi_remove_handle(multi_, t.easy);
     releaseEasy(t.easy);
     t.easy = nullptr;
+    if (rc == CURLE_OK && t.file.wanted() && status >= 200 && status < 300 && !t.file.commit()) {
+      fail(t, ClientError::kOther, t.file.error() + " (" + t.context() + ")");
+      return;
+    }
     if (rc == CURLE_OK) {
       t.resp.status = static_cast<int>(status);
       t.resp.error = ClientError::kNone;
+      t.resp.file_bytes = t.file.bytes();
       queue(t);
       return;
     }
@@ -580,8 +605,11 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     std::string message;
     if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
       error = ClientError::kTooLarge;
-      message =
-          "response body exceeds max_response_bytes (" + std::to_string(t.max_bytes) + " bytes)";
+      std::size_t cap = t.sink == Transfer::Sink::kFile ? t.max_file_bytes : t.max_bytes;
+      message = "response body exceeds max_response_bytes (" + std::to_string(cap) + " bytes)";
+    } else if (!t.file.error().empty()) {
+      error = ClientError::kOther;
+      message = t.file.error();
     } else {
       message = curl_easy_strerror(rc);
       if (t.errbuf[0] != '\0') {
@@ -840,12 +868,32 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     processCompletions();
   }
 
+  // Where the final response's body goes: a 2xx body to the response file when one is wanted,
+  // everything else to memory.
+  static Transfer::Sink chooseSink(const Transfer& t) {
+    if (!t.file.wanted()) {
+      return Transfer::Sink::kMemory;
+    }
+    long status = 0;
+    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+    return status >= 200 && status < 300 ? Transfer::Sink::kFile : Transfer::Sink::kMemory;
+  }
+
+  // Returning anything but `bytes` aborts the transfer (CURLE_WRITE_ERROR).
   static size_t onCurlWrite(char* data, size_t size, size_t count, void* userp) {
     auto* t = static_cast<Transfer*>(userp);
     size_t bytes = size * count;
-    if (t->resp.body.size() + bytes > t->max_bytes) {
+    if (t->sink == Transfer::Sink::kUndecided) {
+      t->sink = chooseSink(*t);
+    }
+    bool to_file = t->sink == Transfer::Sink::kFile;
+    if (t->received + bytes > (to_file ? t->max_file_bytes : t->max_bytes)) {
       t->too_large = true;
-      return 0;  // anything but `bytes` aborts the transfer (CURLE_WRITE_ERROR)
+      return 0;
+    }
+    t->received += bytes;
+    if (to_file) {
+      return t->file.write(data, bytes) ? bytes : 0;
     }
     t->resp.body.append(data, bytes);
     return bytes;
@@ -858,6 +906,8 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     auto& headers = t->resp.headers;
     if (line.starts_with("HTTP/")) {
       headers.clear();  // a new response (after 1xx or a followed redirect) starts here
+      t->sink = Transfer::Sink::kUndecided;
+      t->received = 0;
       return bytes;
     }
     if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
@@ -877,7 +927,13 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     if (name == "content-length" && t->resp.body.empty()) {
       std::size_t length = 0;
       auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
-      if (ec == std::errc() && length <= t->max_bytes) {
+      bool to_file = chooseSink(*t) == Transfer::Sink::kFile;
+      if (ec == std::errc() && to_file && length > t->max_file_bytes) {
+        t->sink = Transfer::Sink::kFile;  // names the file cap in the error
+        t->too_large = true;
+        return 0;  // refused before a byte of the body arrives
+      }
+      if (ec == std::errc() && !to_file && length <= t->max_bytes) {
         t->resp.body.reserve(std::min(length, kMaxBodyReserve));
       }
     }

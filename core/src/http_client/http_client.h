@@ -42,6 +42,18 @@ struct ClientRequest {
   std::chrono::milliseconds connect_timeout{10000};  // 0 = libcurl's default (300 s)
   bool verify_tls = true;         // peer certificate + host name; off only when explicitly asked
   bool follow_redirects = false;  // API calls never expect redirects; at most 5 when on
+  // Non-empty: the body of a 2xx response is streamed into this file (created, or truncated, with
+  // mode 0666 & ~umask; never through a symbolic link) instead of ClientResponse::body, so a large
+  // download costs no memory. The file exists after the callback only when the transfer succeeded
+  // with a 2xx status; on any failure (transport, over the cap, cancel, shutdown, a write error)
+  // it is removed. Other statuses' bodies arrive in ClientResponse::body as usual. The file is
+  // written on the loop thread (ordinary buffered writes; no fsync).
+  std::string response_file;
+  // Cap on the body's bytes as they arrive; the transfer aborts with kTooLarge the moment it is
+  // exceeded (or at once when Content-Length announces more). 0 = ClientOptions::
+  // max_response_bytes. For a body kept in memory the cap is never above the client's own; for a
+  // 2xx body streamed into response_file it may be (the memory limit does not apply there).
+  std::size_t max_response_bytes = 0;
 };
 
 enum class ClientError {
@@ -50,10 +62,11 @@ enum class ClientError {
   kConnect,    // could not connect (refused, unreachable)
   kResolve,    // host (or proxy) name did not resolve
   kTls,        // TLS handshake or certificate verification failed
-  kTooLarge,   // response body larger than ClientOptions::max_response_bytes
+  kTooLarge,   // response body larger than the request's or the client's max_response_bytes
   kCancelled,  // cancel() was called
   kShutdown,   // shutdown() was called (or send() after it)
-  kOther,      // anything else, including an invalid request; see error_message
+  kOther,      // anything else, including an invalid request or a response_file that cannot be
+               // written; see error_message
 };
 
 // "timeout", "connect", ...: stable names for logs and metrics labels.
@@ -62,7 +75,8 @@ std::string_view toString(ClientError error);
 struct ClientResponse {
   int status = 0;  // HTTP status; 0 when the transfer failed (error != kNone)
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case, in order
-  std::string body;
+  std::string body;         // empty when a 2xx body went to ClientRequest::response_file
+  uint64_t file_bytes = 0;  // bytes written to ClientRequest::response_file
   ClientError error = ClientError::kNone;
   // curl's message plus context (method and URL without query or credentials); empty on
   // success. Never contains header values, so Authorization tokens cannot leak through it.

@@ -1,5 +1,6 @@
 #include "plugin/http_bridge.h"
 
+#include <waflow/sdk/host.hpp>
 #include <waflow/sdk/types.hpp>
 
 #include <vector>
@@ -22,6 +23,12 @@ ClientRequest clientRequestFrom(const waflow_http_request& r) {
     req.timeout = std::chrono::milliseconds(r.timeout_ms);
   }
   req.verify_tls = (r.flags & WAFLOW_HTTP_INSECURE_SKIP_TLS_VERIFY) == 0;
+  // ABI 1.2 fields: a plugin built for 1.0 or 1.1 has a shorter struct, and nothing beyond its
+  // struct_size may be read.
+  if (WAFLOW_HAS_FIELD(&r, waflow_http_request, max_response_bytes)) {
+    req.response_file = std::string(view(r.response_file));
+    req.max_response_bytes = static_cast<std::size_t>(r.max_response_bytes);
+  }
   return req;
 }
 

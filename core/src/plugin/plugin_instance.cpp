@@ -144,6 +144,10 @@ struct PluginInstance::Access {
     });
   }
 
+  static void count(waflow_host_ctx* ctx, waflow_str name, uint64_t delta) {
+    instanceOf(ctx).counters_.add(view(name), delta);
+  }
+
   static void httpCancel(waflow_host_ctx* ctx, uint64_t id) {
     instanceOf(ctx).services_.http.cancel(id);
   }
@@ -266,6 +270,7 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, std::stri
   api_.unsubscribe = &Access::unsubscribe;
   api_.register_secret = &Access::registerSecret;
   api_.post = &Access::post;
+  api_.count = &Access::count;
 }
 
 PluginInstance::~PluginInstance() {

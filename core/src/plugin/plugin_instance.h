@@ -20,6 +20,7 @@
 #include "bus/event_bus.h"
 #include "http_client/http_client.h"
 #include "http_server/http_types.h"
+#include "plugin/plugin_counters.h"
 #include "plugin/plugin_library.h"
 
 #include <waflow/sdk/abi.h>
@@ -89,6 +90,8 @@ class PluginInstance {
   waflow_plugin_kind kind() const { return library_->kind(); }
   // Failed calls and errors logged by the plugin: the plugin_errors metric.
   uint64_t errorCount() const { return errors_.load(std::memory_order_relaxed); }
+  // What the plugin counted through host->count(): waflow_plugin_events_total.
+  const PluginCounters& counters() const { return counters_; }
 
   // Channel.
   void handleWebhook(const httpd::HttpRequest& request, std::function<void(WebhookOutcome)> done);
@@ -130,6 +133,7 @@ class PluginInstance {
 
   std::atomic<uint64_t> outstanding_{0};
   std::atomic<uint64_t> errors_{0};
+  PluginCounters counters_;
 
   std::mutex mutex_;
   uint64_t next_timer_id_ = 0;

@@ -24,6 +24,11 @@ ChannelConfig parseConfig(const waflow::Config& config) {
   c.download_media = config.value("download_media", true);
   c.media_dir = config.value("media_dir", "");
   c.max_media_bytes = config.value("max_media_bytes", c.max_media_bytes);
+  c.max_concurrent_downloads = config.value("max_concurrent_downloads", c.max_concurrent_downloads);
+  c.media_quota = config.value("media_quota", c.media_quota);
+  c.media_retention =
+      std::chrono::milliseconds(config.value("media_retention", c.media_retention.count()));
+  c.media_hosts = config.value("media_hosts", c.media_hosts);
   if (c.verify_signature && c.app_secret.empty()) {
     throw waflow::Error(waflow::Rc::kInvalid,
                         "app_secret is required to verify X-Hub-Signature-256 (set it from the "

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace waflow::cloudapi {
 
@@ -38,8 +39,17 @@ inline constexpr char kConfigSchema[] = R"({
       "description": "Download inbound images, audio, video, documents and stickers to media_dir."},
     "media_dir": {"type": "string", "default": "",
       "description": "Where downloaded media is kept; empty = <data_dir>/plugins/<channel id>/media."},
-    "max_media_bytes": {"type": "string", "format": "size", "default": "100MiB",
-      "description": "Largest media file downloaded."}
+    "max_media_bytes": {"type": "string", "format": "size", "default": "100MiB", "minimum": 1,
+      "description": "Largest media file kept, counted on the bytes actually received: a download is aborted the moment it passes this."},
+    "max_concurrent_downloads": {"type": "integer", "default": 4, "minimum": 1, "maximum": 64,
+      "description": "Media downloads this channel runs at once; later ones wait their turn, in order."},
+    "media_quota": {"type": "string", "format": "size", "default": "5GiB",
+      "description": "Total bytes kept in media_dir; when a new file would pass it, the oldest files are deleted first. 0 = no quota."},
+    "media_retention": {"type": "string", "format": "duration", "default": "30d",
+      "description": "Media files older than this are deleted by a periodic sweep. 0 = keep until the quota needs the room."},
+    "media_hosts": {"type": "array", "items": {"type": "string", "minLength": 1},
+      "default": ["lookaside.fbsbx.com"],
+      "description": "Hosts the access token may be sent to when downloading media (exact names, or *.example.com for its subdomains); https only, except loopback addresses (for tests)."}
   },
   "required": ["phone_number_id", "access_token", "verify_token"]
 })";
@@ -57,6 +67,10 @@ struct ChannelConfig {
   bool download_media = true;
   std::string media_dir;  // "" = <instance data dir>/media
   uint64_t max_media_bytes = 100ull * 1024 * 1024;
+  std::size_t max_concurrent_downloads = 4;
+  uint64_t media_quota = 5ull * 1024 * 1024 * 1024;                    // 0 = no quota
+  std::chrono::milliseconds media_retention{30ll * 24 * 3600 * 1000};  // 0 = no sweep
+  std::vector<std::string> media_hosts{"lookaside.fbsbx.com"};
 
   // "<base_url>/<version>/<path>", path without a leading slash.
   std::string graphUrl(const std::string& path) const;

@@ -1,6 +1,7 @@
 #include "media.h"
 
 #include "graph_errors.h"
+#include "media_hosts.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -12,7 +13,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <system_error>
+#include <vector>
 
 namespace waflow::cloudapi {
 namespace {
@@ -61,20 +64,6 @@ void checkMediaId(const std::string& id) {
   }
 }
 
-std::string randomHex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    throw waflow::Error(Rc::kError, "OpenSSL RAND_bytes failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  }
-  return out;
-}
-
 int base64Value(char c) {
   if (c >= 'A' && c <= 'Z') {
     return c - 'A';
@@ -115,35 +104,6 @@ bool base64Decode(std::string_view in, std::string& out) {
     }
   }
   return true;
-}
-
-void writeAtomically(const fs::path& target, const std::string& bytes) {
-  std::error_code ec;
-  fs::create_directories(target.parent_path(), ec);
-  if (ec) {
-    throw waflow::Error(Rc::kError, "cannot create media_dir " + target.parent_path().string() +
-                                        ": " + ec.message());
-  }
-  fs::path temp = target;
-  temp += ".tmp-" + randomHex(6);
-  {
-    std::ofstream file(temp, std::ios::binary | std::ios::trunc);
-    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    file.flush();
-    if (!file) {
-      int err = errno;
-      file.close();
-      fs::remove(temp, ec);
-      throw waflow::Error(Rc::kError, "cannot write " + temp.string() + ": " + std::strerror(err));
-    }
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw waflow::Error(Rc::kError, "cannot rename " + temp.string() + " to " + target.string() +
-                                        ": " + ec.message());
-  }
 }
 
 struct MediaInfo {
@@ -188,12 +148,46 @@ waflow::Task<MediaInfo> fetchMediaInfo(waflow::Host& host, const ChannelConfig& 
 
 void checkSize(const std::string& media_id, uint64_t size, const ChannelConfig& config) {
   if (size > config.max_media_bytes) {
-    throw waflow::Error(Rc::kInvalid, "media " + media_id + " is " + std::to_string(size) +
-                                          " bytes, over max_media_bytes (" +
-                                          std::to_string(config.max_media_bytes) +
-                                          "); raise max_media_bytes to keep such files");
+    throw MediaRefused("too_large", "media " + media_id + " is " + std::to_string(size) +
+                                        " bytes, over max_media_bytes (" +
+                                        std::to_string(config.max_media_bytes) +
+                                        "); raise max_media_bytes to keep such files");
   }
 }
+
+void checkFitsQuota(const MediaStore& store, const std::string& media_id, uint64_t size) {
+  try {
+    store.checkFits("media " + media_id, size);
+  } catch (const waflow::Error& e) {
+    throw MediaRefused("quota", std::string(e.what()) + "; raise media_quota to keep such files");
+  }
+}
+
+void checkMediaHost(const std::string& media_id, const std::string& url,
+                    const ChannelConfig& config) {
+  if (std::string why = refuseMediaUrl(url, config.media_hosts); !why.empty()) {
+    throw MediaRefused("host_not_allowed", "media " + media_id + " not downloaded: " + why);
+  }
+}
+
+// Deletes a partial download unless it was handed on (release()).
+class PartialFile {
+ public:
+  explicit PartialFile(fs::path path) : path_(std::move(path)) {}
+  ~PartialFile() {
+    if (!path_.empty()) {
+      std::error_code ignored;
+      fs::remove(path_, ignored);
+    }
+  }
+  PartialFile(const PartialFile&) = delete;
+  PartialFile& operator=(const PartialFile&) = delete;
+  const fs::path& path() const { return path_; }
+  void release() { path_.clear(); }
+
+ private:
+  fs::path path_;
+};
 
 void checkHash(const std::string& media_id, const std::string& actual_hex,
                const std::string& claimed, const char* source) {
@@ -223,20 +217,61 @@ std::string safeFilename(std::string_view name) {
 
 }  // namespace
 
+std::string hexOf(const void* data, std::size_t size) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  std::string out;
+  out.reserve(size * 2);
+  for (std::size_t i = 0; i < size; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0xF];
+  }
+  return out;
+}
+
+std::string randomHex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
+    throw waflow::Error(Rc::kError, "OpenSSL RAND_bytes failed");
+  }
+  return hexOf(raw.data(), raw.size());
+}
+
 std::string sha256Hex(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
     throw waflow::Error(Rc::kError, "OpenSSL SHA-256 failed");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xF];
+  return hexOf(digest.data(), len);
+}
+
+std::string sha256OfFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw waflow::Error(Rc::kError, "cannot read " + path + ": " + std::strerror(errno));
   }
-  return out;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    throw waflow::Error(Rc::kError, "OpenSSL SHA-256 failed");
+  }
+  std::vector<char> block(1 << 20);
+  while (in) {
+    in.read(block.data(), static_cast<std::streamsize>(block.size()));
+    if (in.gcount() > 0 &&
+        EVP_DigestUpdate(ctx.get(), block.data(), static_cast<std::size_t>(in.gcount())) != 1) {
+      throw waflow::Error(Rc::kError, "OpenSSL SHA-256 failed");
+    }
+  }
+  if (in.bad()) {
+    throw waflow::Error(Rc::kError, "cannot read " + path);
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), digest.data(), &len) != 1) {
+    throw waflow::Error(Rc::kError, "OpenSSL SHA-256 failed");
+  }
+  return hexOf(digest.data(), len);
 }
 
 std::string normalizeSha256(std::string_view hash) {
@@ -248,13 +283,7 @@ std::string normalizeSha256(std::string_view hash) {
   if (!base64Decode(hash, raw) || raw.size() != 32) {
     return {};
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  }
-  return out;
+  return hexOf(raw.data(), raw.size());
 }
 
 std::string extensionForMime(std::string_view mime_type) {
@@ -292,27 +321,31 @@ std::string extensionForMime(std::string_view mime_type) {
 }
 
 waflow::Task<DownloadedMedia> downloadMedia(waflow::Host& host, const ChannelConfig& config,
-                                            std::string media_id, std::string expected_mime,
+                                            MediaStore& store, std::string media_id,
+                                            std::string expected_mime,
                                             std::string expected_sha256) {
   checkMediaId(media_id);
-  if (config.media_dir.empty()) {
-    throw waflow::Error(Rc::kInvalid, "media_dir is not set; cannot store media " + media_id);
-  }
   MediaInfo info = co_await fetchMediaInfo(host, config, media_id);
+  // Graph's file_size is only a hint: a liar is caught on the bytes received below.
   checkSize(media_id, info.file_size, config);
+  checkFitsQuota(store, media_id, info.file_size);
   if (!expected_mime.empty() && !info.mime_type.empty() &&
       baseMime(expected_mime) != baseMime(info.mime_type)) {
     throw waflow::Error(Rc::kError, "media " + media_id + ": the webhook said " + expected_mime +
                                         " but the Graph API reports " + info.mime_type);
   }
 
+  PartialFile partial(store.temporaryPath(media_id));
   waflow::HttpResponse resp;
   for (int attempt = 0; attempt < 2; ++attempt) {
+    checkMediaHost(media_id, info.url, config);
     waflow::HttpRequest req;
     req.method = "GET";
     req.url = info.url;
     req.headers = {{"Authorization", bearer(config)}};
     req.timeout = config.timeout;
+    req.response_file = partial.path().string();
+    req.max_response_bytes = config.max_media_bytes;
     resp = co_await host.http(std::move(req));
     bool stale_url =
         resp.transportOk() && (resp.status == 401 || resp.status == 403 || resp.status == 404);
@@ -322,27 +355,47 @@ waflow::Task<DownloadedMedia> downloadMedia(waflow::Host& host, const ChannelCon
     // The URL lives about 5 minutes (§A.8): ask for a fresh one once.
     info = co_await fetchMediaInfo(host, config, media_id);
   }
+  if (resp.error == WAFLOW_HTTP_TOO_LARGE) {
+    throw MediaRefused("too_large", "media " + media_id +
+                                        ": the download passed max_media_bytes (" +
+                                        std::to_string(config.max_media_bytes) +
+                                        ") and was aborted; nothing was kept");
+  }
   SendOutcome outcome = classify(resp);
   if (!outcome.ok()) {
     throw outcome.toError("downloading media " + media_id);
   }
-  checkSize(media_id, resp.body.size(), config);
-  if (info.file_size > 0 && resp.body.size() != info.file_size) {
-    throw waflow::Error(Rc::kRetry,
-                        "media " + media_id + ": downloaded " + std::to_string(resp.body.size()) +
-                            " bytes but the Graph API announced " + std::to_string(info.file_size));
+  std::error_code ec;
+  uint64_t size = fs::file_size(partial.path(), ec);
+  if (ec) {
+    throw waflow::Error(Rc::kError, "media " + media_id + ": the download left no file at " +
+                                        partial.path().string() + ": " + ec.message());
   }
-  std::string actual = sha256Hex(resp.body);
+  if (info.file_size > 0 && size != info.file_size) {
+    throw waflow::Error(Rc::kRetry, "media " + media_id + ": downloaded " + std::to_string(size) +
+                                        " bytes but the Graph API announced " +
+                                        std::to_string(info.file_size));
+  }
+  std::string actual = sha256OfFile(partial.path().string());
   checkHash(media_id, actual, info.sha256, "Graph API's");
   checkHash(media_id, actual, expected_sha256, "webhook's");
 
   DownloadedMedia out;
   out.mime_type = !info.mime_type.empty() ? info.mime_type : expected_mime;
-  out.size = resp.body.size();
+  out.size = size;
   out.sha256 = actual;
-  fs::path target = fs::path(config.media_dir) / (media_id + "." + extensionForMime(out.mime_type));
-  writeAtomically(target, resp.body);
-  out.path = target.string();
+  std::string name = media_id + "." + extensionForMime(out.mime_type);
+  try {
+    out.evicted = store.commit(partial.path(), name, size);
+  } catch (const waflow::Error& e) {
+    partial.release();  // commit() removed it
+    if (e.code() == Rc::kInvalid) {
+      throw MediaRefused("quota", std::string(e.what()) + "; raise media_quota to keep such files");
+    }
+    throw;
+  }
+  partial.release();
+  out.path = (store.dir() / name).string();
   co_return out;
 }
 

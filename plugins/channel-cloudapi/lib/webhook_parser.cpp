@@ -279,11 +279,16 @@ const Contact* findContact(const std::vector<Contact>& contacts, std::string_vie
 // Parses one changes[].value of field "messages".
 class ValueReader {
  public:
-  ValueReader(ParsedWebhook& out, std::string_view entry_id) : out_(out), entry_id_(entry_id) {}
+  ValueReader(ParsedWebhook& out, std::string_view entry_id, std::string_view own_number)
+      : out_(out), entry_id_(entry_id), own_number_(own_number) {}
 
   void read(element value) {
     Lookup v = lookup(value);
     recipient_ = str(v["metadata"], "phone_number_id");
+    if (!own_number_.empty() && recipient_ != own_number_) {
+      refuseForeign(v);
+      return;
+    }
     readContacts(v);
     forEach(v, "messages", [this](element m) { readMessage(m); });
     forEach(v, "statuses", [this](element s) { readStatus(s); });
@@ -429,10 +434,21 @@ class ValueReader {
     }
   }
 
+  // A value for another business number: nothing in it is read, only counted.
+  void refuseForeign(Lookup v) {
+    auto count = [&](const char* key) -> std::size_t {
+      simdjson::dom::array list;
+      return v[key].get(list) == simdjson::SUCCESS ? list.size() : 0;
+    };
+    out_.foreign.push_back(ForeignChange{std::string(recipient_), count("messages"),
+                                         count("statuses"), count("errors")});
+  }
+
   void warn(std::string warning) { out_.warnings.push_back(std::move(warning)); }
 
   ParsedWebhook& out_;
   std::string_view entry_id_;
+  std::string_view own_number_;
   std::string_view recipient_;
   std::vector<Contact> contacts_;
 };
@@ -500,7 +516,7 @@ void WebhookParser::give(std::unique_ptr<simdjson::dom::parser> parser) {
   }
 }
 
-ParsedWebhook WebhookParser::parse(std::string_view body) {
+ParsedWebhook WebhookParser::parse(std::string_view body, std::string_view own_phone_number_id) {
   // The parser goes back to the pool however this function leaves (minify can throw
   // bad_alloc).
   struct Lease {
@@ -546,7 +562,7 @@ ParsedWebhook WebhookParser::parse(std::string_view body) {
           out.warnings.emplace_back(
               "a change without \"field\" carries messages or statuses; read as \"messages\"");
         }
-        ValueReader(out, entry_id).read(value_element);
+        ValueReader(out, entry_id, own_phone_number_id).read(value_element);
         continue;
       }
       if (chat_traffic) {

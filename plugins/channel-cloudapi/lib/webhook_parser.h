@@ -76,12 +76,22 @@ struct FieldChange {
   std::string value_json;  // changes[].value, minified; "null" when absent
 };
 
+// A "messages" change addressed to another business number than the one parse() was given:
+// refused unread (see WebhookParser::parse).
+struct ForeignChange {
+  std::string phone_number_id;  // its metadata.phone_number_id ("" when absent)
+  std::size_t messages = 0;     // how many of each it carried
+  std::size_t statuses = 0;
+  std::size_t errors = 0;
+};
+
 struct ParsedWebhook {
   std::vector<waflow::InboundMessage> messages;  // in body order
   std::vector<waflow::StatusUpdate> statuses;    // in body order
   std::vector<WebhookError> errors;
   std::vector<FieldChange> other_fields;
-  std::vector<std::string> warnings;  // tolerated oddities, worth a log line
+  std::vector<std::string> warnings;   // tolerated oddities, worth a log line
+  std::vector<ForeignChange> foreign;  // refused: addressed to another number
   // Non-empty when the body is not a Cloud API webhook (not JSON, not an object, "object" is
   // not "whatsapp_business_account", "entry" is not an array); everything else is empty then.
   std::string error;
@@ -96,7 +106,11 @@ class WebhookParser {
   WebhookParser(const WebhookParser&) = delete;
   WebhookParser& operator=(const WebhookParser&) = delete;
 
-  ParsedWebhook parse(std::string_view body);
+  // With `own_phone_number_id`, a "messages" change whose metadata.phone_number_id differs (or
+  // is missing) yields no messages, statuses or errors: it is listed in `foreign` instead. One
+  // Meta app (one app secret) can serve several numbers, so a valid signature does not prove a
+  // notification is for this channel. Empty = accept every number.
+  ParsedWebhook parse(std::string_view body, std::string_view own_phone_number_id = {});
 
  private:
   std::unique_ptr<simdjson::dom::parser> take();

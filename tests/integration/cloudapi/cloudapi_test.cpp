@@ -1,5 +1,6 @@
 // The Cloud API channel end to end: the real daemon and plugin, signed
 // webhooks in, sends out to a fake Graph API over real HTTP.
+#include "cloudapi_daemon_config.h"
 #include "daemon/daemon_process.h"
 #include "fake_graph_api.h"
 
@@ -17,37 +18,11 @@ namespace {
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
-constexpr const char* kSecret = "my_app_secret";
-constexpr const char* kPhoneNumberId = "1122334455";
-
-std::string config(const FakeGraphApi& fake, const std::string& extra = "") {
-  return R"(
-log: { level: debug }
-channels:
-  wa:
-    plugin: channel-cloudapi
-    config:
-      phone_number_id: ")" +
-         std::string(kPhoneNumberId) + R"("
-      access_token: ${WA_TOKEN}
-      app_secret: ${WA_APP_SECRET}
-      verify_token: ${WA_VERIFY_TOKEN}
-      base_url: )" +
-         fake.baseUrl() + "\n" + extra + R"(
-auto_reply: { mode: echo }
-)";
-}
-
-std::map<std::string, std::string> secrets() {
-  return {
-      {"WA_TOKEN", "test-token"}, {"WA_APP_SECRET", kSecret}, {"WA_VERIFY_TOKEN", "verify-me-123"}};
-}
-
 class CloudApiTest : public ::testing::Test {
  protected:
   void startDaemon(const std::string& extra = "") {
-    daemon_ = std::make_unique<DaemonProcess>(config(fake_, extra), std::vector<std::string>{},
-                                              secrets());
+    daemon_ = std::make_unique<DaemonProcess>(cloudApiConfig(fake_, extra),
+                                              std::vector<std::string>{}, cloudApiSecrets());
     ASSERT_TRUE(daemon_->start()) << daemon_->log();
   }
   std::string webhookUrl() const { return daemon_->url("/webhooks/wa"); }
@@ -86,6 +61,53 @@ TEST_F(CloudApiTest, ASignedMessageIsAnsweredThroughTheGraphApi) {
   // The token and the app secret never reach the log.
   EXPECT_EQ(daemon_->log().find("test-token"), std::string::npos);
   EXPECT_EQ(daemon_->log().find(kSecret), std::string::npos);
+}
+
+// One Meta app (one app secret) can serve several numbers, so a webhook for number 111 that
+// reaches this channel is correctly signed; answering it would reply from our number with our
+// token. It is acknowledged (or Meta redelivers it for days), counted, logged once a minute at
+// most, and never stored or answered.
+TEST_F(CloudApiTest, NotificationsForAnotherNumberAreAcknowledgedButNeverAnswered) {
+  startDaemon();
+  std::string foreign = fake_.buildTextWebhook("111", "628777", "Eka", "halo dari nomor 111");
+  for (int i = 0; i < 3; ++i) {  // Meta's redeliveries
+    auto r = FakeGraphApi::postWebhook(webhookUrl(), kSecret, foreign);
+    EXPECT_EQ(r.status, 200) << r.body << r.error;
+  }
+  Json status = Json::parse(foreign);
+  Json& value = status["entry"][0]["changes"][0]["value"];
+  value.erase("messages");
+  value.erase("contacts");
+  value["statuses"] = Json::array({{{"id", "wamid.OTHER"},
+                                    {"status", "failed"},
+                                    {"recipient_id", "628777"},
+                                    {"timestamp", "1750000000"},
+                                    {"errors", Json::array({{{"code", 190}}})}}});
+  EXPECT_EQ(FakeGraphApi::postWebhook(webhookUrl(), kSecret, status.dump()).status, 200);
+
+  // This channel's own number is answered as before, and that answer is the only send.
+  auto own = FakeGraphApi::postWebhook(
+      webhookUrl(), kSecret, fake_.buildTextWebhook(kPhoneNumberId, "628888", "Dewi", "halo"));
+  EXPECT_EQ(own.status, 200);
+  ASSERT_TRUE(fake_.waitForSends(1)) << daemon_->log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto sends = fake_.sends();
+  ASSERT_EQ(sends.size(), 1u) << daemon_->log();
+  EXPECT_EQ(sends[0].to, "628888");
+  EXPECT_EQ(sends[0].phone_number_id, kPhoneNumberId);
+
+  std::string metrics = http("GET", daemon_->url("/metrics")).body;
+  EXPECT_THAT(metrics, HasSubstr("waflow_plugin_events_total{event=\"foreign_number_refused\","
+                                 "instance=\"wa\",plugin=\"channel-cloudapi\"} 4"));
+  EXPECT_THAT(metrics, HasSubstr("waflow_messages_received_total{channel=\"wa\"} 1"));
+  // A failed status for 111 with code 190 must not mark this channel's token as dead.
+  EXPECT_EQ(http("GET", daemon_->url("/readyz")).status, 200);
+  // Logged once, then held back (at most one line a minute).
+  std::string log = daemon_->log();
+  std::string line = "refused a webhook change for phone_number_id '111'";
+  std::size_t first = log.find(line);
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find(line, first + 1), std::string::npos) << log;
 }
 
 TEST_F(CloudApiTest, ForgedMissingOrAlteredSignaturesAreRejectedAndNothingIsProcessed) {
@@ -185,7 +207,7 @@ channels:
     plugin: channel-cloudapi
     config: { phone_number_id: "1", access_token: t, verify_token: v }
 )",
-      std::vector<std::string>{}, secrets());
+      std::vector<std::string>{}, cloudApiSecrets());
   EXPECT_FALSE(daemon_->start());
   EXPECT_THAT(daemon_->log(), HasSubstr("app_secret is required"));
 

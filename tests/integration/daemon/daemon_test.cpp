@@ -337,14 +337,14 @@ TEST_F(CliTest, PluginsListsKindsVersionsAbiPathsAndConfigKeys) {
   ASSERT_TRUE(by_name.count("ai-mock"));
   EXPECT_EQ(by_name["channel-sandbox"]["kind"], "channel");
   EXPECT_EQ(by_name["ai-mock"]["kind"], "ai");
-  EXPECT_EQ(by_name["ai-mock"]["abi"], "1.1");
+  EXPECT_EQ(by_name["ai-mock"]["abi"], "1.2");
   std::set<std::string> keys;
   for (auto& k : by_name["ai-mock"]["config"]) {
     keys.insert(k["name"]);
   }
   EXPECT_TRUE(keys.count("mode") && keys.count("latency") && keys.count("replies"));
   auto text = waflow({"plugins"});
-  EXPECT_THAT(text.out, HasSubstr("channel-sandbox  (channel plugin, version 0.1.0, ABI 1.1)"));
+  EXPECT_THAT(text.out, HasSubstr("channel-sandbox  (channel plugin, version 0.1.0, ABI 1.2)"));
   EXPECT_THAT(text.out, HasSubstr("verify_token (string, default \"sandbox\")"));
 }
 
@@ -356,7 +356,7 @@ TEST_F(CliTest, HelpSpeaksToANewcomer) {
     EXPECT_THAT(r.out, HasSubstr(command));
   }
   auto v = waflow({"version"});
-  EXPECT_THAT(v.out, HasSubstr("plugin ABI 1.1"));
+  EXPECT_THAT(v.out, HasSubstr("plugin ABI 1.2"));
 }
 
 }  // namespace

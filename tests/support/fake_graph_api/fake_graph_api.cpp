@@ -293,13 +293,25 @@ struct FakeGraphApi::State {
   std::unordered_map<std::string, Issued> issued;  // wamid → send
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> downloads{0};
+  std::atomic<uint64_t> downloads_cut{0};  // the client closed before the whole body
+  std::atomic<int> downloads_active{0};    // media bodies being served right now
+  std::atomic<int> downloads_active_max{0};
+  std::atomic<int64_t> media_delay_ms{0};
 
   // What one request gets: a response now, after a delay, or never.
   struct Reply {
     http::response<http::string_body> res;
     std::chrono::milliseconds delay{0};
     bool hang = false;
+    bool media_body = false;  // a media download: counted as active while it is served
   };
+
+  void downloadStarted() {
+    int now = downloads_active.fetch_add(1) + 1;
+    int seen = downloads_active_max.load();
+    while (now > seen && !downloads_active_max.compare_exchange_weak(seen, now)) {
+    }
+  }
 
   std::string traceId() {
     std::lock_guard lock(mutex);
@@ -584,23 +596,27 @@ struct FakeGraphApi::State {
         m.overrides.sha256_base64
             ? base64(raw_hash)
             : hex(reinterpret_cast<const unsigned char*>(raw_hash.data()), raw_hash.size()));
-    json answer = {{"messaging_product", "whatsapp"},
-                   {"url", baseUrl() + "/whatsapp_business/attachments/?mid=" + id + "&ext=" +
-                               std::to_string(std::time(nullptr)) + "&hash=" + hash.substr(0, 12)},
-                   {"mime_type", m.overrides.mime_type.value_or(m.stored.mime_type)},
-                   {"sha256", hash},
-                   {"file_size", m.overrides.file_size.value_or(m.stored.bytes.size())},
-                   {"id", id}};
+    json answer = {
+        {"messaging_product", "whatsapp"},
+        {"url", m.overrides.url.value_or(baseUrl() + "/whatsapp_business/attachments/?mid=" + id +
+                                         "&ext=" + std::to_string(std::time(nullptr)) +
+                                         "&hash=" + hash.substr(0, 12))},
+        {"mime_type", m.overrides.mime_type.value_or(m.stored.mime_type)},
+        {"sha256", hash},
+        {"file_size", m.overrides.file_size.value_or(m.stored.bytes.size())},
+        {"id", id}};
     setJson(r, 200, answer.dump());
   }
 
   void handleDownload(const http::request<http::string_body>& req, Reply& r) {
     std::string id = queryParam(req.target(), "mid");
     std::optional<StoredMedia> stored;
+    bool chunked = false;
     {
       std::lock_guard lock(mutex);
       if (auto it = media.find(id); it != media.end()) {
         stored = it->second.stored;
+        chunked = it->second.overrides.chunked;
       }
     }
     if (!stored) {
@@ -611,6 +627,10 @@ struct FakeGraphApi::State {
     r.res.result(http::status::ok);
     r.res.set(http::field::content_type, stored->mime_type);
     r.res.body() = std::move(stored->bytes);
+    r.res.chunked(chunked);
+    r.delay = std::chrono::milliseconds(media_delay_ms.load());
+    r.media_body = true;
+    downloadStarted();
     downloads.fetch_add(1);
   }
 
@@ -709,8 +729,14 @@ struct FakeGraphApi::State {
         co_await timer.async_wait(kAwait);
       }
       reply.res.keep_alive(req.keep_alive());
-      reply.res.prepare_payload();
+      if (!reply.res.chunked()) {
+        reply.res.prepare_payload();
+      }
       auto [wec, written] = co_await http::async_write(stream, reply.res, kAwait);
+      if (reply.media_body) {
+        downloads_active.fetch_sub(1);
+        downloads_cut.fetch_add(wec ? 1 : 0);
+      }
       if (wec || !reply.res.keep_alive()) {
         break;
       }
@@ -835,6 +861,18 @@ std::optional<StoredMedia> FakeGraphApi::media(const std::string& id) const {
 std::vector<StoredMedia> FakeGraphApi::uploads() const {
   std::lock_guard lock(state_->mutex);
   return state_->uploads;
+}
+
+uint64_t FakeGraphApi::mediaDownloadsCut() const {
+  return state_->downloads_cut.load();
+}
+
+int FakeGraphApi::maxConcurrentMediaDownloads() const {
+  return state_->downloads_active_max.load();
+}
+
+void FakeGraphApi::setMediaDelay(std::chrono::milliseconds delay) {
+  state_->media_delay_ms.store(delay.count());
 }
 
 uint64_t FakeGraphApi::mediaDownloads() const {

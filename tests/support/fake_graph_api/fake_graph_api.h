@@ -151,6 +151,8 @@ class FakeGraphApi {
     std::optional<std::string> mime_type;  // served instead of the stored type
     std::optional<uint64_t> file_size;     // served instead of the real size
     bool sha256_base64 = false;            // serve the hash as base64 instead of hex
+    bool chunked = false;                  // serve the bytes chunked, without Content-Length
+    std::optional<std::string> url;        // served as the download URL instead of our own
   };
   // Makes media available as if a customer had sent it; returns its id.
   std::string addMedia(std::string bytes, std::string mime_type, MediaOverrides overrides);
@@ -158,6 +160,12 @@ class FakeGraphApi {
   std::optional<StoredMedia> media(const std::string& id) const;
   std::vector<StoredMedia> uploads() const;  // what arrived through POST /<pnid>/media
   uint64_t mediaDownloads() const;           // successful GETs of media bytes
+  // Downloads the client broke off before the whole body was written (e.g. over its cap).
+  uint64_t mediaDownloadsCut() const;
+  // The most media bodies ever served at the same time.
+  int maxConcurrentMediaDownloads() const;
+  // Every media download waits this long before its answer (so downloads overlap).
+  void setMediaDelay(std::chrono::milliseconds delay);
 
   // --- webhooks ---------------------------------------------------------------------------
   struct WebhookResult {

@@ -71,6 +71,7 @@ struct TestHost::Impl {
   std::vector<std::string> logs;
   std::vector<waflow::Event> events;
   std::vector<std::string> secrets;
+  std::map<std::string, uint64_t> counts;
   std::atomic<uint64_t> http_requests{0};
 
   static Impl& of(waflow_host_ctx* ctx) { return *reinterpret_cast<Impl*>(ctx); }
@@ -181,6 +182,12 @@ struct TestHost::Impl {
     self.secrets.emplace_back(view(value));
   }
 
+  static void count(waflow_host_ctx* ctx, waflow_str name, uint64_t delta) {
+    Impl& self = of(ctx);
+    std::lock_guard lock(self.mutex);
+    self.counts[std::string(view(name))] += delta;
+  }
+
   static void post(waflow_host_ctx* ctx, void (*fn)(void*), void* user) {
     asio::post(of(ctx).ioc, [fn, user] { fn(user); });
   }
@@ -205,6 +212,7 @@ const waflow_host_api* buildApi(TestHost::Impl& impl) {
   a.unsubscribe = &TestHost::Impl::unsubscribe;
   a.register_secret = &TestHost::Impl::registerSecret;
   a.post = &TestHost::Impl::post;
+  a.count = &TestHost::Impl::count;
   return &a;
 }
 
@@ -261,6 +269,12 @@ std::vector<waflow::Event> TestHost::published() const {
 std::vector<std::string> TestHost::secrets() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->secrets;
+}
+
+uint64_t TestHost::counted(const std::string& name) const {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->counts.find(name);
+  return it == impl_->counts.end() ? 0 : it->second;
 }
 
 uint64_t TestHost::httpRequests() const {

@@ -75,6 +75,8 @@ class TestHost {
   std::vector<waflow::Event> published() const;
   std::vector<std::string> secrets() const;
   uint64_t httpRequests() const;
+  // The total of host.count(name, ...) calls.
+  uint64_t counted(const std::string& name) const;
 
   struct Impl;
 

@@ -359,6 +359,39 @@ TEST_F(WebhookParserTest, ValueLevelErrors) {
   EXPECT_EQ(json::parse(e.raw_json)["error_data"]["details"], "Unsupported webhook payload");
 }
 
+// One Meta app can serve several numbers: given its own number, the parser reads only what is
+// addressed to it and lists the rest as foreign, unread.
+TEST_F(WebhookParserTest, ChangesForAnotherNumberAreRefusedUnread) {
+  std::string body = readFixture("batch");
+  ParsedWebhook own = parser_.parse(body, kPhoneNumberId);
+  ASSERT_TRUE(own.ok()) << own.error;
+  ASSERT_EQ(own.messages.size(), 2u);
+  EXPECT_EQ(own.messages[0].id, wamid("BAT00001"));
+  EXPECT_EQ(own.messages[1].id, wamid("BAT00002"));
+  EXPECT_EQ(own.statuses.size(), 2u);
+  for (const auto& m : own.messages) {
+    EXPECT_EQ(m.recipient, kPhoneNumberId);
+  }
+  ASSERT_EQ(own.foreign.size(), 1u);
+  EXPECT_EQ(own.foreign[0].phone_number_id, "9988776655443");
+  EXPECT_EQ(own.foreign[0].messages, 1u);
+  EXPECT_EQ(own.foreign[0].statuses, 1u);
+  EXPECT_EQ(own.other_fields.size(), 1u);  // account-level fields carry no number
+
+  ParsedWebhook other = parser_.parse(body, "9988776655443");
+  ASSERT_EQ(other.messages.size(), 1u);
+  EXPECT_EQ(other.messages[0].id, wamid("BAT00003"));
+  EXPECT_EQ(other.foreign.size(), 2u);
+
+  // No number in the metadata is not this channel's number either.
+  json nameless = json::parse(readFixture("text_reply"));
+  nameless["entry"][0]["changes"][0]["value"].erase("metadata");
+  ParsedWebhook refused = parser_.parse(nameless.dump(), kPhoneNumberId);
+  EXPECT_TRUE(refused.messages.empty());
+  ASSERT_EQ(refused.foreign.size(), 1u);
+  EXPECT_EQ(refused.foreign[0].phone_number_id, "");
+}
+
 TEST_F(WebhookParserTest, BatchReturnsEverythingInOrder) {
   ParsedWebhook parsed = parseFixture("batch");
   ASSERT_EQ(parsed.messages.size(), 3u);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace waflow::cloudapi {
 namespace {
@@ -45,6 +46,15 @@ class CloudApiMedia : public ::testing::Test {
     config_.graph_api_version = "v23.0";
     config_.timeout = std::chrono::seconds(10);
     config_.media_dir = (dir_ / "media").string();
+    config_.media_hosts = {"127.0.0.1"};  // the fake serves media from itself
+  }
+
+  // The store for config_ as it is now (tests change the limits first).
+  MediaStore& store() {
+    store_ = std::make_unique<MediaStore>(config_.media_dir, config_.media_quota,
+                                          config_.media_retention);
+    store_->load();
+    return *store_;
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -52,7 +62,7 @@ class CloudApiMedia : public ::testing::Test {
   waflow::Error downloadError(const std::string& id, const std::string& mime = {},
                               const std::string& sha = {}) {
     try {
-      host_.run(downloadMedia(host_.host(), config_, id, mime, sha));
+      host_.run(downloadMedia(host_.host(), config_, store(), id, mime, sha));
     } catch (const waflow::Error& e) {
       return e;
     }
@@ -70,6 +80,7 @@ class CloudApiMedia : public ::testing::Test {
   FakeGraphApi fake_;
   test::TestHost host_;
   ChannelConfig config_;
+  std::unique_ptr<MediaStore> store_;
   fs::path dir_;
 };
 
@@ -78,7 +89,8 @@ TEST_F(CloudApiMedia, DownloadWritesTheFileAndChecksEverything) {
   std::string id = fake_.addMedia(bytes, "image/jpeg");
   std::string hex = sha256Hex(bytes);
 
-  DownloadedMedia got = host_.run(downloadMedia(host_.host(), config_, id, "image/jpeg", hex));
+  DownloadedMedia got =
+      host_.run(downloadMedia(host_.host(), config_, store(), id, "image/jpeg", hex));
   EXPECT_EQ(got.path, (fs::path(config_.media_dir) / (id + ".jpg")).string());
   EXPECT_EQ(got.mime_type, "image/jpeg");
   EXPECT_EQ(got.size, bytes.size());
@@ -113,7 +125,7 @@ TEST_F(CloudApiMedia, Base64HashesAndMimeParametersAreAccepted) {
   EXPECT_EQ(normalizeSha256(b64), hex);
 
   DownloadedMedia got =
-      host_.run(downloadMedia(host_.host(), config_, id, "audio/ogg; codecs=opus", b64));
+      host_.run(downloadMedia(host_.host(), config_, store(), id, "audio/ogg; codecs=opus", b64));
   EXPECT_EQ(got.sha256, hex);
   EXPECT_TRUE(got.path.ends_with(".ogg"));
   EXPECT_EQ(readFile(got.path), bytes);
@@ -131,15 +143,72 @@ TEST_F(CloudApiMedia, OverSizeLimitIsRefusedBeforeDownloading) {
   EXPECT_EQ(filesInMediaDir(), 0u);
 }
 
-TEST_F(CloudApiMedia, UnderstatedSizeIsCaughtOnTheBody) {
+TEST_F(CloudApiMedia, UnderstatedSizeIsCaughtOnTheBytesReceived) {
   config_.max_media_bytes = 1000;
   FakeGraphApi::MediaOverrides lie;
   lie.file_size = 10;
   std::string id = fake_.addMedia(binaryBytes(5000), "application/pdf", lie);
   waflow::Error e = downloadError(id);
   EXPECT_EQ(e.code(), Rc::kInvalid) << e.what();
-  EXPECT_NE(std::string(e.what()).find("5000 bytes, over max_media_bytes"), std::string::npos);
+  EXPECT_NE(std::string(e.what()).find("passed max_media_bytes (1000) and was aborted"),
+            std::string::npos)
+      << e.what();
   EXPECT_EQ(filesInMediaDir(), 0u);
+}
+
+// Graph's file_size lies and no Content-Length warns: the transfer itself must stop at the cap,
+// not after the whole body was taken in.
+TEST_F(CloudApiMedia, AnOversizedStreamIsAbortedAtTheCapAndLeavesNoPartialFile) {
+  config_.max_media_bytes = 1024 * 1024;
+  FakeGraphApi::MediaOverrides lie;
+  lie.file_size = 100;
+  lie.chunked = true;
+  std::string id = fake_.addMedia(binaryBytes(48 * 1024 * 1024), "video/mp4", lie);
+  try {
+    host_.run(downloadMedia(host_.host(), config_, store(), id, "", ""));
+    FAIL() << "an oversized download was kept";
+  } catch (const MediaRefused& e) {
+    EXPECT_EQ(e.reason(), "too_large");
+  }
+  for (int i = 0; i < 200 && fake_.mediaDownloadsCut() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(fake_.mediaDownloadsCut(), 1u);  // the fake could not write the whole body
+  EXPECT_EQ(filesInMediaDir(), 0u);
+}
+
+TEST_F(CloudApiMedia, TheTokenGoesOnlyToMediaHosts) {
+  // The same bytes, served by the fake under the name "localhost": loopback, but not listed.
+  std::string served = fake_.addMedia("bytes", "image/png");
+  FakeGraphApi::MediaOverrides elsewhere;
+  elsewhere.url = "http://localhost:" + std::to_string(fake_.port()) +
+                  "/whatsapp_business/attachments/?mid=" + served;
+  std::string id = fake_.addMedia("bytes", "image/png", elsewhere);
+  try {
+    host_.run(downloadMedia(host_.host(), config_, store(), id, "", ""));
+    FAIL() << "the token was sent to a host outside media_hosts";
+  } catch (const MediaRefused& e) {
+    EXPECT_EQ(e.reason(), "host_not_allowed");
+    EXPECT_NE(std::string(e.what()).find("'localhost' is not in media_hosts"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(fake_.mediaDownloads(), 0u);
+
+  config_.media_hosts = {"127.0.0.1", "localhost"};
+  DownloadedMedia got = host_.run(downloadMedia(host_.host(), config_, store(), id, "", ""));
+  EXPECT_EQ(readFile(got.path), "bytes");
+}
+
+TEST_F(CloudApiMedia, AFileLargerThanTheQuotaIsRefusedBeforeDownloading) {
+  config_.media_quota = 100;
+  std::string id = fake_.addMedia(binaryBytes(101), "image/png");
+  try {
+    host_.run(downloadMedia(host_.host(), config_, store(), id, "", ""));
+    FAIL() << "a file larger than the quota was kept";
+  } catch (const MediaRefused& e) {
+    EXPECT_EQ(e.reason(), "quota");
+  }
+  EXPECT_EQ(fake_.mediaDownloads(), 0u);
 }
 
 TEST_F(CloudApiMedia, ShaMismatchKeepsNoFile) {
@@ -204,7 +273,8 @@ TEST_F(CloudApiMedia, UploadIsMultipartAndRoundTrips) {
   EXPECT_EQ(uploads[0].filename, "invoice _May_.pdf");
   EXPECT_EQ(uploads[0].phone_number_id, "1122334455667");
 
-  DownloadedMedia got = host_.run(downloadMedia(host_.host(), config_, id, "application/pdf", ""));
+  DownloadedMedia got =
+      host_.run(downloadMedia(host_.host(), config_, store(), id, "application/pdf", ""));
   EXPECT_EQ(readFile(got.path), bytes);
   EXPECT_TRUE(got.path.ends_with(id + ".pdf"));
 }

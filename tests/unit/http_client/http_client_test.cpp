@@ -11,8 +11,11 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -601,6 +604,117 @@ TEST_F(HttpClientTest, ProxyFromTheEnvironmentIsHonoured) {
   ASSERT_TRUE(resp.ok()) << resp.error_message;
   EXPECT_EQ(resp.status, 200);
   EXPECT_EQ(resp.header("x-echo-target"), "http://api.example.invalid/echo/via-proxy");
+}
+
+// Bodies streamed into ClientRequest::response_file.
+class ResponseFileTest : public HttpClientTest {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "waflow-rf-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    HttpClientTest::TearDown();
+    std::filesystem::remove_all(dir_);
+  }
+  ClientRequest download(std::string target, std::size_t cap = 0) {
+    ClientRequest req = get(std::move(target));
+    req.response_file = (dir_ / "body.part").string();
+    req.max_response_bytes = cap;
+    return req;
+  }
+  std::string fileContents() const {
+    std::ifstream in(dir_ / "body.part", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  bool fileExists() const { return std::filesystem::exists(dir_ / "body.part"); }
+
+  std::filesystem::path dir_;
+};
+
+std::string expectedBytes(std::size_t n) {
+  std::string out(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i] = TestHttpServer::byteAt(i);
+  }
+  return out;
+}
+
+TEST_F(ResponseFileTest, A2xxBodyGoesToTheFileNotToMemory) {
+  constexpr std::size_t kSize = 3 * 1024 * 1024;
+  startClient();
+  for (std::string chunked : {"", "&chunked=1"}) {
+    ClientResponse resp = fetch(download("/bytes?n=" + std::to_string(kSize) + chunked));
+    ASSERT_TRUE(resp.ok()) << resp.error_message;
+    EXPECT_EQ(resp.status, 200);
+    EXPECT_TRUE(resp.body.empty());
+    EXPECT_EQ(resp.file_bytes, kSize);
+    EXPECT_TRUE(fileContents() == expectedBytes(kSize)) << chunked;
+  }
+  ClientResponse empty = fetch(download("/bytes?n=0"));
+  ASSERT_TRUE(empty.ok()) << empty.error_message;
+  EXPECT_TRUE(fileExists());
+  EXPECT_EQ(fileContents(), "");
+}
+
+TEST_F(ResponseFileTest, TheCapAbortsTheTransferAndLeavesNoPartialFile) {
+  startClient();
+  // Announced by Content-Length (refused before the body), and found while streaming chunks.
+  for (std::string target : {"/bytes?n=2097152", "/bytes?n=2097152&chunked=1"}) {
+    ClientResponse resp = fetch(download(target, 1024 * 1024));
+    EXPECT_EQ(resp.error, ClientError::kTooLarge) << target << ": " << resp.error_message;
+    EXPECT_EQ(resp.status, 0);
+    EXPECT_NE(resp.error_message.find("max_response_bytes (1048576 bytes)"), std::string::npos)
+        << resp.error_message;
+    EXPECT_FALSE(fileExists()) << target;
+  }
+  ClientResponse exact = fetch(download("/bytes?n=1048576&chunked=1", 1024 * 1024));
+  ASSERT_TRUE(exact.ok()) << exact.error_message;
+  EXPECT_EQ(std::filesystem::file_size(dir_ / "body.part"), 1024u * 1024u);
+}
+
+TEST_F(ResponseFileTest, AFileMayExceedTheMemoryCapButAMemoryBodyMayNot) {
+  ClientOptions opts;
+  opts.max_response_bytes = 1024 * 1024;
+  startClient(opts);
+  ClientResponse to_file = fetch(download("/bytes?n=3000000", 4 * 1024 * 1024));
+  ASSERT_TRUE(to_file.ok()) << to_file.error_message;
+  EXPECT_EQ(to_file.file_bytes, 3000000u);
+
+  ClientRequest in_memory = get("/bytes?n=3000000");
+  in_memory.max_response_bytes = 4 * 1024 * 1024;  // cannot raise the client's own cap
+  EXPECT_EQ(fetch(in_memory).error, ClientError::kTooLarge);
+  ClientRequest lowered = get("/bytes?n=2000");
+  lowered.max_response_bytes = 1000;  // but can lower it
+  EXPECT_EQ(fetch(lowered).error, ClientError::kTooLarge);
+}
+
+TEST_F(ResponseFileTest, ErrorStatusesKeepTheirBodyInMemoryAndCreateNoFile) {
+  startClient();
+  ClientResponse resp = fetch(download("/status?code=404"));
+  ASSERT_TRUE(resp.ok()) << resp.error_message;
+  EXPECT_EQ(resp.status, 404);
+  EXPECT_FALSE(fileExists());
+  ClientResponse echoed = fetch(download("/echo"));  // 200 with the (empty) request body
+  ASSERT_TRUE(echoed.ok());
+  EXPECT_TRUE(fileExists());
+}
+
+TEST_F(ResponseFileTest, UnwritablePathsFailWithTheReason) {
+  startClient();
+  ClientRequest missing_dir = download("/bytes?n=10");
+  missing_dir.response_file = (dir_ / "no-such-dir" / "f").string();
+  ClientResponse resp = fetch(missing_dir);
+  EXPECT_EQ(resp.error, ClientError::kOther);
+  EXPECT_NE(resp.error_message.find("cannot create response file"), std::string::npos)
+      << resp.error_message;
+
+  // A symbolic link planted where the file goes is not followed.
+  std::filesystem::create_symlink(dir_ / "elsewhere", dir_ / "body.part");
+  ClientResponse link = fetch(download("/bytes?n=10"));
+  EXPECT_EQ(link.error, ClientError::kOther) << link.error_message;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "elsewhere"));
 }
 
 TEST(ClientErrorTest, NamesAreStable) {

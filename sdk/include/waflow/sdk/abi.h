@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define WAFLOW_ABI_MAJOR 1
-#define WAFLOW_ABI_MINOR 1
+#define WAFLOW_ABI_MINOR 2
 
 /* Name of the one symbol every plugin exports. */
 #define WAFLOW_PLUGIN_ENTRY_SYMBOL "waflow_plugin_entry"
@@ -109,6 +109,18 @@ typedef struct waflow_http_request {
   uint32_t timeout_ms; /* 0 = the host default (30 s) */
   uint32_t flags;      /* WAFLOW_HTTP_* bits */
   void* reserved[4];
+  /* Since ABI 1.2 (the host reads them only when struct_size covers them). */
+  /* Non-empty: the body of a 2xx response is streamed into this file (created
+   * or truncated; a symbolic link there is refused) and the response's body is
+   * empty. The file exists after the callback only when the request succeeded
+   * with a 2xx status; on any failure the host removes it. Other statuses'
+   * bodies arrive in memory as usual. */
+  waflow_str response_file;
+  /* Cap on the response body's bytes as they arrive: past it the transfer is
+   * aborted with WAFLOW_HTTP_TOO_LARGE. 0 = the host's limit. A body kept in
+   * memory never gets more than the host's limit; one streamed into
+   * response_file may. */
+  uint64_t max_response_bytes;
 } waflow_http_request;
 
 /* TLS verification is on unless a request sets this bit explicitly. */
@@ -127,8 +139,8 @@ typedef enum waflow_http_error {
 
 typedef struct waflow_http_response {
   uint32_t struct_size;
-  int32_t status;     /* HTTP status, 0 when the transport failed */
-  int32_t error;      /* a waflow_http_error */
+  int32_t status; /* HTTP status, 0 when the transport failed */
+  int32_t error;  /* a waflow_http_error */
   waflow_str error_message;
   const waflow_header* headers; /* names in lower case */
   size_t header_count;
@@ -199,6 +211,13 @@ typedef struct waflow_host_api {
   void (*post)(waflow_host_ctx* ctx, void (*fn)(void* user), void* user);
 
   void* reserved[16];
+
+  /* Since ABI 1.2; may be null (check struct_size and the pointer first). */
+  /* Adds `delta` to the instance's counter `name` ([a-z0-9_], 1-64 characters;
+   * other names are ignored), shown at /metrics as
+   * waflow_plugin_events_total{instance,plugin,event="<name>"}. An instance
+   * has at most 64 distinct names; later ones are ignored. */
+  void (*count)(waflow_host_ctx* ctx, waflow_str name, uint64_t delta);
 } waflow_host_api;
 
 /* Plugin-owned state of one configured instance. */
@@ -326,7 +345,7 @@ typedef struct waflow_ai_request {
 typedef struct waflow_ai_result {
   uint32_t struct_size;
   int32_t rc;
-  waflow_str content;     /* the reply text */
+  waflow_str content; /* the reply text */
   /* {"model", "finish_reason", "usage": {"prompt_tokens", "completion_tokens",
    * "cached_tokens"?, "reasoning_tokens"?}, "tool_calls"? (OpenAI's shape),
    * "assistant_message"? (with tool calls: the turn to send back before the tool
@@ -400,8 +419,8 @@ typedef struct waflow_plugin_descriptor {
   uint32_t struct_size;
   uint16_t abi_major; /* WAFLOW_ABI_MAJOR the plugin was built with */
   uint16_t abi_minor;
-  int32_t kind;       /* a waflow_plugin_kind */
-  const char* name;   /* e.g. "channel-cloudapi": what `plugin:` in waflow.yaml names */
+  int32_t kind;     /* a waflow_plugin_kind */
+  const char* name; /* e.g. "channel-cloudapi": what `plugin:` in waflow.yaml names */
   const char* version;
   const char* description;
   /* JSON Schema (subset, see docs/plugin-sdk.md) of the instance's `config:`

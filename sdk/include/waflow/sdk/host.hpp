@@ -73,6 +73,8 @@ class Host {
       r.body = abiStr(request_.body);
       r.timeout_ms = static_cast<uint32_t>(request_.timeout.count());
       r.flags = request_.verify_tls ? 0u : WAFLOW_HTTP_INSECURE_SKIP_TLS_VERIFY;
+      r.response_file = abiStr(request_.response_file);
+      r.max_response_bytes = request_.max_response_bytes;
       api_->http_send(api_->ctx, &r, &HttpAwaitable::onDone, this);
     }
     HttpResponse await_resume() { return std::move(response_); }
@@ -178,6 +180,15 @@ class Host {
     return id;
   }
   void unsubscribe(uint64_t id) { api_->unsubscribe(api_->ctx, id); }
+
+  // Adds `delta` to this instance's counter `name` ([a-z0-9_]{1,64}), shown at /metrics as
+  // waflow_plugin_events_total{instance,plugin,event="<name>"}. Does nothing on a host older
+  // than ABI 1.2.
+  void count(std::string_view name, uint64_t delta = 1) const {
+    if (WAFLOW_HAS_FIELD(api_, waflow_host_api, count) && api_->count != nullptr) {
+      api_->count(api_->ctx, abiStr(name), delta);
+    }
+  }
 
   // A value learned at run time that must never be logged.
   void registerSecret(std::string_view value) const {

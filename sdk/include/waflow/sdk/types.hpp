@@ -117,6 +117,10 @@ struct HttpRequest {
   std::string body;
   std::chrono::milliseconds timeout{30000};
   bool verify_tls = true;
+  // Since ABI 1.2: stream a 2xx body into this file instead of `body` (see abi.h).
+  std::string response_file;
+  // Since ABI 1.2: abort the transfer once the body passes this many bytes; 0 = the host's cap.
+  uint64_t max_response_bytes = 0;
 };
 
 struct HttpResponse {
