@@ -19,9 +19,14 @@ find_package(simdjson REQUIRED)
 # system allocator). The message path allocates many small, short-lived objects on several
 # threads; glibc's arenas spent about a fifth of the daemon's CPU there (malloc_consolidate),
 # jemalloc's thread caches cut the CPU per message by roughly a third (tests/perf/README.md).
-find_library(WAFLOW_JEMALLOC_LIBRARY NAMES jemalloc libjemalloc.so.2)
-if(NOT WAFLOW_JEMALLOC_LIBRARY)
-  message(FATAL_ERROR "jemalloc not found: install libjemalloc-dev (scripts/dev/setup.sh does)")
+# Sanitizer builds keep the system allocator: AddressSanitizer must own malloc.
+if(WAFLOW_SANITIZERS)
+  set(WAFLOW_JEMALLOC_LIBRARY "")
+else()
+  find_library(WAFLOW_JEMALLOC_LIBRARY NAMES jemalloc libjemalloc.so.2)
+  if(NOT WAFLOW_JEMALLOC_LIBRARY)
+    message(FATAL_ERROR "jemalloc not found: install libjemalloc-dev (scripts/dev/setup.sh does)")
+  endif()
 endif()
 
 # Asio and Beast are compiled once, in core/src/asio_impl.cpp; every target that

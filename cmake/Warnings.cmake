@@ -1,7 +1,11 @@
 # waflow_warnings: compile options every first-party target links against.
+# A local shadowing another local is spelled -Wshadow=local by g++ and -Wshadow-uncaptured-local
+# by clang (the fuzz build's compiler).
 add_library(waflow_warnings INTERFACE)
 target_compile_options(waflow_warnings INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wcast-align
+  -Wall -Wextra -Wpedantic
+  $<IF:$<CXX_COMPILER_ID:GNU>,-Wshadow=local,-Wshadow-uncaptured-local>
+  -Wnon-virtual-dtor -Wcast-align
   -Wimplicit-fallthrough -Wno-missing-field-initializers)
 # g++ 12 reports -Wrestrict false positives inside libstdc++'s string
 # concatenation at -O3 (GCC bug 105329); newer compilers do not.

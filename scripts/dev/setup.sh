@@ -21,6 +21,8 @@ PACKAGES=(
   libjemalloc-dev
   # tests and benchmarks (python3-jsonschema: editors' view of docs/schema/flow.schema.json)
   libgtest-dev libgmock-dev wrk curl procps python3 python3-jsonschema
+  # fuzzing (scripts/dev/fuzz.sh): clang's libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -20,7 +20,12 @@ function(waflow_add_plugin name)
   target_compile_features(${name} PRIVATE cxx_std_20)
   set(map_file ${CMAKE_CURRENT_BINARY_DIR}/${name}.exports.map)
   file(WRITE ${map_file} "{ global: waflow_plugin_entry; local: *; };\n")
-  target_link_options(${name} PRIVATE -Wl,--no-undefined -Wl,--version-script=${map_file})
+  target_link_options(${name} PRIVATE -Wl,--version-script=${map_file})
+  # clang links its sanitizer runtime into executables only, so a plugin of waflow's own
+  # sanitizer build (cmake/Sanitizers.cmake) refers to runtime symbols the daemon provides.
+  if(NOT (WAFLOW_SANITIZERS AND CMAKE_CXX_COMPILER_ID MATCHES "Clang"))
+    target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  endif()
   set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS ${map_file})
   set_target_properties(${name} PROPERTIES
     PREFIX ""

@@ -211,11 +211,21 @@ class Daemon::Impl {
     server_options.address = config_.server.address;
     server_options.port = config_.server.port;
     server_options.body_limit = config_.server.body_limit;
+    server_options.header_limit = config_.server.header_limit;
     server_options.read_timeout = config_.server.read_timeout;
     server_options.idle_timeout = config_.server.idle_timeout;
     server_ = std::make_unique<httpd::HttpServer>(io_, server_options, router_, &observer_);
+    if (config_.server.metrics_listen) {
+      server_options.address = config_.server.metrics_address;
+      server_options.port = config_.server.metrics_port;
+      server_options.listen_setting = "server.metrics_listen";
+      metrics_server_ = std::make_unique<httpd::HttpServer>(io_, server_options, metrics_router_);
+    }
     try {
       server_->start();
+      if (metrics_server_) {
+        metrics_server_->start();
+      }
     } catch (const std::exception& e) {
       *error = e.what();
       return false;
@@ -452,12 +462,14 @@ class Daemon::Impl {
     });
     router_.add("GET", "/readyz",
                 [this](httpd::HttpRequest&&, httpd::Respond respond) { respond(readiness()); });
-    router_.add("GET", "/metrics", [this](httpd::HttpRequest&&, httpd::Respond respond) {
-      httpd::HttpResponse r;
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = metrics_.render();
-      respond(std::move(r));
-    });
+    // With server.metrics_listen, /metrics is only on its private listener.
+    (config_.server.metrics_listen ? metrics_router_ : router_)
+        .add("GET", "/metrics", [this](httpd::HttpRequest&&, httpd::Respond respond) {
+          httpd::HttpResponse r;
+          r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+          r.body = metrics_.render();
+          respond(std::move(r));
+        });
     for (const char* method : {"GET", "POST"}) {
       router_.addPrefix(
           method, "/webhooks/",
@@ -592,13 +604,8 @@ class Daemon::Impl {
     }
     auto it = channels_.find(std::string(rest));
     if (it == channels_.end()) {
-      std::string known;
-      for (const auto& [id, _] : channels_) {
-        known += (known.empty() ? "" : ", ") + id;
-      }
-      respond(httpd::HttpResponse::text(
-          404, fmt::format("no channel '{}' here; configured channels: {}\n", rest,
-                           known.empty() ? "(none)" : known)));
+      // Which channels exist is for the operator's log, not for whoever guesses paths.
+      respond(httpd::HttpResponse::text(404, "no such webhook\n"));
       return;
     }
     log::RequestScope scope(req.request_id);
@@ -672,6 +679,10 @@ class Daemon::Impl {
         logger_->should_log(spdlog::level::info) ? spdlog::level::info : spdlog::level::warn,
         "waflow {} listening on http://{}:{} ({} I/O threads)", WAFLOW_VERSION,
         config_.server.address, port(), io_threads_);
+    if (metrics_server_) {
+      logger_->info("metrics at http://{}:{}/metrics (server.metrics_listen)",
+                    config_.server.metrics_address, metrics_server_->port());
+    }
     for (const auto& instance : instances_) {
       if (instance->kind() == WAFLOW_KIND_CHANNEL) {
         logger_->info("channel '{}' ({}): webhooks at /webhooks/{}", instance->id(),
@@ -694,11 +705,13 @@ class Daemon::Impl {
     stopped_ = true;
     stopping_ = true;
     auto grace = config_.server.shutdown_timeout;
-    if (server_) {
-      std::promise<void> closed;
-      auto closed_future = closed.get_future();
-      server_->shutdown(grace, [&closed] { closed.set_value(); });
-      closed_future.wait();
+    for (httpd::HttpServer* server : {server_.get(), metrics_server_.get()}) {
+      if (server != nullptr) {
+        std::promise<void> closed;
+        auto closed_future = closed.get_future();
+        server->shutdown(grace, [&closed] { closed.set_value(); });
+        closed_future.wait();
+      }
     }
     if (inbox_) {
       inbox_->stop();
@@ -767,6 +780,9 @@ class Daemon::Impl {
   std::unique_ptr<Inbox> inbox_;  // destroyed after the threads end (see ~Impl)
   httpd::Router router_;
   std::unique_ptr<httpd::HttpServer> server_;
+  // server.metrics_listen: /metrics alone, on a private address.
+  httpd::Router metrics_router_;
+  std::unique_ptr<httpd::HttpServer> metrics_server_;
 
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

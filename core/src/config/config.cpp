@@ -309,6 +309,7 @@ class Loader {
   }
 
   void checkListen(const json& value, Config& config);
+  std::optional<ListenAddress> readListen(const json& value, const char* key, bool optional);
   void collectInstances(const json& value, Config& config);
   void checkAutoReply(const json& value, Config& config);
   void readOutbox(const json& value, Config& config);
@@ -324,14 +325,27 @@ class Loader {
 };
 
 void Loader::checkListen(const json& value, Config& config) {
+  if (auto address = readListen(value, "listen", false)) {
+    config.server.address = address->host;
+    config.server.port = address->port;
+  }
+  if (auto address = readListen(value, "metrics_listen", true)) {
+    config.server.metrics_listen = true;
+    config.server.metrics_address = address->host;
+    config.server.metrics_port = address->port;
+  }
+}
+
+// server.<key> as host:port; nullopt when absent, wrong (reported), or empty and `optional`.
+std::optional<ListenAddress> Loader::readListen(const json& value, const char* key, bool optional) {
   const json* listen = nullptr;
   if (auto server = value.find("server"); server != value.end() && server->is_object()) {
-    if (auto it = server->find("listen"); it != server->end() && it->is_string()) {
+    if (auto it = server->find(key); it != server->end() && it->is_string()) {
       listen = &*it;
     }
   }
-  if (listen == nullptr) {
-    return;  // reported by the schema
+  if (listen == nullptr || (optional && listen->get_ref<const std::string&>().empty())) {
+    return std::nullopt;  // absent, unset, or a wrong type (reported by the schema)
   }
   const std::string text = listen->get<std::string>();
   std::string message;
@@ -340,11 +354,9 @@ void Loader::checkListen(const json& value, Config& config) {
   size_t length = 0;
   std::optional<ListenAddress> address = parseListen(text, message, hint, offset, length);
   if (address) {
-    config.server.address = address->host;
-    config.server.port = address->port;
-    return;
+    return address;
   }
-  const YAML::Node node = findEntry(findEntry(root_, "server").value, "listen").value;
+  const YAML::Node node = findEntry(findEntry(root_, "server").value, key).value;
   int line = 0;
   int column = 0;
   int token = 0;
@@ -358,8 +370,9 @@ void Loader::checkListen(const json& value, Config& config) {
       token = static_cast<int>(length);
     }
   }
-  diagnostics_.add(
-      makeError(file_, line, column, token, "config-schema", "server.listen: " + message, hint));
+  diagnostics_.add(makeError(file_, line, column, token, "config-schema",
+                             "server." + std::string(key) + ": " + message, hint));
+  return std::nullopt;
 }
 
 void Loader::collectInstances(const json& value, Config& config) {
@@ -717,6 +730,7 @@ LoadResult Loader::load(std::string_view text) {
   if (auto server = value.find("server"); server != value.end() && server->is_object()) {
     config.server.threads = server->value("threads", config.server.threads);
     config.server.body_limit = server->value("body_limit", config.server.body_limit);
+    config.server.header_limit = server->value("header_limit", config.server.header_limit);
     config.server.read_timeout =
         std::chrono::milliseconds(server->value("read_timeout", int64_t{10000}));
     config.server.idle_timeout =

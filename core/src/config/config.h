@@ -41,9 +41,15 @@ struct ServerConfig {
   uint16_t port = 8080;
   int threads = 0;  // 0 = one per CPU core
   size_t body_limit = 1024 * 1024;
+  size_t header_limit = 16 * 1024;
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   std::chrono::milliseconds shutdown_timeout{30000};
+  // server.metrics_listen: when set, /metrics is served on this address only (a private
+  // listener for the scraper), no longer on `listen`.
+  bool metrics_listen = false;
+  std::string metrics_address;
+  uint16_t metrics_port = 0;
 };
 
 struct LogConfig {

@@ -18,6 +18,11 @@ constexpr const char* kCoreSchema = R"json({
           "default": "127.0.0.1:8080",
           "description": "Address and port to listen on, as host:port ([::1]:8080 for IPv6, :8080 for all interfaces). Port 0 picks a free port."
         },
+        "metrics_listen": {
+          "type": "string",
+          "default": "",
+          "description": "A separate, private address for /metrics, as host:port (e.g. 127.0.0.1:9464); when set, listen no longer serves /metrics. Empty = /metrics is served on listen."
+        },
         "threads": {
           "type": "integer", "minimum": 0, "maximum": 1024, "default": 0,
           "description": "Threads running the network event loop; 0 = one per CPU core."
@@ -25,6 +30,10 @@ constexpr const char* kCoreSchema = R"json({
         "body_limit": {
           "type": ["string", "integer"], "format": "size", "minimum": 1024, "default": "1MiB",
           "description": "Largest request body accepted; larger requests get 413."
+        },
+        "header_limit": {
+          "type": ["string", "integer"], "format": "size", "minimum": 1024, "maximum": 1048576, "default": "16KiB",
+          "description": "Largest request line and header, counted together with chunk extensions and trailer fields; larger requests get 431."
         },
         "read_timeout": {
           "type": "string", "format": "duration", "minimum": 1, "default": "10s",

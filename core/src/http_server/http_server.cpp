@@ -18,13 +18,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/url/parse.hpp>
+
+#include "http_server/request_reader.h"
+#include "http_server/request_target.h"
 
 namespace waflow::core::httpd {
 
@@ -38,7 +37,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::string_view kInvalidLabel = "(invalid)";
-constexpr std::size_t kReadChunk = 16 * 1024;
 // After the last response of a closing connection we half-close and drain what the client still
 // sends for at most this long: closing with unread data makes the kernel send RST, which can
 // destroy the response (e.g. a 413) before the client has read it.
@@ -140,7 +138,10 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<HttpServer::Core> core)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), core_(std::move(core)) {}
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        core_(std::move(core)),
+        reader_(core_->options().header_limit, core_->options().body_limit) {}
 
   ~Session() {
     if (registered_ && !finished_) {
@@ -197,6 +198,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatchRequest();
   void deliver(HttpResponse&& response, std::string handler_error);
   void sendError(int status, std::string body);
+  void sendReadFailure();
   void writeResponse(HttpResponse&& response, bool force_close);
   void onWrite(error_code ec, std::size_t n);
   void lingerClose();
@@ -212,8 +214,7 @@ class Session : public std::enable_shared_from_this<Session> {
   tcp::socket socket_;
   asio::steady_timer timer_;
   std::shared_ptr<HttpServer::Core> core_;
-  beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  RequestReader reader_;
   bhttp::response<bhttp::string_body> res_;
   std::string remote_address_;
 
@@ -279,7 +280,7 @@ void Session::waitForRequest() {
     lingerClose();
     return;
   }
-  if (buffer_.size() > 0) {  // pipelined request already buffered
+  if (reader_.buffered() > 0) {  // pipelined request already buffered
     readRequest();
     return;
   }
@@ -288,7 +289,7 @@ void Session::waitForRequest() {
   // never send anything cannot pin sockets for the whole keep-alive idle time.
   const auto& opts = core_->options();
   setDeadline(served_any_ ? opts.idle_timeout : std::min(opts.idle_timeout, opts.read_timeout));
-  socket_.async_read_some(buffer_.prepare(kReadChunk),
+  socket_.async_read_some(reader_.prepare(),
                           beast::bind_front_handler(&Session::onIdleRead, shared_from_this()));
 }
 
@@ -300,7 +301,7 @@ void Session::onIdleRead(error_code ec, std::size_t n) {
     finish();
     return;
   }
-  buffer_.commit(n);
+  reader_.commit(n);
   readRequest();
 }
 
@@ -308,49 +309,37 @@ void Session::readRequest() {
   phase_ = Phase::kReading;
   timed_out_ = false;
   sent_continue_ = false;
-  const auto& opts = core_->options();
-  parser_.emplace();
-  parser_->body_limit(opts.body_limit);
-  parser_->header_limit(static_cast<std::uint32_t>(
-      std::min<std::size_t>(opts.header_limit, std::numeric_limits<std::uint32_t>::max())));
-  setDeadline(opts.read_timeout);
+  reader_.begin();
+  setDeadline(core_->options().read_timeout);
   continueReading();
 }
 
-// Feeds buffered bytes to the parser without an I/O round-trip (usually the whole request came
-// in one segment), and reads more only when the parser needs it.
+// Parses what is buffered, and reads more only when the request is not complete yet.
 void Session::continueReading() {
-  error_code ec;
-  while (buffer_.size() > 0 && !parser_->is_done()) {
-    std::size_t used = parser_->put(buffer_.data(), ec);
-    buffer_.consume(used);
-    if (ec == bhttp::error::need_more) {
-      ec = {};
-      break;
-    }
-    if (ec) {
-      handleReadError(ec);
+  switch (reader_.parse()) {
+    case RequestReader::Progress::kDone:
+      dispatchRequest();
       return;
-    }
-  }
-  if (parser_->is_done()) {
-    dispatchRequest();
-    return;
+    case RequestReader::Progress::kFailed:
+      sendReadFailure();
+      return;
+    case RequestReader::Progress::kNeedMore:
+      break;
   }
   if (timed_out_) {  // the deadline passed while a completed read was already queued
     handleReadError(asio::error::timed_out);
     return;
   }
-  if (parser_->is_header_done() && !sent_continue_) {
+  if (reader_.headerDone() && !sent_continue_) {
     sent_continue_ = true;
-    auto expect = parser_->get()[bhttp::field::expect];
+    auto expect = reader_.message()[bhttp::field::expect];
     if (iequals(expect, "100-continue")) {
       asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                         beast::bind_front_handler(&Session::onContinueWritten, shared_from_this()));
       return;
     }
   }
-  socket_.async_read_some(buffer_.prepare(kReadChunk),
+  socket_.async_read_some(reader_.prepare(),
                           beast::bind_front_handler(&Session::onRead, shared_from_this()));
 }
 
@@ -362,7 +351,7 @@ void Session::onRead(error_code ec, std::size_t n) {
     handleReadError(ec);
     return;
   }
-  buffer_.commit(n);
+  reader_.commit(n);
   continueReading();
 }
 
@@ -377,30 +366,21 @@ void Session::onContinueWritten(error_code ec, std::size_t) {
   continueReading();
 }
 
-void Session::handleReadError(error_code ec) {
-  const auto& opts = core_->options();
+// A read failed: the deadline passed (408), or the client went away mid-request (EOF, reset)
+// or we are shutting down, and there is nobody to answer.
+void Session::handleReadError(error_code) {
   if (timed_out_) {
-    sendError(408, "request not completed within " + std::to_string(opts.read_timeout.count()) +
+    sendError(408, "request not completed within " +
+                       std::to_string(core_->options().read_timeout.count()) +
                        " ms (server.read_timeout)\n");
     return;
   }
-  if (ec == bhttp::error::body_limit) {
-    sendError(413, "request body exceeds the " + std::to_string(opts.body_limit) +
-                       "-byte limit (server.body_limit)\n");
-    return;
-  }
-  if (ec == bhttp::error::header_limit) {
-    sendError(431, "request headers exceed the " + std::to_string(opts.header_limit) +
-                       "-byte limit (server.header_limit)\n");
-    return;
-  }
-  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-      ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream) {
-    sendError(400, "malformed HTTP request: " + ec.message() + "\n");
-    return;
-  }
-  // The client went away mid-request (EOF, reset) or we are shutting down: nobody to answer.
   finish();
+}
+
+void Session::sendReadFailure() {
+  const auto& failure = reader_.failure();
+  sendError(failure.status, failure.message);
 }
 
 void Session::setRequestIdFrom(const bhttp::request<bhttp::string_body>& msg) {
@@ -418,7 +398,7 @@ void Session::dispatchRequest() {
   clearDeadline();
   phase_ = Phase::kHandling;
   started_ = Clock::now();
-  auto& msg = parser_->get();
+  auto& msg = reader_.message();
   method_label_ = methodLabel(msg);
   route_label_ = kInvalidLabel;
   version_ = msg.version();
@@ -431,24 +411,15 @@ void Session::dispatchRequest() {
     return;
   }
 
-  HttpRequest req;
   std::string_view target = msg.target();
-  if (target == "*") {
-    req.path = "*";
-  } else {
-    auto url = (!target.empty() && target.front() == '/') ? boost::urls::parse_origin_form(target)
-                                                          : boost::urls::parse_absolute_uri(target);
-    if (!url) {
-      writeResponse(HttpResponse::text(400, "malformed request target\n"), false);
-      return;
-    }
-    req.path = url->path();
-    if (req.path.empty()) {
-      req.path = "/";
-    }
-    auto query = url->encoded_query();
-    req.query.assign(query.data(), query.size());
+  RequestTarget parsed = parseRequestTarget(target);
+  if (!parsed.ok) {  // the framing was fine: the connection stays usable
+    writeResponse(HttpResponse::text(400, std::move(parsed.error)), false);
+    return;
   }
+  HttpRequest req;
+  req.path = std::move(parsed.path);
+  req.query = std::move(parsed.query);
   req.method.assign(msg.method_string().data(), msg.method_string().size());
   req.target.assign(target.data(), target.size());
   req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
@@ -458,7 +429,7 @@ void Session::dispatchRequest() {
   req.body = std::move(msg.body());
   req.remote_address = remote_address_;
   req.request_id = request_id_;
-  parser_.reset();
+  reader_.end();
 
   auto match = core_->router().match(req.method, req.path);
   route_label_ = match.route_label;
@@ -503,14 +474,14 @@ void Session::deliver(HttpResponse&& response, std::string handler_error) {
 // ---- Session: writing ----
 
 void Session::sendError(int status, std::string body) {
-  const auto& msg = parser_->get();
+  const auto& msg = reader_.message();
   method_label_ = methodLabel(msg);
   route_label_ = kInvalidLabel;
   version_ = msg.version() == 10 ? 10 : 11;
   is_head_ = false;
   started_ = Clock::now();
   setRequestIdFrom(msg);
-  parser_.reset();
+  reader_.end();
   writeResponse(HttpResponse::text(status, std::move(body)), true);
 }
 
@@ -586,9 +557,9 @@ void Session::lingerClose() {
   phase_ = Phase::kClosing;
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_send, ignored);
-  buffer_.clear();
+  reader_.discardBuffered();
   setDeadline(std::min<std::chrono::milliseconds>(kLingerTimeout, core_->options().read_timeout));
-  socket_.async_read_some(buffer_.prepare(kReadChunk),
+  socket_.async_read_some(reader_.prepare(),
                           beast::bind_front_handler(&Session::onLingerRead, shared_from_this()));
 }
 
@@ -600,7 +571,7 @@ void Session::onLingerRead(error_code ec, std::size_t) {
     finish();
     return;
   }
-  socket_.async_read_some(buffer_.prepare(kReadChunk),
+  socket_.async_read_some(reader_.prepare(),
                           beast::bind_front_handler(&Session::onLingerRead, shared_from_this()));
 }
 
@@ -680,17 +651,19 @@ void HttpServer::Core::start() {
   if (ec) {
     throw std::runtime_error("invalid listen address '" + opts_.address +
                              "': expected an IP address such as 127.0.0.1, 0.0.0.0 or :: "
-                             "(set server.listen)");
+                             "(set " +
+                             opts_.listen_setting + ")");
   }
   tcp::endpoint endpoint(address, opts_.port);
   auto fail = [&](const char* step) {
     std::string hint;
     if (ec == asio::error::address_in_use) {
-      hint = " (is another waflow running? set server.listen)";
+      hint = " (is another waflow running? set " + opts_.listen_setting + ")";
     } else if (ec == asio::error::access_denied) {
-      hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE; set server.listen)";
+      hint =
+          " (ports below 1024 need root or CAP_NET_BIND_SERVICE; set " + opts_.listen_setting + ")";
     } else if (ec == std::errc::address_not_available) {
-      hint = " (no network interface has this address; set server.listen)";
+      hint = " (no network interface has this address; set " + opts_.listen_setting + ")";
     }
     error_code ignored;
     acceptor_.close(ignored);

@@ -42,6 +42,8 @@ struct ServerOptions {
   // Connections beyond this are accepted and closed at once (no response): cheap under a flood,
   // and the client sees a reset it can retry elsewhere.
   std::size_t max_connections = 10000;
+  // The setting that chose address and port, named in start()'s errors.
+  std::string listen_setting = "server.listen";
 };
 
 // Hooks for metrics and logs; called from server threads, concurrently.

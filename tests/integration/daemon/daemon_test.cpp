@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -157,7 +158,8 @@ auto_reply: { mode: echo }
   ASSERT_TRUE(d.start()) << d.log();
   auto unknown = http("POST", d.url("/webhooks/nope"), "{}");
   EXPECT_EQ(unknown.status, 404);
-  EXPECT_THAT(unknown.body, HasSubstr("configured channels: sandbox"));
+  // Path guessers learn nothing about which channels exist.
+  EXPECT_THAT(unknown.body, Not(HasSubstr("sandbox")));
   auto wrong_method = http("PUT", d.url("/webhooks/sandbox"), "{}");
   EXPECT_EQ(wrong_method.status, 405);
   EXPECT_THAT(wrong_method.headers["allow"], HasSubstr("POST"));
@@ -174,6 +176,31 @@ auto_reply: { mode: echo }
   EXPECT_THAT(metrics.body, HasSubstr("waflow_http_request_duration_seconds_bucket"));
   EXPECT_THAT(metrics.body, HasSubstr("waflow_bus_"));
   EXPECT_THAT(metrics.body, HasSubstr("waflow_plugin_errors_total"));
+  EXPECT_EQ(d.terminate(), 0);
+}
+
+TEST(Daemon, MetricsCanBeServedOnAPrivateListenerOnly) {
+  DaemonProcess d(R"(
+server: { metrics_listen: "127.0.0.1:0" }
+channels: { sandbox: { plugin: channel-sandbox } }
+auto_reply: { mode: echo }
+)");
+  ASSERT_TRUE(d.start()) << d.log();
+  // The public listener no longer serves /metrics ...
+  EXPECT_EQ(http("GET", d.url("/metrics")).status, 404);
+  EXPECT_EQ(http("GET", d.url("/healthz")).status, 200);
+  // ... the private one, named in the startup log, serves it alone.
+  std::smatch m;
+  std::string log = d.log();
+  ASSERT_TRUE(
+      std::regex_search(log, m, std::regex(R"(metrics at http://127\.0\.0\.1:(\d+)/metrics)")))
+      << log;
+  const std::string base = "http://127.0.0.1:" + m[1].str();
+  auto metrics = http("GET", base + "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.body, HasSubstr("waflow_http_requests_total"));
+  EXPECT_EQ(http("GET", base + "/healthz").status, 404);
+  EXPECT_EQ(http("POST", base + "/webhooks/sandbox", "{}").status, 404);
   EXPECT_EQ(d.terminate(), 0);
 }
 

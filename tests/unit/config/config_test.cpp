@@ -193,6 +193,19 @@ TEST(LoadConfig, IPv6AndAllInterfacesListen) {
   EXPECT_EQ(any.config->server.port, 0);
 }
 
+TEST(LoadConfig, MetricsListenAndHeaderLimit) {
+  LoadResult none = load("server:\n  listen: :0\n");
+  ASSERT_TRUE(none.config);
+  EXPECT_FALSE(none.config->server.metrics_listen);
+  EXPECT_EQ(none.config->server.header_limit, 16u * 1024);
+  LoadResult set = load("server:\n  metrics_listen: 127.0.0.1:9464\n  header_limit: 32KiB\n");
+  ASSERT_TRUE(set.config);
+  EXPECT_TRUE(set.config->server.metrics_listen);
+  EXPECT_EQ(set.config->server.metrics_address, "127.0.0.1");
+  EXPECT_EQ(set.config->server.metrics_port, 9464);
+  EXPECT_EQ(set.config->server.header_limit, 32u * 1024);
+}
+
 struct ErrorCase {
   const char* name;
   const char* yaml;
@@ -231,6 +244,10 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"ListenWithoutHost", "server:\n  listen: 8080\n",
                   "2:11: server.listen: '8080' has no port (write host:port: 127.0.0.1:8080 "
                   "for this machine only, 0.0.0.0:8080 for all interfaces) [config-schema]"},
+        ErrorCase{"MetricsListenWithoutPort", "server:\n  metrics_listen: 127.0.0.1\n",
+                  "2:19: server.metrics_listen: '127.0.0.1' has no port (write host:port: "
+                  "127.0.0.1:8080 for this machine only, 0.0.0.0:8080 for all interfaces) "
+                  "[config-schema]"},
         ErrorCase{"DuplicateKey", "log:\n  level: info\n  level: debug\n",
                   "3:3: log: duplicate key 'level' (it is already defined at line 2; keep only "
                   "one of them) [config-yaml]"},

@@ -248,6 +248,30 @@ TEST_F(HttpServerTest, RequestFieldsReachTheHandler) {
   EXPECT_NE(b.find("ua=tester"), std::string::npos) << b;
 }
 
+// The router and a front proxy must agree on the path: one decoding, and nothing a second
+// decoding or a normalising proxy would change (docs/architecture.md, "HTTP requests").
+TEST_F(HttpServerTest, TargetsThatCouldRouteDifferentlyBehindAProxyGet400) {
+  startServer();
+  TestClient c;
+  ASSERT_TRUE(c.connect(port()));
+  for (const char* target :
+       {"/webhooks/a%2Fb", "/webhooks/a%2fb", "/webhooks/..%2Fmetrics", "/webhooks/a%5Cb",
+        "/webhooks/a%00", "/webhooks/a%0Ab", "/webhooks/a%252Fb", "/webhooks/./x",
+        "/webhooks/../metrics", "/webhooks/x/..", "/webhooks/%2e%2e/metrics", "/webhooks/.%2E/x",
+        "/webhooks/%2E/x", "http://h/webhooks/../metrics"}) {
+    auto r = c.roundTrip(rawRequest("GET", target));
+    ASSERT_TRUE(r) << target << ": " << c.lastError().message();
+    EXPECT_EQ(r->result_int(), 400) << target << "\n" << r->body();
+    EXPECT_NE(r->body().find("request target refused"), std::string::npos) << r->body();
+  }
+  EXPECT_EQ(echo_calls_.load(), 0);
+  // Dots inside a segment and other encodings are ordinary: decoded once, then routed.
+  auto ok = c.roundTrip(rawRequest("GET", "/webhooks/my%20chan.v2..x%2E"));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->result_int(), 200);
+  EXPECT_NE(ok->body().find("path=/webhooks/my chan.v2..x.\n"), std::string::npos) << ok->body();
+}
+
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   startServer();
   TestClient c;
