@@ -398,8 +398,8 @@ Position FileLoader::regexErrorPosition(const YAML::Node& node, const std::strin
     return posOf(node);
   }
   const size_t at = contentStart(*offset) + error.offset;
-  if (source_.text.compare(at, error.fragment.size(), error.fragment) != 0 ||
-      pattern.find('\n') != std::string::npos) {
+  if (at > source_.text.size() || pattern.find('\n') != std::string::npos ||
+      source_.text.compare(at, error.fragment.size(), error.fragment) != 0) {
     return posOf(node);
   }
   return positionOfOffset(at);
