@@ -14,6 +14,10 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 # Fast JSON parsing on the webhook path (channel plugins).
 find_package(simdjson REQUIRED)
+# Regular expressions users write (flows, schemas): RE2 runs in linear time without recursion,
+# so no customer text can overflow the stack or stall a thread the way std::regex did.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 
 # jemalloc replaces glibc's malloc in the daemon executable only (plugins and tests keep the
 # system allocator). The message path allocates many small, short-lived objects on several

@@ -1,17 +1,19 @@
 // ai-mock: a deterministic AI provider so everything works offline.
 //
 // mode echo:     replies "<prefix><the customer's last message>".
-// mode scripted: the first rule whose `match` (a case-insensitive ECMAScript
-//                regex) finds the last user message gives the reply; else
-//                `fallback`.
+// mode scripted: the first rule whose `match` (a case-insensitive RE2 regex,
+//                linear in the message's length) finds the last user message
+//                gives the reply; else `fallback`.
 // `latency` delays each reply (on a host timer, not a thread), which lets
 // benchmarks hold thousands of calls in flight.
 //
 // Thread-safety: configuration is immutable after construction.
 #include <waflow/sdk/plugin.hpp>
 
+#include <re2/re2.h>
+
 #include <atomic>
-#include <regex>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,7 +42,7 @@ constexpr const char* kSchema = R"({
 })";
 
 struct Rule {
-  std::regex pattern;
+  std::unique_ptr<re2::RE2> pattern;
   std::string reply;
 };
 
@@ -58,14 +60,17 @@ class MockAi {
         latency_(config.value("latency", 0)),
         model_(config.value("model", "mock-1")) {
     for (const Json& r : config.value("replies", Json::array())) {
-      try {
-        rules_.push_back({std::regex(r.at("match").get<std::string>(),
-                                     std::regex::ECMAScript | std::regex::icase),
-                          r.at("reply").get<std::string>()});
-      } catch (const std::regex_error& e) {
-        throw waflow::Error(waflow::Rc::kInvalid, "replies: '" + r.at("match").get<std::string>() +
-                                                      "' is not a valid regex: " + e.what());
+      const std::string match = r.at("match").get<std::string>();
+      re2::RE2::Options options;
+      options.set_case_sensitive(false);
+      options.set_log_errors(false);
+      auto pattern = std::make_unique<re2::RE2>(match, options);
+      if (!pattern->ok()) {
+        throw waflow::Error(waflow::Rc::kInvalid,
+                            "replies: '" + match + "' is not a valid regex: " + pattern->error() +
+                                " (RE2 syntax: no backreferences or lookaround)");
       }
+      rules_.push_back({std::move(pattern), r.at("reply").get<std::string>()});
     }
   }
 
@@ -100,7 +105,7 @@ class MockAi {
  private:
   std::string answer(const std::string& message) const {
     for (const Rule& rule : rules_) {
-      if (std::regex_search(message, rule.pattern)) {
+      if (re2::RE2::PartialMatch(message, *rule.pattern)) {
         return rule.reply;
       }
     }

@@ -15,6 +15,8 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   # storage and rules (used by later parts of the tree)
   libsqlite3-dev liblua5.4-dev
+  # user-written regexes (flow triggers, conditions, answer validation): linear time, no recursion
+  libre2-dev
   # fast JSON parsing on the webhook path (channel plugins)
   libsimdjson-dev
   # the daemon's memory allocator (many small allocations on many threads)

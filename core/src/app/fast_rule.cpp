@@ -1,7 +1,8 @@
 #include "app/fast_rule.h"
 
 #include <chrono>
-#include <regex>
+
+#include <re2/re2.h>
 
 namespace waflow::core::app {
 namespace {
@@ -67,24 +68,27 @@ const Json* field(const Json& object, const std::string& name) {
 }  // namespace
 
 std::optional<FastRule::Term> FastRule::parseTerm(std::string_view text) {
-  static const std::regex kCompare(
-      R"re(^(steps|message|contact\.attributes)\.([A-Za-z_][A-Za-z0-9_]*)\s*(~=|==)\s*(nil|true)$)re");
-  static const std::regex kTrigger(R"re(^trigger\.id\s*(~=|==)\s*(?:'([^'\\]*)'|"([^"\\]*)")$)re");
-  static const std::regex kKeywords(
-      R"re(^text\.match_keyword\(\s*message\.text\s*((?:,\s*(?:'[^'\\]*'|"[^"\\]*")\s*)+)\)\s*(~=|==)\s*nil$)re");
-  static const std::regex kQuoted(R"re('([^'\\]*)'|"([^"\\]*)")re");
-  static const std::regex kHours(
-      R"re(^(not\s+)?time\.in_business_hours\(\s*\{([^{}()]*)\}\s*\)$)re");
-  static const std::regex kField(
-      R"re(^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*$)re");
-  std::string s(trim(text));
-  std::smatch m;
+  // RE2, like every pattern in waflow: an expression of any length is read in linear time.
+  static const re2::RE2 kCompare(
+      R"re((steps|message|contact\.attributes)\.([A-Za-z_][A-Za-z0-9_]*)\s*(~=|==)\s*(nil|true))re");
+  static const re2::RE2 kTrigger(R"re(trigger\.id\s*(~=|==)\s*(?:'([^'\\]*)'|"([^"\\]*)"))re");
+  static const re2::RE2 kKeywords(
+      R"re(text\.match_keyword\(\s*message\.text\s*((?:,\s*(?:'[^'\\]*'|"[^"\\]*")\s*)+)\)\s*(~=|==)\s*nil)re");
+  static const re2::RE2 kQuoted(R"re('([^'\\]*)'|"([^"\\]*)")re");
+  static const re2::RE2 kHours(R"re((not\s+)?time\.in_business_hours\(\s*\{([^{}()]*)\}\s*\))re");
+  static const re2::RE2 kField(
+      R"re(\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*)re");
+  // A quoted text is in one of two groups, the other one empty.
+  auto either = [](const std::string& single, const std::string& dbl) {
+    return single.empty() ? dbl : single;
+  };
+  const std::string s(trim(text));
+  std::string scope, name, op, value;
   Term term;
-  if (std::regex_match(s, m, kCompare)) {
-    std::string scope = m[1];
-    term.name = m[2];
-    bool equal = m[3] == "==";
-    bool against_true = m[4] == "true";
+  if (re2::RE2::FullMatch(s, kCompare, &scope, &name, &op, &value)) {
+    term.name = name;
+    bool equal = op == "==";
+    bool against_true = value == "true";
     if (against_true && scope != "contact.attributes") {
       return std::nullopt;  // steps/message values are tables or texts: leave it to Lua
     }
@@ -98,37 +102,38 @@ std::optional<FastRule::Term> FastRule::parseTerm(std::string_view text) {
     }
     return term;
   }
-  if (std::regex_match(s, m, kTrigger)) {
+  std::string single, dbl;
+  if (re2::RE2::FullMatch(s, kTrigger, &op, &single, &dbl)) {
     term.kind = Term::Kind::kTriggerId;
-    term.negate = m[1] == "~=";
-    term.name = m[2].matched ? m[2].str() : m[3].str();
+    term.negate = op == "~=";
+    term.name = either(single, dbl);
     return term;
   }
-  if (std::regex_match(s, m, kKeywords)) {
+  std::string list;
+  if (re2::RE2::FullMatch(s, kKeywords, &list, &op)) {
     std::vector<std::string> words;
-    std::string list = m[1];
-    for (auto it = std::sregex_iterator(list.begin(), list.end(), kQuoted);
-         it != std::sregex_iterator(); ++it) {
-      words.push_back((*it)[1].matched ? (*it)[1].str() : (*it)[2].str());
+    re2::StringPiece rest(list);
+    while (re2::RE2::FindAndConsume(&rest, kQuoted, &single, &dbl)) {
+      words.push_back(either(single, dbl));
     }
     term.kind = Term::Kind::kKeywords;
-    term.negate = m[2] == "==";
+    term.negate = op == "==";
     term.keywords.emplace(words);
     return term;
   }
-  if (std::regex_match(s, m, kHours)) {
+  std::string negation, fields;
+  if (re2::RE2::FullMatch(s, kHours, &negation, &fields)) {
     // A schedule written out in place, with text fields only: parsed once here by the same
     // code the Lua helper runs per call.
     nlohmann::json spec = nlohmann::json::object();
-    std::string fields = m[2];
     size_t start = 0;
     while (start <= fields.size()) {
       size_t comma = fields.find(',', start);
       std::string one =
           fields.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      std::smatch f;
-      if (std::regex_match(one, f, kField)) {
-        spec[f[1].str()] = f[2].matched ? f[2].str() : f[3].str();
+      std::string field;
+      if (re2::RE2::FullMatch(one, kField, &field, &single, &dbl)) {
+        spec[field] = either(single, dbl);
       } else if (!trim(one).empty()) {
         return std::nullopt;  // a number, a table, a variable: Lua's business
       }
@@ -147,7 +152,7 @@ std::optional<FastRule::Term> FastRule::parseTerm(std::string_view text) {
       return std::nullopt;
     }
     term.kind = Term::Kind::kBusinessHours;
-    term.negate = m[1].matched;
+    term.negate = !negation.empty();
     return term;
   }
   return std::nullopt;

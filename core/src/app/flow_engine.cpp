@@ -5,6 +5,7 @@
 #include "app/storage_call.h"
 #include "log/log.h"
 #include "lua/time_zone.h"
+#include "text/utf8.h"
 
 #include <waflow/sdk/storage.hpp>
 
@@ -18,9 +19,9 @@
 namespace waflow::core::app {
 namespace {
 
-// The message as rules see it (docs/lua.md): id, from, type, text, media, reply_id,
-// reply_title, channel, timestamp.
-Json messageJson(const bus::Event& event) {
+// The message as the event carries it: id, from, type, text, media, reply_id, reply_title,
+// channel, timestamp.
+Json messageFields(const bus::Event& event) {
   Json m = Json::object();
   if (const ReceivedMessage* received = receivedMessage(event)) {
     const waflow::InboundMessage& in = received->message;
@@ -55,6 +56,24 @@ Json messageJson(const bus::Event& event) {
                           "timestamp", "media", "name"}) {
     if (auto it = payload.find(key); it != payload.end()) {
       m[key] = *it;
+    }
+  }
+  return m;
+}
+
+// The message as rules see it (docs/lua.md): id, from, type, text, media, reply_id,
+// reply_title, channel, timestamp. The text is cut to `max_text` characters
+// (flows.max_rule_text): everything a flow does with it — regexes, keywords, Lua, answer
+// checks — then costs at most that much, whatever a customer sends.
+Json messageJson(const bus::Event& event, size_t max_text) {
+  Json m = messageFields(event);
+  for (const char* key : {"text", "reply_title"}) {
+    if (auto it = m.find(key); it != m.end() && it->is_string()) {
+      const std::string& whole = it->get_ref<const std::string&>();
+      if (const std::string_view cut = text::firstChars(whole, max_text);
+          cut.size() < whole.size()) {
+        *it = std::string(cut);
+      }
     }
   }
   return m;
@@ -290,7 +309,7 @@ Json FlowEngine::Impl::conversationJson(const ConversationEntry* entry) const {
 // ---- events --------------------------------------------------------------------------------
 
 void FlowEngine::Impl::onMessage(const bus::Event& event, bus::Done done) {
-  Json message = messageJson(event);
+  Json message = messageJson(event, config_.flows.max_rule_text);
   std::string channel = jsonString(message, "channel");
   std::string from = jsonString(message, "from");
   auto finished = shareDone(std::move(done));

@@ -70,7 +70,7 @@ bool FlowEngine::Impl::triggerMatches(const FlowSet& set, size_t fi, size_t ti, 
   if (m.trigger_keywords[ti] && !m.trigger_keywords[ti]->match(words)) {
     return false;
   }
-  if (m.trigger_regex[ti] && !std::regex_search(text, *m.trigger_regex[ti])) {
+  if (!t->regex.empty() && !m.triggerRegexFound(ti, text)) {
     return false;
   }
   if (!t->reply_ids.empty()) {
@@ -105,7 +105,7 @@ bool FlowEngine::Impl::conditionsPass(const std::shared_ptr<const FlowSet>& set,
         pass = pass && word.match(text).has_value();
       }
     } else if (std::holds_alternative<flow::RegexCondition>(c.spec)) {
-      pass = m.condition_regex[ci] && std::regex_search(text, *m.condition_regex[ci]);
+      pass = m.conditionRegexFound(ci, text);
     } else if (const auto* hours = std::get_if<flow::BusinessHoursCondition>(&c.spec)) {
       bool open = m.condition_hours[ci] && m.condition_zone[ci] != nullptr &&
                   m.condition_hours[ci]->isOpen(flowNowMs() / 1000, *m.condition_zone[ci]);

@@ -38,8 +38,10 @@ std::string readFile(const fs::path& path) {
   return text.str();
 }
 
-std::regex searchRegex(const std::string& pattern) {
-  return std::regex(pattern, std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
+// A flow's pattern, checked when the flow loaded: null only if that check was bypassed, and
+// then the trigger or condition never matches.
+std::shared_ptr<const regex::UserRegex> searchRegex(const std::string& pattern) {
+  return regex::UserRegex::compile(pattern, regex::Case::kInsensitive, nullptr);
 }
 
 // Whether Lua `code` may read one of the context tables a flow run provides: any of their

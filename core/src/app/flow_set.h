@@ -14,12 +14,12 @@
 #include "lua/business_hours.h"
 #include "lua/text.h"
 #include "lua/time_zone.h"
+#include "regex/user_regex.h"
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -37,14 +37,23 @@ struct ScriptSource {
 
 // What matching a flow's triggers and conditions needs, prepared once per flow.
 struct FlowMatchers {
-  std::vector<std::optional<lua::KeywordMatcher>> trigger_keywords;  // one per trigger
-  std::vector<std::optional<std::regex>> trigger_regex;              // one per trigger
-  std::vector<std::optional<lua::KeywordMatcher>> condition_any;     // one per condition
-  std::vector<std::vector<lua::KeywordMatcher>> condition_all;       // one matcher per word
-  std::vector<std::optional<std::regex>> condition_regex;            // one per condition
+  std::vector<std::optional<lua::KeywordMatcher>> trigger_keywords;      // one per trigger
+  std::vector<std::shared_ptr<const regex::UserRegex>> trigger_regex;    // one per trigger
+  std::vector<std::optional<lua::KeywordMatcher>> condition_any;         // one per condition
+  std::vector<std::vector<lua::KeywordMatcher>> condition_all;           // one matcher per word
+  std::vector<std::shared_ptr<const regex::UserRegex>> condition_regex;  // one per condition
   // `business_hours` conditions as the schedule the Lua helper uses too, with their zone.
   std::vector<std::optional<lua::BusinessHours>> condition_hours;  // one per condition
   std::vector<const lua::TimeZone*> condition_zone;                // one per condition
+
+  // Whether the regex of trigger / condition `index` is found in `text`; false when it has
+  // none. Linear in the text's length whatever the pattern (regex/user_regex.h).
+  bool triggerRegexFound(size_t index, std::string_view text) const {
+    return trigger_regex[index] != nullptr && trigger_regex[index]->search(text);
+  }
+  bool conditionRegexFound(size_t index, std::string_view text) const {
+    return condition_regex[index] != nullptr && condition_regex[index]->search(text);
+  }
 };
 
 class FlowSet {

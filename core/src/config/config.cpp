@@ -4,13 +4,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <tuple>
 
 #include "diag/closest_match.h"
 #include "diag/source_cache.h"
+#include "text/names.h"
 
 namespace waflow::core::config {
 namespace {
@@ -376,7 +376,6 @@ std::optional<ListenAddress> Loader::readListen(const json& value, const char* k
 }
 
 void Loader::collectInstances(const json& value, Config& config) {
-  static const std::regex kIdRegex{std::string(kInstanceIdPattern)};
   for (const char* section : kSections) {
     const YAML::Node map = findEntry(root_, section).value;
     if (!map.IsDefined() || !map.IsMap()) {
@@ -391,7 +390,7 @@ void Loader::collectInstances(const json& value, Config& config) {
         continue;  // reported by the schema
       }
       const std::string id = it->first.Scalar();
-      if (!std::regex_match(id, kIdRegex)) {
+      if (!text::isInstanceId(id)) {
         std::string hint =
             "ids may use lower-case letters, digits, '-' and '_', start with a "
             "letter or digit, and have at most 63 characters; they appear in "
@@ -526,6 +525,7 @@ void Loader::readFlows(const json& value, Config& config) {
   f.run_missed_jobs = section->value("missed_jobs", std::string("run")) == "run";
   f.handoff_release_after = ms("handoff_release_after", f.handoff_release_after);
   f.lua_time_budget = ms("lua_time_budget", f.lua_time_budget);
+  f.max_rule_text = section->value("max_rule_text", f.max_rule_text);
   f.lua_memory_limit = section->value("lua_memory_limit", f.lua_memory_limit);
   f.time_zone = section->value("time_zone", f.time_zone);
   f.cache_contacts = section->value("cache_contacts", f.cache_contacts);
@@ -596,7 +596,6 @@ void Loader::readOutbox(const json& value, Config& config) {
 }
 
 void Loader::readKnowledge(const json& value, Config& config) {
-  static const std::regex kIdRegex{std::string(kInstanceIdPattern)};
   auto section = value.find("knowledge");
   const YAML::Node map = findEntry(root_, "knowledge").value;
   if (section == value.end() || !section->is_object() || !map.IsDefined() || !map.IsMap()) {
@@ -611,7 +610,7 @@ void Loader::readKnowledge(const json& value, Config& config) {
     if (entry == section->end() || !entry->is_object() || config.knowledge.contains(id)) {
       continue;  // reported by the schema
     }
-    if (!std::regex_match(id, kIdRegex)) {
+    if (!text::isInstanceId(id)) {
       error(it->first,
             "knowledge: id " + quote(id) + " does not match " + std::string(kInstanceIdPattern),
             "ids may use lower-case letters, digits, '-' and '_' and have at most 63 "

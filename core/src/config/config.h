@@ -110,6 +110,9 @@ struct FlowsConfig {
   // A handoff nobody released ends when the customer writes after this long; 0 = never.
   std::chrono::milliseconds handoff_release_after{0};
   std::chrono::milliseconds lua_time_budget{50};
+  // How much of a customer's text rules see (regexes, keywords, Lua, answer checks), in
+  // characters; the stored message keeps all of it. 4096 is WhatsApp's own text limit.
+  size_t max_rule_text = 4096;
   size_t lua_memory_limit = 8 * 1024 * 1024;
   std::string time_zone = "UTC";   // for time helpers given no zone
   size_t cache_contacts = 100000;  // contacts and conversation states kept in memory

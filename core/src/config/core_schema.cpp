@@ -154,6 +154,10 @@ constexpr const char* kCoreSchema = R"json({
           "type": "string", "format": "duration", "minimum": 1, "default": "50ms",
           "description": "How long one Lua rule may run before it is stopped."
         },
+        "max_rule_text": {
+          "type": "integer", "minimum": 1, "maximum": 65536, "default": 4096,
+          "description": "How many characters of a customer's message flows work on: triggers, conditions (keywords, regex, Lua), ask answers and Lua rules see the text cut to this length, on a character boundary. The message is stored and shown whole. 4096 is WhatsApp's own text limit."
+        },
         "lua_memory_limit": {
           "type": "integer", "minimum": 1048576, "default": 8388608,
           "description": "Bytes of memory each Lua state may use (one state per worker thread)."

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <map>
 #include <optional>
-#include <regex>
 
 #include "config/units.h"
 #include "diag/closest_match.h"
+#include "regex/user_regex.h"
 
 namespace waflow::core::config {
 namespace {
@@ -817,16 +817,17 @@ bool Validator::checkConstraints(const json& value, const json& schema, const st
     }
     if (auto it = schema.find("pattern"); it != schema.end() && it->is_string()) {
       const std::string& pattern = it->get_ref<const std::string&>();
-      try {
-        if (!std::regex_search(text, std::regex(pattern, std::regex::ECMAScript))) {
-          report(where, "schema", prefixed(path, shown + " does not match the pattern " + pattern));
-          return false;
-        }
-      } catch (const std::regex_error& e) {
-        report(
-            where, "schema",
-            prefixed(path, "the schema's pattern " + quote(pattern) + " is invalid: " + e.what()),
-            "this is a bug in the schema (core or plugin), not in your file");
+      regex::RegexError error;
+      const auto compiled = regex::UserRegex::compile(pattern, regex::Case::kSensitive, &error);
+      if (!compiled) {
+        report(where, "schema",
+               prefixed(path,
+                        "the schema's pattern " + quote(pattern) + " is invalid: " + error.message),
+               "this is a bug in the schema (core or plugin), not in your file");
+        return false;
+      }
+      if (!compiled->search(text)) {
+        report(where, "schema", prefixed(path, shown + " does not match the pattern " + pattern));
         return false;
       }
     }

@@ -7,7 +7,7 @@
 // Supported keywords: type (object, array, string, integer, number, boolean, or a list of
 // them), properties, required, additionalProperties (false by default when properties is
 // given; a schema gives map semantics), items, enum, default, minimum, maximum, minLength,
-// maxLength, pattern (ECMAScript, unanchored search), minItems, maxItems, description
+// maxLength, pattern (RE2 syntax, unanchored search), minItems, maxItems, description
 // (ignored). Extensions:
 //   "format": "duration"  "30s", "1h30m", "250ms" -> integer milliseconds
 //   "format": "size"      "512", "64KB", "1MiB"   -> integer bytes

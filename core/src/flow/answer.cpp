@@ -1,4 +1,5 @@
 #include "flow/answer.h"
+#include "regex/user_regex.h"
 #include "text/utf8.h"
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <unordered_map>
 #include <vector>
 
@@ -1215,9 +1215,10 @@ AnswerCheck checkPhone(const AnswerRules& rules, std::string_view text) {
 
 // Compiled patterns, shared by all threads: flows use a handful of patterns, so the cache is
 // simply emptied if it ever grows large.
-std::shared_ptr<const std::regex> compiledPattern(const std::string& pattern, std::string* error) {
+std::shared_ptr<const regex::UserRegex> compiledPattern(const std::string& pattern,
+                                                        std::string* error) {
   static std::mutex mutex;
-  static std::unordered_map<std::string, std::shared_ptr<const std::regex>> cache;
+  static std::unordered_map<std::string, std::shared_ptr<const regex::UserRegex>> cache;
   constexpr size_t kMaxCached = 256;
   {
     std::lock_guard<std::mutex> lock(mutex);
@@ -1226,12 +1227,11 @@ std::shared_ptr<const std::regex> compiledPattern(const std::string& pattern, st
       return found->second;
     }
   }
-  std::shared_ptr<const std::regex> compiled;
-  try {
-    compiled =
-        std::make_shared<const std::regex>(pattern, std::regex::ECMAScript | std::regex::icase);
-  } catch (const std::regex_error& e) {
-    *error = e.what();
+  regex::RegexError why;
+  std::shared_ptr<const regex::UserRegex> compiled =
+      regex::UserRegex::compile(pattern, regex::Case::kInsensitive, &why);
+  if (!compiled) {
+    *error = why.message;
     return nullptr;
   }
   std::lock_guard<std::mutex> lock(mutex);
@@ -1245,16 +1245,12 @@ std::shared_ptr<const std::regex> compiledPattern(const std::string& pattern, st
 AnswerCheck checkRegex(const AnswerRules& rules, std::string_view text) {
   const std::string expected = "an answer matching '" + rules.pattern + "'";
   std::string error;
-  const std::shared_ptr<const std::regex> regex = compiledPattern(rules.pattern, &error);
+  const std::shared_ptr<const regex::UserRegex> regex = compiledPattern(rules.pattern, &error);
   if (!regex) {
     return reject(expected, "the pattern is not a valid regular expression: " + error);
   }
-  try {
-    if (!std::regex_search(text.begin(), text.end(), *regex)) {
-      return reject(expected, "the pattern is not found in the answer");
-    }
-  } catch (const std::regex_error& e) {
-    return reject(expected, std::string("the pattern could not be matched: ") + e.what());
+  if (!regex->search(text)) {
+    return reject(expected, "the pattern is not found in the answer");
   }
   return accept(std::string(text));
 }

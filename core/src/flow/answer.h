@@ -24,7 +24,7 @@ struct AnswerRules {
   AnswerKind kind = AnswerKind::kText;
   std::optional<double> min;  // number: the smallest value allowed
   std::optional<double> max;  // number: the largest value allowed
-  std::string pattern;        // regex: ECMAScript, searched case-insensitively
+  std::string pattern;        // regex: RE2 syntax, searched case-insensitively
   // phone: the country code that replaces the leading 0 of a national number ("0812..." ->
   // "62812..."). With "62", a number starting with 8 (an Indonesian mobile number written
   // without its 0) also gets it.

@@ -59,7 +59,7 @@ struct MessageReceivedTrigger {
   std::vector<std::string> channels;  // empty = any channel
   std::string message_type;           // "" = any type
   std::vector<std::string> keywords;  // any one matches (normalised matching)
-  std::string regex;                  // "" = none; ECMAScript, case-insensitive, searched
+  std::string regex;                  // "" = none; RE2 syntax, case-insensitive, searched
   std::vector<std::string> reply_ids;
   bool first_message = false;
 };
@@ -103,7 +103,7 @@ struct KeywordsCondition {
 };
 
 struct RegexCondition {
-  std::string pattern;  // ECMAScript, case-insensitive, searched in the message text
+  std::string pattern;  // RE2 syntax, case-insensitive, searched in the message text
 };
 
 struct Holiday {

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -14,11 +13,16 @@
 #include "diag/closest_match.h"
 #include "flow/flow_schema.h"
 #include "flow/template_text.h"
+#include "regex/user_regex.h"
+#include "text/names.h"
 
 namespace waflow::core::flow {
 namespace {
 
 using nlohmann::json;
+using text::isEventName;
+using text::isHeaderToken;
+using text::isIdentifier;
 
 const std::vector<std::string>& stepCommonKeys() {
   static const std::vector<std::string> kKeys = {"id",       "name",    "if",
@@ -181,6 +185,8 @@ class FileLoader {
 
   void checkRegex(const YAML::Node& node, const std::string& pattern, const std::string& what,
                   std::string_view anchor);
+  Position regexErrorPosition(const YAML::Node& node, const std::string& pattern,
+                              const regex::RegexError& error) const;
   void checkTimeZone(const YAML::Node& node, const std::string& tz, std::string_view anchor);
   void checkKnown(const YAML::Node& node, const std::string& id,
                   const std::optional<std::set<std::string>>& known, const std::string& what,
@@ -374,15 +380,29 @@ void FileLoader::collectTemplates(const YAML::Node& node, const json& value,
 
 void FileLoader::checkRegex(const YAML::Node& node, const std::string& pattern,
                             const std::string& what, std::string_view anchor) {
-  try {
-    std::regex compiled(pattern, std::regex::ECMAScript | std::regex::icase);
-  } catch (const std::regex_error& e) {
-    reportAt(node, "flow-regex",
-             what + ": " + quote(pattern) + " is not a valid regular expression: " + e.what(),
-             "the syntax is ECMAScript (JavaScript); escape special characters such as ( [ . ? "
-             "with a backslash",
-             anchor);
+  regex::RegexError error;
+  if (regex::UserRegex::compile(pattern, regex::Case::kInsensitive, &error)) {
+    return;
   }
+  report(regexErrorPosition(node, pattern, error), "flow-regex",
+         what + ": " + quote(pattern) + " is not a valid regular expression: " + error.message,
+         error.hint, anchor, diag::Severity::kError, static_cast<int>(error.fragment.size()));
+}
+
+Position FileLoader::regexErrorPosition(const YAML::Node& node, const std::string& pattern,
+                                        const regex::RegexError& error) const {
+  // The fragment RE2 complains about, where it stands in the file: exact when the scalar is
+  // written as is (plain, or quoted without escapes before it); else the scalar's start.
+  const std::optional<size_t> offset = offsetOf(node);
+  if (!offset || error.fragment.empty()) {
+    return posOf(node);
+  }
+  const size_t at = contentStart(*offset) + error.offset;
+  if (at > source_.text.size() || pattern.find('\n') != std::string::npos ||
+      source_.text.compare(at, error.fragment.size(), error.fragment) != 0) {
+    return posOf(node);
+  }
+  return positionOfOffset(at);
 }
 
 void FileLoader::checkTimeZone(const YAML::Node& node, const std::string& tz,
@@ -942,7 +962,7 @@ std::vector<ClassifyField> FileLoader::loadClassifyFields(const YAML::Node& node
                where + "." + key + "." + f.name + ": a list of values is for string fields", "",
                anchor);
     }
-    if (!std::regex_match(f.name, std::regex("^[A-Za-z_][A-Za-z0-9_]*$"))) {
+    if (!isIdentifier(f.name)) {
       reportAt(it->first, "flow-value",
                where + "." + key + ": " + quote(f.name) + " is not a usable name",
                "use letters, digits and '_'", anchor);
@@ -1126,8 +1146,7 @@ StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& nod
         if (value[name].is_string()) {
           assignment.text = makeText(it->second, value[name], where + "." + name);
         }
-        static const std::regex kName("^[A-Za-z_][A-Za-z0-9_]*$");
-        if (!std::regex_match(name, kName)) {
+        if (!isIdentifier(name)) {
           reportAt(it->first, "flow-value",
                    where + ": " + quote(name) + " is not a valid attribute name",
                    "use letters, digits and '_', starting with a letter", anchor);
@@ -1243,8 +1262,7 @@ StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& nod
     WaitStep step;
     if (value.is_string()) {
       step.event = value.get<std::string>();
-      static const std::regex kEvent("^[A-Za-z0-9_][A-Za-z0-9_.:-]*$");
-      if (!std::regex_match(step.event, kEvent)) {
+      if (!isEventName(step.event)) {
         reportAt(node, "flow-schema", where + ": " + quote(step.event) + " is not an event name",
                  "use letters, digits and . _ : -, e.g. payment.paid", anchor);
       }
@@ -1322,13 +1340,12 @@ StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& nod
     }
     if (value.contains("headers") && value["headers"].is_object()) {
       const YAML::Node headers = child(node, "headers");
-      static const std::regex kToken("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$");
       for (auto it = headers.begin(); headers.IsMap() && it != headers.end(); ++it) {
         const std::string name = it->first.Scalar();
         if (!value["headers"].contains(name)) {
           continue;
         }
-        if (!std::regex_match(name, kToken)) {
+        if (!isHeaderToken(name)) {
           reportAt(it->first, "flow-value",
                    where + ".headers: " + quote(name) + " is not a valid header name",
                    "header names have no spaces or ':', e.g. Authorization", anchor);
@@ -1355,8 +1372,7 @@ StepSpec FileLoader::loadStepSpec(const std::string& kind, const YAML::Node& nod
     EmitStep step;
     if (value.is_string()) {
       step.event = value.get<std::string>();
-      static const std::regex kEvent("^[A-Za-z0-9_][A-Za-z0-9_.:-]*$");
-      if (!std::regex_match(step.event, kEvent)) {
+      if (!isEventName(step.event)) {
         reportAt(node, "flow-schema", where + ": " + quote(step.event) + " is not an event name",
                  "use letters, digits and . _ : -, e.g. order.created", anchor);
       }

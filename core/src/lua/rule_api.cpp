@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "lua/bounded_match.h"
+#include "lua/bounded_table.h"
 #include "lua/business_hours.h"
 #include "lua/sandbox_internal.h"
 #include "lua/text.h"
@@ -572,9 +574,11 @@ int installLibraries(lua_State* L) {
                                    {"print", ruleLog},     {nullptr, nullptr}};
   setFunctions(L, kBase);
 
-  // string: without dump (bytecode), rep guarded; strings' metatable points at this copy.
+  // string: without dump (bytecode), rep guarded, pattern matching bounded by the rule's
+  // budget (bounded_match.h); strings' metatable points at this copy.
   copyTable(L, string, {"dump"});
   int safe_string = lua_gettop(L);
+  installBoundedMatch(L, safe_string, &kStepBudget);
   lua_getfield(L, string, "rep");
   lua_pushcclosure(L, safeRep, 1);
   lua_setfield(L, safe_string, "rep");
@@ -595,6 +599,7 @@ int installLibraries(lua_State* L) {
   lua_settop(L, lib);
 
   copyTable(L, table, {});
+  installBoundedTable(L, -1, &kStepBudget);  // insert, remove, move, concat: budgeted
   makeReadonly(L, "table");
   lua_setfield(L, lib, "table");
   copyTable(L, math, {"randomseed"});

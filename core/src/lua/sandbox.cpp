@@ -49,23 +49,45 @@ int panic(lua_State* L) {
   std::abort();
 }
 
-void budgetHook(lua_State* L, lua_Debug*) {
+void budgetHook(lua_State* L, lua_Debug*);
+
+// Counts `work` (VM instructions or pattern-matching steps) against the running call's
+// budget; true once the call is out of budget, which is then marked killed.
+bool overBudget(lua_State* L, uint64_t work, const char* in_function) {
   Impl* s = Impl::of(L);
-  if (!s->killed) {
-    s->instructions += detail::kHookInterval;
-    uint64_t limit = s->options.limits.instruction_limit;
-    bool by_instructions = limit != 0 && s->instructions > limit;
-    if (!by_instructions && std::chrono::steady_clock::now() < s->deadline) {
-      return;
-    }
-    s->killed = true;
-    s->killed_by_instructions = by_instructions;
-    detail::locate(L, 0, &s->kill_snippet, &s->kill_line);
-    // From now on raise at every instruction, so code that catches the error (pcall in a
-    // loop, an xpcall handler) gets no further than its next instruction.
-    lua_sethook(L, budgetHook, LUA_MASKCOUNT, 1);
+  if (s->killed) {
+    return true;
   }
-  luaL_error(L, "rule stopped: budget exceeded");
+  s->instructions += work;
+  uint64_t limit = s->options.limits.instruction_limit;
+  bool by_instructions = limit != 0 && s->instructions > limit;
+  if (!by_instructions && std::chrono::steady_clock::now() < s->deadline) {
+    return false;
+  }
+  s->killed = true;
+  s->killed_by_instructions = by_instructions;
+  s->killed_in = in_function;
+  detail::locate(L, 0, &s->kill_snippet, &s->kill_line);
+  // From now on raise at every instruction, so code that catches the error (pcall in a
+  // loop, an xpcall handler) gets no further than its next instruction.
+  lua_sethook(L, budgetHook, LUA_MASKCOUNT, 1);
+  return true;
+}
+
+void budgetHook(lua_State* L, lua_Debug*) {
+  if (overBudget(L, detail::kHookInterval, nullptr)) {
+    luaL_error(L, "rule stopped: budget exceeded");
+  }
+}
+
+// Called by the bounded C functions every kStepsPerCheck steps: a step costs about what a VM
+// instruction does, so both count against the same limits.
+void stepBudgetCheck(lua_State* L, const char* function) {
+  if (Impl::of(L)->budgeted && overBudget(L, kStepsPerCheck, function)) {
+    const bool pattern = std::strncmp(function, "string.", 7) == 0;
+    luaL_error(L, "%s: %s exceeded the rule's time budget",
+               pattern ? "pattern too costly" : "too costly", function);
+  }
 }
 
 // Message handler: turns the error into a string and notes which snippet line raised it.
@@ -197,6 +219,8 @@ size_t parseChunkRef(std::string_view s, size_t pos, int* id, int* line) {
 
 namespace detail {
 
+const StepBudget kStepBudget{stepBudgetCheck};
+
 bool locate(lua_State* L, int level, int* snippet, int* line) {
   lua_Debug ar;
   for (; lua_getstack(L, level, &ar) != 0; ++level) {
@@ -300,13 +324,16 @@ int Impl::protectedRun(lua_CFunction fn, int nresults, bool budgeted) {
     instructions = 0;
     killed = false;
     killed_by_instructions = false;
+    killed_in = nullptr;
     kill_snippet = 0;
     kill_line = 0;
     deadline = std::chrono::steady_clock::now() + options.limits.time_budget;
     lua_sethook(L, budgetHook, LUA_MASKCOUNT, detail::kHookInterval);
   }
+  this->budgeted = budgeted;
   memory.hit = false;
   int status = lua_pcall(L, 0, nresults, 1);
+  this->budgeted = false;
   if (budgeted) {
     lua_sethook(L, nullptr, 0, 0);
   }
@@ -374,12 +401,13 @@ RuleError Impl::makeError(int status, const SnippetInfo& info) {
   std::string message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
   if (killed) {
     e.kind = ErrorKind::kTimeout;
+    const std::string in = killed_in != nullptr ? std::string(" in ") + killed_in : "";
     if (killed_by_instructions) {
       e.message = "exceeded its limit of " + std::to_string(options.limits.instruction_limit) +
-                  " instructions and was stopped";
+                  " instructions" + in + " and was stopped";
     } else {
       e.message = "exceeded its " + std::to_string(options.limits.time_budget.count()) +
-                  " ms time budget and was stopped";
+                  " ms time budget" + in + " and was stopped";
     }
     if (const SnippetInfo* at = snippet(kill_snippet)) {
       e.file = at->where.file;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lua/sandbox.h"
+#include "lua/step_budget.h"
 
 namespace waflow::core::lua {
 
@@ -74,9 +75,11 @@ struct LuaSandbox::Impl {
 
   // Budget of the current call.
   std::chrono::steady_clock::time_point deadline;
+  bool budgeted = false;  // a budgeted run is in progress (deadline applies)
   uint64_t instructions = 0;
   bool killed = false;
   bool killed_by_instructions = false;
+  const char* killed_in = nullptr;  // the C function stopped mid-loop (string.find, ...), if any
   int kill_snippet = 0;
   int kill_line = 0;
 };
@@ -85,6 +88,11 @@ namespace detail {
 
 constexpr int kHookInterval = 1000;  // VM instructions between budget checks
 constexpr int kMaxDepth = 100;       // nesting of converted values
+
+// The budget of the C functions that loop for a rule (string.find/match/gmatch/gsub,
+// table.insert/remove/move/concat; see step_budget.h): the running call's deadline and
+// instruction limit, reported like the VM's budget.
+extern const StepBudget kStepBudget;
 
 // Registry keys (addresses) for per-call state.
 extern const char kRealKey;     // proxy metatable -> the real table

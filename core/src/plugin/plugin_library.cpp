@@ -4,9 +4,10 @@
 
 #include <cstddef>
 #include <fstream>
-#include <regex>
 
 #include <fmt/format.h>
+
+#include "text/names.h"
 
 namespace waflow::core::plugin {
 namespace {
@@ -107,8 +108,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const std::filesystem::path& 
   lib->name_ = cstr(d->name);
   lib->version_ = cstr(d->version);
   lib->description_ = cstr(d->description);
-  static const std::regex kNameRule("^[a-z0-9][a-z0-9_-]{0,62}$");
-  if (!std::regex_match(lib->name_, kNameRule)) {
+  if (!text::isInstanceId(lib->name_)) {
     *error = fmt::format("plugin name '{}' is invalid: use lower-case letters, digits, '-' and '_'",
                          lib->name_);
     return nullptr;
@@ -216,8 +216,9 @@ const waflow_ai_api* PluginLibrary::aiApi() const {
                                   : nullptr;
 }
 const waflow_storage_api* PluginLibrary::storageApi() const {
-  return kind() == WAFLOW_KIND_STORAGE ? static_cast<const waflow_storage_api*>(descriptor_->kind_api)
-                                       : nullptr;
+  return kind() == WAFLOW_KIND_STORAGE
+             ? static_cast<const waflow_storage_api*>(descriptor_->kind_api)
+             : nullptr;
 }
 const waflow_integration_api* PluginLibrary::integrationApi() const {
   return kind() == WAFLOW_KIND_INTEGRATION

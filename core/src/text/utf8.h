@@ -59,6 +59,19 @@ inline std::size_t previousStart(std::string_view s, std::size_t end) {
   return pos;
 }
 
+// The first `max_chars` characters of `s`, cut on a character boundary. A character is a byte
+// that does not continue one (0b10xxxxxx) with the bytes that continue it, so a stray byte of
+// invalid UTF-8 counts as one and a valid sequence is never split.
+inline std::string_view firstChars(std::string_view s, std::size_t max_chars) {
+  std::size_t chars = 0;
+  for (std::size_t pos = 0; pos < s.size(); ++pos) {
+    if ((static_cast<unsigned char>(s[pos]) & 0xC0) != 0x80 && chars++ == max_chars) {
+      return s.substr(0, pos);
+    }
+  }
+  return s;
+}
+
 inline void appendUtf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);

@@ -1281,6 +1281,54 @@ end
   EXPECT_EQ(d->terminate(), 0);
 }
 
+// ---- what a customer's text can cost -----------------------------------------------------
+
+// A 40,000-character message against `\d+` and `.*` in a trigger, a condition and an answer
+// check: std::regex overflowed the stack on it (SIGSEGV), and since the message was stored
+// before it was handled, every restart replayed it and crashed again. Rules see the first
+// flows.max_rule_text characters; the stored message keeps all of them. A rule whose `.-`
+// patterns backtrack without end is stopped by its budget.
+TEST_F(FlowEngineTest, A40000CharacterMessageIsAnsweredAndTheDaemonStaysUp) {
+  flow("numbers", R"(
+id: numbers
+triggers: [{ on: message.received, regex: '\d+' }]
+conditions:
+  - regex: '^.*$'
+steps:
+  - id: amount
+    ask: { question: "How many digits?", validate: regex, pattern: '^(\d|x)+$' }
+    timeout: 1h
+  - reply: "Read {{ #message.text }} of them"
+)");
+  flow("costly", R"(
+id: costly
+triggers: [{ on: message.received, keywords: [pola] }]
+steps:
+  - id: match
+    if: "message.text:find(('.-'):rep(8) .. '@') == nil"
+    reply: "not reached"
+    on_error: goto:stopped
+  - stop:
+  - id: stopped
+    reply: "The pattern was stopped"
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "628111000140");
+  const std::string digits(40000, '7');
+  chat.say(digits);
+  EXPECT_EQ(chat.text(), "How many digits?") << d->log();
+  chat.say(digits);
+  EXPECT_EQ(chat.text(), "Read 4096 of them") << d->log();
+  EXPECT_EQ(http("GET", d->url("/healthz")).status, 200);
+  chat.say("pola " + std::string(150, 'a'));
+  EXPECT_EQ(chat.text(), "The pattern was stopped") << d->log();
+  EXPECT_THAT(d->log(), HasSubstr("time budget in string.find"));
+  chat.say("still alive?");
+  EXPECT_EQ(chat.text(), "still alive?");
+  EXPECT_EQ(d->terminate(), 0);
+}
+
 // ---- classify, first message, statuses, idle contacts ----------------------------------
 
 // A Cloud API webhook carrying one status of a message the bot sent.

@@ -112,6 +112,31 @@ TEST_F(FlowLuaTest, ASetWithAnErrorIsRefusedWithItsPosition) {
   EXPECT_EQ(loaded.diagnostics[0].line, 4);
 }
 
+// A trigger's and a condition's regex over a 40,000-character message: std::regex overflowed
+// the stack on `\d+` and `.*` (SIGSEGV, at every restart again, since the message is replayed).
+TEST_F(FlowLuaTest, RegexTriggersAndConditionsSearchA40000CharacterText) {
+  write("flows/a.yaml", R"(id: a
+triggers:
+  - { on: message.received, regex: '\d+' }
+  - { on: message.received, regex: '^(a|\d)*$' }
+conditions:
+  - regex: '.*'
+  - regex: 'HARGA'
+steps:
+  - reply: "x"
+)");
+  auto set = load();
+  ASSERT_TRUE(set);
+  const FlowMatchers& m = set->matchers[0];
+  const std::string digits(40000, '9');
+  EXPECT_TRUE(m.triggerRegexFound(0, digits));
+  EXPECT_TRUE(m.triggerRegexFound(1, digits));
+  EXPECT_FALSE(m.triggerRegexFound(1, digits + "x"));
+  EXPECT_TRUE(m.conditionRegexFound(0, digits));
+  EXPECT_FALSE(m.conditionRegexFound(1, digits));
+  EXPECT_TRUE(m.conditionRegexFound(1, digits + " harga?"));  // case-insensitive, anywhere
+}
+
 TEST_F(FlowLuaTest, TextsRenderExpressionsThenSpintaxOnlyOverTheLiteralParts) {
   write("flows/a.yaml", R"(id: a
 triggers: [{ on: event, name: x }]

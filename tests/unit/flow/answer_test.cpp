@@ -454,6 +454,36 @@ TEST(AnswerRegexTest, InvalidPatternIsAProblemNotACrash) {
       << result.problem;
 }
 
+// A customer can send 40,000 characters. std::regex recursed about once per character, so
+// `\d+` or `.*` over such an answer overflowed the stack and killed the daemon (SIGSEGV), again
+// at every restart. RE2 searches in linear time without recursion.
+TEST(AnswerRegexTest, A40000CharacterAnswerIsCheckedWithoutCrashing) {
+  const std::string digits(40000, '7');
+  AnswerRules rules;
+  rules.kind = AnswerKind::kRegex;
+  for (const char* pattern : {"\\d+", ".*", "^\\d+$", "(\\d|x)+$", "^(a|\\d)*$"}) {
+    SCOPED_TRACE(pattern);
+    rules.pattern = pattern;
+    const AnswerCheck check = checkAnswer(rules, digits, kToday);
+    EXPECT_TRUE(check.ok) << check.problem;
+  }
+  rules.pattern = "^\\d+$";
+  EXPECT_FALSE(checkAnswer(rules, digits + "x", kToday).ok);
+}
+
+TEST(AnswerRegexTest, PatternsUseRe2SyntaxWithUnicodeCharacters) {
+  AnswerRules rules;
+  rules.kind = AnswerKind::kRegex;
+  rules.pattern = "^.{1,5}$";  // characters, not bytes
+  EXPECT_TRUE(checkAnswer(rules, "kue🍰!", kToday).ok);  // 5 characters, 8 bytes
+  EXPECT_FALSE(checkAnswer(rules, "kue🍰ok", kToday).ok);
+  rules.pattern = "(\\w+) \\1";  // a backreference: RE2 refuses it
+  const AnswerCheck refused = checkAnswer(rules, "ya ya", kToday);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.problem.find("invalid escape sequence: \\1"), std::string::npos)
+      << refused.problem;
+}
+
 TEST(AnswerRegexTest, SharedCacheFromManyThreads) {
   std::vector<std::thread> threads;
   std::vector<int> matched(8, 0);
