@@ -1,6 +1,7 @@
 #include "operations.h"
 
 #include "ai_operations.h"
+#include "audit_operations.h"
 #include "flow_operations.h"
 #include "knowledge_operations.h"
 #include "operation_support.h"
@@ -828,7 +829,7 @@ const std::array<Operation, 14> kOperations = {{
 const Operation* findOperation(std::string_view name) {
   for (std::span<const Operation> table :
        {std::span<const Operation>(kOperations), flowOperations(), aiOperations(),
-        knowledgeOperations()}) {
+        knowledgeOperations(), auditOperations()}) {
     for (const Operation& op : table) {
       if (op.name == name) {
         return &op;

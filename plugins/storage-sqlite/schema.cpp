@@ -237,6 +237,19 @@ CREATE TRIGGER kb_chunks_delete AFTER DELETE ON kb_chunks BEGIN
     VALUES ('delete', old.id, old.title_terms, old.terms);
 END;
 )sql",
+    // 5: the audit log of admin actions (audit.append, audit.list).
+    R"sql(
+CREATE TABLE audit_log (
+  seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+  at      INTEGER NOT NULL,
+  actor   TEXT NOT NULL,
+  action  TEXT NOT NULL,
+  summary TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  status  INTEGER NOT NULL
+);
+CREATE INDEX audit_log_time ON audit_log (at);
+)sql",
 };
 
 constexpr int64_t kVersion = static_cast<int64_t>(std::size(kMigrations));

@@ -48,9 +48,13 @@ void execute(const std::filesystem::path& file, const std::string& sql) {
 }
 
 // The schema version this build writes.
-constexpr int64_t kSchemaVersion = 4;
+constexpr int64_t kSchemaVersion = 5;
 
-// Takes a current database file back to schema version 3, as the release
+// Takes a current database file back to schema version 4, as the release
+// before migration 5 left it.
+constexpr const char* kBackToVersion4 = "DROP TABLE audit_log; PRAGMA user_version = 4;";
+
+// Takes a version-4 database file back to schema version 3, as the release
 // before migration 4 left it.
 constexpr const char* kBackToVersion3 =
     "DROP TRIGGER kb_chunks_insert; DROP TRIGGER kb_chunks_delete; DROP TABLE kb_fts; "
@@ -165,6 +169,7 @@ TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
   harness_.ok("outbox.sent", {{"id", "b1"}, {"provider_message_id", "wamid.b1"}, {"now", 1001}});
   harness_.close();
   // The outbox indexes of schema version 1, as the first release left the file.
+  execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
   execute(file, kBackToVersion2);
   execute(file,
@@ -210,6 +215,7 @@ TEST_F(SqliteStorageTest, AVersion2DatabaseKeepsItsJobsAndConversationsThroughTh
   harness_.ok("conversation.put",
               {{"channel", "wa-main"}, {"contact", "62811"}, {"state", {{"step", "ask"}}}});
   harness_.close();
+  execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
   execute(file, kBackToVersion2);
 
@@ -261,6 +267,7 @@ TEST_F(SqliteStorageTest, AVersion3DatabaseKeepsItsMessagesAndInsightsThroughThe
               {{"limit", 10}, {"now", 1002}, {"lease_ms", 60000}, {"owner", "old-host"}});
   harness_.ok("outbox.failed", {{"id", "out-lost"}, {"error", "131026"}, {"now", 1003}});
   harness_.close();
+  execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
   // An insight as a version 3 store holds it: no flow, step or source.
   execute(file,
