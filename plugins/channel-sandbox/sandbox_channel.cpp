@@ -8,7 +8,9 @@
 //
 //   GET /webhooks/<id>?replies_for=6281234567890&after=0&wait=25
 //   -> {"replies":[{"seq":1,"id":"sandbox.1","to":"...","type":"text","text":"..."}],"next":1,
-//       "typing":0}
+//       "typing":0,"dropped":0}
+//
+// "dropped" counts this contact's replies dropped to keep the mailboxes within their limits.
 //
 // The typing indicator and read receipts are not replies: "typing" counts the typing
 // indicators the contact has been shown. A listener that adds &typing=<the count it saw> is
@@ -17,15 +19,21 @@
 // `waflow chat` is such a listener. GET with hub.mode=subscribe answers the
 // Cloud API verification handshake with `verify_token`.
 //
-// Thread-safety: all state is behind one mutex; long polls wait on a Signal.
+// Whoever reaches the sandbox can write as any contact and read any contact's replies, so on
+// an address other machines reach it needs a `token` (the daemon refuses to start otherwise);
+// with one, every request must carry it as `Authorization: Bearer <token>` or
+// `X-Sandbox-Token: <token>`. Mailboxes are bounded in replies, bytes and contacts
+// (mailboxes.h).
+//
+// Thread-safety: the mailboxes lock internally; long polls wait on a Signal.
+#include "mailboxes.h"
 #include "webhook_parser.h"
 
 #include <waflow/sdk/plugin.hpp>
 
+#include <openssl/crypto.h>
+
 #include <atomic>
-#include <deque>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -45,10 +53,19 @@ constexpr const char* kSchema = R"({
                      "description": "Longest time a reply long-poll waits before answering empty."},
     "mailbox_limit": {"type": "integer", "minimum": 1, "default": 1000,
                       "description": "Replies kept per contact for listeners; older ones are dropped."},
+    "mailbox_bytes": {"type": "string", "format": "size", "default": "1MiB",
+                      "description": "Bytes of replies kept per contact; the oldest are dropped first."},
+    "total_bytes": {"type": "string", "format": "size", "default": "64MiB",
+                    "description": "Bytes of replies kept for all contacts together; the oldest replies of the contact idle longest are dropped first."},
     "max_contacts": {"type": "integer", "minimum": 1, "default": 10000,
-                     "description": "Contacts whose mailboxes are kept; the longest-idle one is dropped beyond this."}
+                     "description": "Contacts whose mailboxes are kept; the longest-idle one is dropped beyond this."},
+    "token": {"type": "string", "default": "", "secret": true,
+              "description": "When set (at least 32 characters, e.g. from `openssl rand -hex 32`), every request must carry it as 'Authorization: Bearer <token>' or 'X-Sandbox-Token: <token>'. Required when server.listen is not a loopback address."}
   }
 })";
+
+constexpr std::size_t kMinTokenLength = 32;
+constexpr std::size_t kMaxContactBytes = 64;  // wa_ids have at most 20 digits
 
 class SandboxChannel {
  public:
@@ -61,11 +78,31 @@ class SandboxChannel {
         verify_token_(config.value("verify_token", "sandbox")),
         phone_number_id_(config.value("phone_number_id", "sandbox")),
         poll_timeout_(config.value("poll_timeout", 25000)),
-        mailbox_limit_(config.value("mailbox_limit", 1000)),
-        max_contacts_(config.value("max_contacts", 10000)) {}
+        token_(config.value("token", "")),
+        mailboxes_(waflow::sandbox::Mailboxes::Limits{
+            config.value("mailbox_limit", std::size_t{1000}),
+            config.value("mailbox_bytes", std::size_t{1024 * 1024}),
+            config.value("total_bytes", std::size_t{64 * 1024 * 1024}),
+            config.value("max_contacts", std::size_t{10000})}) {
+    if (!token_.empty() && token_.size() < kMinTokenLength) {
+      throw waflow::Error(waflow::Rc::kInvalid,
+                          "token has " + std::to_string(token_.size()) + " characters; at least " +
+                              std::to_string(kMinTokenLength) +
+                              " are needed (make one with `openssl rand -hex 32`)");
+    }
+    if (!token_.empty()) {
+      host.registerSecret(token_);
+    }
+  }
 
   waflow::Task<waflow::WebhookResponse> handleWebhook(waflow::WebhookRequest request,
                                                       waflow::Webhook webhook) {
+    if (!token_.empty() && !carriesToken(request)) {
+      co_return waflow::WebhookResponse{
+          401,
+          "this sandbox channel needs its token: send 'Authorization: Bearer <token>' or "
+          "'X-Sandbox-Token: <token>' (waflow chat --token, or WAFLOW_SANDBOX_TOKEN)\n"};
+    }
     if (request.method == "POST") {
       co_return receive(request, webhook);
     }
@@ -85,15 +122,10 @@ class SandboxChannel {
       throw waflow::Error(waflow::Rc::kInvalid, "send: the recipient ('to') is empty");
     }
     if (message.type == "typing" || message.type == "mark_read") {
-      waflow::Signal wake;
       if (message.type == "typing") {
-        std::lock_guard lock(mutex_);
-        Mailbox& box = mailbox(message.to);
-        ++box.typing;
-        wake = box.arrived;
-        box.arrived = waflow::Signal();
+        // A listener that passed typing=<count> hears about it at once.
+        mailboxes_.typing(message.to).notify();
       }
-      wake.notify();  // a listener that passed typing=<count> hears about it at once
       co_return waflow::SendResult{"sandbox." + message.type};
     }
     Json reply = {{"to", message.to}, {"type", message.type}, {"text", message.text}};
@@ -103,53 +135,30 @@ class SandboxChannel {
     if (!message.payload_json.empty()) {
       reply["payload"] = Json::parse(message.payload_json, nullptr, false);
     }
-    std::string id;
-    waflow::Signal wake;
-    {
-      std::lock_guard lock(mutex_);
-      Mailbox& box = mailbox(message.to);
-      uint64_t seq = ++box.last_seq;
-      id = "sandbox." + std::to_string(++sent_);
-      reply["seq"] = seq;
-      reply["id"] = id;
-      box.replies.push_back(std::move(reply));
-      while (box.replies.size() > mailbox_limit_) {
-        box.replies.pop_front();
-      }
-      wake = box.arrived;
-      box.arrived = waflow::Signal();
+    std::string id = "sandbox." + std::to_string(++sent_);
+    reply["id"] = id;
+    uint64_t dropped_before = mailboxes_.droppedTotal();
+    mailboxes_.put(message.to, std::move(reply)).notify();
+    if (dropped_before == 0 && mailboxes_.droppedTotal() > 0) {
+      host_.warn(
+          "sandbox mailboxes are full: the oldest replies are being dropped (mailbox_limit, "
+          "mailbox_bytes, total_bytes); listeners see a \"dropped\" count");
     }
-    wake.notify();
     host_.debug("reply " + id + " queued for " + message.to);
     co_return waflow::SendResult{id};
   }
 
  private:
-  struct Mailbox {
-    std::deque<Json> replies;
-    uint64_t last_seq = 0;
-    waflow::Signal arrived;  // replaced after each notify
-    uint64_t touch = 0;      // key in touched_
-    uint64_t typing = 0;     // typing indicators shown so far
-  };
-
-  // The contact's mailbox, created on first use; memory stays bounded by
-  // dropping the mailbox touched longest ago. Caller holds mutex_.
-  Mailbox& mailbox(const std::string& contact) {
-    auto it = mailboxes_.find(contact);
-    if (it == mailboxes_.end()) {
-      while (mailboxes_.size() >= max_contacts_ && !touched_.empty()) {
-        auto oldest = touched_.begin();
-        mailboxes_.erase(oldest->second);
-        touched_.erase(oldest);
+  // Compared in constant time: how much of a guess was right must not show in the timing.
+  bool carriesToken(const waflow::WebhookRequest& request) const {
+    std::optional<std::string_view> given = request.header("X-Sandbox-Token");
+    if (!given) {
+      if (auto auth = request.header("Authorization"); auth && auth->starts_with("Bearer ")) {
+        given = auth->substr(7);
       }
-      it = mailboxes_.emplace(contact, Mailbox{}).first;
-    } else {
-      touched_.erase(it->second.touch);
     }
-    it->second.touch = ++clock_;
-    touched_.emplace(it->second.touch, contact);
-    return it->second;
+    return given && given->size() == token_.size() &&
+           CRYPTO_memcmp(given->data(), token_.data(), token_.size()) == 0;
   }
 
   waflow::WebhookResponse verify(const waflow::WebhookRequest& request) const {
@@ -180,6 +189,11 @@ class SandboxChannel {
 
   waflow::Task<waflow::WebhookResponse> poll(std::string contact,
                                              const waflow::WebhookRequest& request) {
+    if (contact.empty() || contact.size() > kMaxContactBytes) {
+      co_return waflow::WebhookResponse{400,
+                                        "replies_for: give the contact's wa_id (1 to 64 "
+                                        "characters)\n"};
+    }
     uint64_t after = std::strtoull(request.queryParam("after").value_or("0").c_str(), nullptr, 10);
     // With typing=<count seen>, a new typing indicator also ends the wait.
     std::optional<uint64_t> typing_seen;
@@ -193,27 +207,18 @@ class SandboxChannel {
     }
     auto deadline = std::chrono::steady_clock::now() + wait;
     for (;;) {
-      waflow::Signal arrived;
-      Json out = {{"replies", Json::array()}, {"next", after}};
-      {
-        std::lock_guard lock(mutex_);
-        Mailbox& box = mailbox(contact);
-        for (const Json& r : box.replies) {
-          if (r["seq"].get<uint64_t>() > after) {
-            out["replies"].push_back(r);
-            out["next"] = r["seq"];
-          }
-        }
-        arrived = box.arrived;
-        out["typing"] = box.typing;
-      }
+      waflow::sandbox::Mailboxes::Read mail = mailboxes_.read(contact, after);
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      bool typing_news = typing_seen && out["typing"].get<uint64_t>() > *typing_seen;
-      if (!out["replies"].empty() || typing_news || left.count() <= 0) {
+      bool typing_news = typing_seen && mail.typing > *typing_seen;
+      if (!mail.replies.empty() || typing_news || left.count() <= 0) {
+        Json out = {{"replies", std::move(mail.replies)},
+                    {"next", mail.next},
+                    {"typing", mail.typing},
+                    {"dropped", mail.dropped}};
         co_return waflow::WebhookResponse{200, out.dump(), "application/json"};
       }
-      co_await arrived.wait(host_, left);
+      co_await mail.arrived.wait(host_, left);
     }
   }
 
@@ -221,16 +226,12 @@ class SandboxChannel {
   const std::string verify_token_;
   const std::string phone_number_id_;
   const std::chrono::milliseconds poll_timeout_;
-  const std::size_t mailbox_limit_;
-  const std::size_t max_contacts_;
+  const std::string token_;  // "" = none (loopback only)
   // The same parser as the real Cloud API channel: the sandbox accepts exactly
   // what Meta sends.
   waflow::cloudapi::WebhookParser parser_;
-  std::mutex mutex_;
-  std::map<std::string, Mailbox> mailboxes_;
-  std::map<uint64_t, std::string> touched_;  // last use -> contact, oldest first
-  uint64_t clock_ = 0;
-  uint64_t sent_ = 0;
+  waflow::sandbox::Mailboxes mailboxes_;
+  std::atomic<uint64_t> sent_{0};
 };
 
 }  // namespace

@@ -20,18 +20,10 @@ namespace {
 
 namespace st = waflow::storage;
 
-constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
-
 // The optional string field `key`; nullptr when absent or null.
 const std::string* optionalString(const Json& in, const char* key) {
   auto it = in.find(key);
   return it == in.end() || it->is_null() ? nullptr : &it->get_ref<const std::string&>();
-}
-
-// The optional integer field `key`; `fallback` when absent or null.
-int64_t optionalNumber(const Json& in, const char* key, int64_t fallback) {
-  auto it = in.find(key);
-  return it == in.end() || it->is_null() ? fallback : it->get<int64_t>();
 }
 
 // Binds the optional string field `key`, or NULL (which the statements read
@@ -41,16 +33,6 @@ void bindFilter(Stmt& s, int index, const Json& in, const char* key) {
     s.bindRef(index, *value);
   } else {
     s.bindNull(index);
-  }
-}
-
-// since / until, a half-open time range [since, until).
-void validateTimeRange(const Fields& f) {
-  if (f.has("since")) {
-    f.integer("since");
-  }
-  if (f.has("until")) {
-    f.integer("until");
   }
 }
 

@@ -196,12 +196,31 @@ void dumped(Db& db, const Json& in, std::string& out) {
   out = Run(db, in).dump();
 }
 
+// since / until, a half-open time range [since, until), both optional.
+inline void validateTimeRange(const Fields& f) {
+  if (f.has("since")) {
+    f.integer("since");
+  }
+  if (f.has("until")) {
+    f.integer("until");
+  }
+}
+
+// The end of time, for an open `until`.
+constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
+
 // Fields of validated input.
 inline const std::string& str(const Json& in, const char* key) {
   return in.at(key).get_ref<const std::string&>();
 }
 inline int64_t num(const Json& in, const char* key) {
   return in.at(key).get<int64_t>();
+}
+
+// The optional integer field `key`; `fallback` when absent or null.
+inline int64_t optionalNumber(const Json& in, const char* key, int64_t fallback) {
+  auto it = in.find(key);
+  return it == in.end() || it->is_null() ? fallback : it->get<int64_t>();
 }
 
 // Stored JSON text back to a value; text SQLite holds was written by dump().

@@ -1,6 +1,7 @@
 #include "operations.h"
 
 #include "ai_operations.h"
+#include "audit_operations.h"
 #include "flow_operations.h"
 #include "knowledge_operations.h"
 #include "operation_support.h"
@@ -830,7 +831,7 @@ const std::array<Operation, 14> kOperations = {{
 const Operation* findOperation(std::string_view name) {
   for (std::span<const Operation> table :
        {std::span<const Operation>(kOperations), flowOperations(), aiOperations(),
-        knowledgeOperations(), quarantineOperations()}) {
+        knowledgeOperations(), quarantineOperations(), auditOperations()}) {
     for (const Operation& op : table) {
       if (op.name == name) {
         return &op;

@@ -246,6 +246,19 @@ ALTER TABLE inbox ADD COLUMN quarantined_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE inbox ADD COLUMN quarantine_reason TEXT NOT NULL DEFAULT '';
 CREATE INDEX inbox_quarantined ON inbox (seq) WHERE done = 2;
 )sql",
+    // 6: the audit log of admin actions (audit.append, audit.list).
+    R"sql(
+CREATE TABLE audit_log (
+  seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+  at      INTEGER NOT NULL,
+  actor   TEXT NOT NULL,
+  action  TEXT NOT NULL,
+  summary TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  status  INTEGER NOT NULL
+);
+CREATE INDEX audit_log_time ON audit_log (at);
+)sql",
 };
 
 constexpr int64_t kVersion = static_cast<int64_t>(std::size(kMigrations));

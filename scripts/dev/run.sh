@@ -3,7 +3,7 @@
 # current directory it starts the built-in demo: a sandbox WhatsApp channel and
 # a mock AI, on http://127.0.0.1:8080. Talk to it from another terminal with
 #   ./build/bin/waflow chat
-# Extra arguments go to `waflow run` (e.g. -c my.yaml, --listen 0.0.0.0:8080).
+# Extra arguments go to `waflow run` (e.g. -c my.yaml, --listen 127.0.0.1:9090).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bash "$root/scripts/dev/setup.sh"

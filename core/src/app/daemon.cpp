@@ -2,16 +2,17 @@
 
 #include "app/flow_engine.h"
 
+#include "app/admin_api.h"
 #include "app/auto_reply.h"
 #include "app/context_threads.h"
 #include "app/events.h"
 #include "app/inbox.h"
-#include "app/insights_api.h"
 #include "app/knowledge_base.h"
 #include "app/plugin_plan.h"
-#include "app/quarantine_api.h"
 #include "app/shutdown_watchdog.h"
 #include "bus/event_bus.h"
+#include "config/sandbox_exposure.h"
+#include "config/token_strength.h"
 #include "http_client/http_client.h"
 #include "http_server/http_server.h"
 #include "http_server/router.h"
@@ -38,7 +39,6 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 
 namespace waflow::core::app {
 namespace {
@@ -145,6 +145,9 @@ class Daemon::Impl {
       *error = "the configuration has errors";
       return false;
     }
+    if (!refuseExposedSandbox(error, diagnostics)) {
+      return false;
+    }
     std::error_code ec;
     std::filesystem::create_directories(config_.data_dir, ec);
     if (ec) {
@@ -202,6 +205,13 @@ class Daemon::Impl {
         return false;
       }
       flows_->attach();  // messages no flow takes go to the auto-reply
+      if (!config_.flows.admin_token.empty()) {
+        admin_ = std::make_unique<AdminApi>(
+            config_.flows.admin_token,
+            AdminApi::Services{*flows_, *storage, metrics_, *inbox_, work_io_,
+                               [this] { syncKnowledge("admin API"); }});
+        admin_->addRoutes(router_);
+      }
     } else if (auto_reply_) {
       auto_reply_->attach();
     }
@@ -436,6 +446,27 @@ class Daemon::Impl {
     return true;
   }
 
+  // A sandbox channel on an address other machines reach needs a token (its validated config,
+  // so a ${...} that came out empty counts as none): else anyone could write as any customer.
+  bool refuseExposedSandbox(std::string* error, std::vector<diag::Diagnostic>* diagnostics) {
+    auto has_token = [this](const config::InstanceConfig& channel) {
+      for (const auto& planned : plan_.instances) {
+        if (planned.entry == &channel) {
+          std::string token = planned.config.value("token", "");
+          return !token.empty() && !config::tokenWeakness(token);
+        }
+      }
+      return false;
+    };
+    auto exposed = config::exposedSandboxChannels(config_, has_token);
+    if (exposed.empty()) {
+      return true;
+    }
+    diagnostics->push_back(config::sandboxExposure(config_, exposed, diag::Severity::kError));
+    *error = "the sandbox channel would be open to anyone (see above)";
+    return false;
+  }
+
   plugin::PluginInstance* findInstance(const std::string& id, waflow_plugin_kind kind) {
     for (auto& instance : instances_) {
       if (instance->id() == id && instance->kind() == kind) {
@@ -478,105 +509,6 @@ class Daemon::Impl {
           },
           "/webhooks/{channel}");
     }
-    if (config_.flows.enabled && !config_.flows.admin_token.empty()) {
-      addAdminRoutes();
-    }
-  }
-
-  // The admin API (docs/flows.md#admin-api): a bearer token guards every route.
-  bool authorized(const httpd::HttpRequest& req, const httpd::Respond& respond) {
-    auto header = req.header("Authorization");
-    std::string expected = "Bearer " + config_.flows.admin_token;
-    if (header && header->size() == expected.size() &&
-        CRYPTO_memcmp(header->data(), expected.data(), expected.size()) == 0) {
-      return true;
-    }
-    respond(jsonError(401, "send the admin token as 'Authorization: Bearer <flows.admin_token>'"));
-    return false;
-  }
-
-  static httpd::HttpResponse jsonError(int status, const std::string& message) {
-    return httpd::HttpResponse::json(status, nlohmann::json{{"error", message}}.dump());
-  }
-
-  void addAdminRoutes() {
-    router_.add("POST", "/admin/reload", [this](httpd::HttpRequest&& req, httpd::Respond respond) {
-      if (!authorized(req, respond) || !flows_) {
-        return;
-      }
-      {
-        FlowEngine::ReloadResult r = flows_->reload("admin API");
-        syncKnowledge("admin API");
-        nlohmann::json errors = nlohmann::json::array();
-        for (const auto& d : r.diagnostics) {
-          errors.push_back({{"file", d.file},
-                            {"line", d.line},
-                            {"column", d.column},
-                            {"severity", diag::severityName(d.severity)},
-                            {"message", d.text()}});
-        }
-        nlohmann::json body = {
-            {"reloaded", r.ok}, {"version", r.version}, {"flows", r.flows}, {"problems", errors}};
-        respond(httpd::HttpResponse::json(r.ok ? 200 : 422, body.dump()));
-      }
-    });
-    router_.add("POST", "/api/events", [this](httpd::HttpRequest&& req, httpd::Respond respond) {
-      if (!authorized(req, respond)) {
-        return;
-      }
-      auto body = nlohmann::json::parse(req.body, nullptr, false);
-      if (!body.is_object() || !body.contains("event") || !body["event"].is_string() ||
-          body["event"].get<std::string>().empty()) {
-        respond(jsonError(400,
-                          "the body must be a JSON object {\"event\": \"<name>\", \"data\": "
-                          "{...}, \"channel\": \"<id>\", \"contact\": \"<wa_id>\"}; data, "
-                          "channel and contact are optional"));
-        return;
-      }
-      bool ok = flows_->publishEvent(body["event"].get<std::string>(),
-                                     body.value("data", nlohmann::json::object()),
-                                     body.value("channel", ""), body.value("contact", ""));
-      respond(ok ? httpd::HttpResponse::json(202, R"({"accepted":true})")
-                 : jsonError(503, "the event bus is full; retry"));
-    });
-    router_.add("GET", "/api/insights", [this](httpd::HttpRequest&& req, httpd::Respond respond) {
-      if (authorized(req, respond)) {
-        serveInsights(*storage_, req, std::move(respond));
-      }
-    });
-    router_.add("GET", "/api/usage", [this](httpd::HttpRequest&& req, httpd::Respond respond) {
-      if (authorized(req, respond)) {
-        serveUsage(*storage_, req, std::move(respond));
-      }
-    });
-    router_.add("GET", "/api/quarantine", [this](httpd::HttpRequest&& req, httpd::Respond respond) {
-      if (authorized(req, respond)) {
-        serveQuarantine(*inbox_, req, std::move(respond));
-      }
-    });
-    router_.add("POST", "/api/quarantine/retry",
-                [this](httpd::HttpRequest&& req, httpd::Respond respond) {
-                  if (authorized(req, respond)) {
-                    retryQuarantined(*inbox_, req, std::move(respond));
-                  }
-                });
-    router_.add("POST", "/api/conversations/release",
-                [this](httpd::HttpRequest&& req, httpd::Respond respond) {
-                  if (!authorized(req, respond)) {
-                    return;
-                  }
-                  auto body = nlohmann::json::parse(req.body, nullptr, false);
-                  std::string channel = body.is_object() ? body.value("channel", "") : "";
-                  std::string contact = body.is_object() ? body.value("contact", "") : "";
-                  if (channel.empty() || contact.empty()) {
-                    respond(jsonError(
-                        400, "the body must be {\"channel\": \"<id>\", \"contact\": \"<wa_id>\"}"));
-                    return;
-                  }
-                  bool ok = flows_->release(channel, contact);
-                  respond(ok ? httpd::HttpResponse::json(202, R"({"accepted":true})")
-                             : jsonError(503, "the event bus is full; retry"));
-                });
   }
 
   httpd::HttpResponse readiness() {
@@ -779,6 +711,7 @@ class Daemon::Impl {
   plugin::PluginInstance* storage_ = nullptr;                         // one of instances_
   std::unique_ptr<Inbox> inbox_;  // destroyed after the threads end (see ~Impl)
   httpd::Router router_;
+  std::unique_ptr<AdminApi> admin_;  // its routes are in router_: outlives server_
   std::unique_ptr<httpd::HttpServer> server_;
   // server.metrics_listen: /metrics alone, on a private address.
   httpd::Router metrics_router_;

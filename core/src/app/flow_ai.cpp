@@ -6,6 +6,7 @@
 
 #include "app/knowledge_base.h"
 #include "app/storage_call.h"
+#include "json/bounded_parse.h"
 #include "knowledge/ranker.h"
 #include "knowledge/sources.h"
 #include "text/ascii.h"
@@ -40,14 +41,14 @@ bool saysNoAnswer(const std::string& answer) {
 
 // The first JSON object in an answer: models wrap JSON in ```json fences or add a sentence.
 Json firstJsonObject(const std::string& answer) {
-  Json j = Json::parse(answer, nullptr, false);
+  Json j = json_input::parseOrDiscarded(answer);
   if (j.is_object()) {
     return j;
   }
   size_t open = answer.find('{');
   size_t close = answer.rfind('}');
   if (open != std::string::npos && close != std::string::npos && close > open) {
-    j = Json::parse(answer.substr(open, close - open + 1), nullptr, false);
+    j = json_input::parseOrDiscarded(answer.substr(open, close - open + 1));
     if (j.is_object()) {
       return j;
     }
@@ -287,7 +288,7 @@ void FlowEngine::Impl::callAiChain(std::shared_ptr<AiCall> call, size_t index,
 
 Json FlowEngine::Impl::recordUsage(const AiCall& call, const std::string& provider,
                                    const plugin::CallOutcome& o, int64_t latency_ms) {
-  Json details = Json::parse(o.detail_json.empty() ? "{}" : o.detail_json, nullptr, false);
+  Json details = json_input::parseOrDiscarded(o.detail_json.empty() ? "{}" : o.detail_json);
   if (!details.is_object()) {
     details = Json::object();
   }
@@ -833,7 +834,7 @@ Json FlowEngine::Impl::runTool(const ExecPtr& x, const flow::AiStep& a, const Js
   if (tool == a.tools.end()) {
     return {{"error", "there is no tool named '" + name + "'"}};
   }
-  Json args = Json::parse(jsonString(function, "arguments"), nullptr, false);
+  Json args = json_input::parseOrDiscarded(jsonString(function, "arguments"));
   if (!args.is_object()) {
     return {{"error", "the arguments are not a JSON object"}};
   }
@@ -851,7 +852,7 @@ void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state,
   callAiChain(state->call, 0, [this, x, state, round](AiAnswer answer) {
     const flow::AiStep& spec = *state->spec;
     if (answer.outcome.ok() && !spec.tools.empty()) {
-      Json details = Json::parse(answer.outcome.detail_json, nullptr, false);
+      Json details = json_input::parseOrDiscarded(answer.outcome.detail_json);
       const Json calls =
           details.is_object() ? details.value("tool_calls", Json::array()) : Json::array();
       if (calls.is_array() && !calls.empty()) {
@@ -908,7 +909,7 @@ void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state,
     }
     Json output = {
         {"text", answer.outcome.value}, {"provider", answer.provider}, {"usage", answer.usage}};
-    if (Json details = Json::parse(answer.outcome.detail_json, nullptr, false);
+    if (Json details = json_input::parseOrDiscarded(answer.outcome.detail_json);
         details.is_object()) {
       output["details"] = std::move(details);
     }

@@ -3,6 +3,7 @@
 #include "app/events.h"
 #include "app/flow_engine_impl.h"
 #include "app/storage_call.h"
+#include "json/bounded_parse.h"
 #include "log/log.h"
 #include "lua/time_zone.h"
 #include "text/utf8.h"
@@ -41,7 +42,7 @@ Json messageFields(const bus::Event& event) {
     }
     static const std::set<std::string> kMedia = {"image", "audio", "video", "document", "sticker"};
     if (kMedia.count(in.type) != 0 && !in.raw_json.empty()) {
-      Json raw = Json::parse(in.raw_json, nullptr, false);
+      Json raw = json_input::parseOrDiscarded(in.raw_json);
       if (raw.is_object() && raw.contains(in.type)) {
         m["media"] = raw[in.type];
       }

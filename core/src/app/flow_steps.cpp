@@ -5,6 +5,7 @@
 #include "app/storage_call.h"
 #include "flow/answer.h"
 #include "flow/spintax.h"
+#include "json/bounded_parse.h"
 #include "log/log.h"
 #include "lua/time_zone.h"
 
@@ -425,7 +426,7 @@ void FlowEngine::Impl::runStep(ExecPtr x, const flow::Step& step, StepDone done)
       for (const auto& [name, value] : r.headers) {
         headers[name] = value;
       }
-      Json body = Json::parse(r.body, nullptr, false);
+      Json body = json_input::parseOrDiscarded(r.body);
       if (body.is_discarded()) {
         body = r.body;
       }

@@ -1,6 +1,7 @@
 #include "app/inbox.h"
 
 #include "app/events.h"
+#include "json/bounded_parse.h"
 #include "log/log.h"
 
 #include <waflow/sdk/storage.hpp>
@@ -219,7 +220,7 @@ void Inbox::accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
   if (!batch->statuses.empty()) {
     Json in = {{"statuses", Json::array()}};
     for (const auto& s : batch->statuses) {
-      Json raw = Json::parse(s.raw_json, nullptr, false);
+      Json raw = json_input::parseOrDiscarded(s.raw_json);
       Json status = {{"channel", channel},
                      {"message_id", s.message_id},
                      {"status", s.status},

@@ -1,6 +1,7 @@
 #include "app/knowledge_base.h"
 
 #include "app/storage_call.h"
+#include "json/bounded_parse.h"
 #include "knowledge/analyzer.h"
 #include "knowledge/chunker.h"
 #include "log/log.h"
@@ -53,7 +54,7 @@ int64_t mtimeOf(const fs::file_time_type& t) {
 
 // The error of an OpenAI-style error body, else the start of the body.
 std::string providerMessage(const std::string& body) {
-  json parsed = json::parse(body, nullptr, false);
+  json parsed = json_input::parseOrDiscarded(body);
   if (parsed.is_object()) {
     if (auto e = parsed.find("error"); e != parsed.end()) {
       if (e->is_object() && e->contains("message") && (*e)["message"].is_string()) {
@@ -464,7 +465,7 @@ void KnowledgeBase::embed(std::vector<std::string> texts, EmbedCallback done) {
            {});
       return;
     }
-    json parsed = json::parse(r.body, nullptr, false);
+    json parsed = json_input::parseOrDiscarded(r.body);
     const json* data = nullptr;
     if (parsed.is_object()) {
       if (auto it = parsed.find("data"); it != parsed.end() && it->is_array()) {

@@ -1,6 +1,7 @@
 #include "app/outbox.h"
 
 #include "app/events.h"
+#include "json/bounded_parse.h"
 #include "log/log.h"
 
 #include <boost/asio/bind_executor.hpp>
@@ -173,7 +174,7 @@ std::string Outbox::outboxIdOf(const waflow::StatusUpdate& status) {
   if (status.raw_json.find("biz_opaque_callback_data") == std::string::npos) {
     return {};
   }
-  Json raw = Json::parse(status.raw_json, nullptr, false);
+  Json raw = json_input::parseOrDiscarded(status.raw_json);
   return raw.is_object() ? str(raw, "biz_opaque_callback_data") : std::string();
 }
 

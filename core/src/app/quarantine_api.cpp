@@ -65,19 +65,8 @@ void serveQuarantine(Inbox& inbox, const httpd::HttpRequest& request, httpd::Res
       });
 }
 
-void retryQuarantined(Inbox& inbox, const httpd::HttpRequest& request, httpd::Respond respond) {
-  Json body = Json::parse(request.body, nullptr, false);
-  for (const char* field : {"channel", "id"}) {
-    if (!body.is_object() || !body.contains(field) || !body[field].is_string() ||
-        body[field].get_ref<const std::string&>().empty()) {
-      respond(jsonError(400, fmt::format("\"{}\" must be a non-empty string; the body is "
-                                         "{{\"channel\": \"<id>\", \"id\": \"<message id>\"}}",
-                                         field)));
-      return;
-    }
-  }
-  std::string channel = body["channel"].get<std::string>();
-  std::string id = body["id"].get<std::string>();
+void retryQuarantined(Inbox& inbox, const std::string& channel, const std::string& id,
+                      httpd::Respond respond) {
   inbox.retryQuarantined(
       channel, id,
       [respond = std::move(respond), channel, id](bool released, const std::string& error) {

@@ -14,8 +14,10 @@ namespace waflow::core::app {
 // pass `next` as `after` for the following page. limit defaults to 100 (at most 1,000).
 void serveQuarantine(Inbox& inbox, const httpd::HttpRequest& request, httpd::Respond respond);
 
-// POST /api/quarantine/retry {"channel": "<id>", "id": "<message id>"}: 202 when the message
-// was quarantined and is handled again now, 404 when no such message is quarantined.
-void retryQuarantined(Inbox& inbox, const httpd::HttpRequest& request, httpd::Respond respond);
+// POST /api/quarantine/retry {"channel": "<id>", "id": "<message id>"}, once the caller has
+// read the body: 202 when the message was quarantined and is handled again now, 404 when no
+// such message is quarantined.
+void retryQuarantined(Inbox& inbox, const std::string& channel, const std::string& id,
+                      httpd::Respond respond);
 
 }  // namespace waflow::core::app

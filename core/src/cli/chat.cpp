@@ -1,5 +1,7 @@
 #include "cli/chat.h"
 
+#include "json/bounded_parse.h"
+
 #include <curl/curl.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
@@ -31,7 +33,9 @@ struct Reply {
   std::string error;
 };
 
-Reply request(const std::string& url, const std::string* post_body, long timeout_seconds) {
+// `token`: the sandbox channel's token, sent as X-Sandbox-Token when not empty.
+Reply request(const std::string& url, const std::string* post_body, long timeout_seconds,
+              const std::string& token) {
   Reply r;
   CURL* curl = curl_easy_init();
   if (curl == nullptr) {
@@ -47,12 +51,15 @@ Reply request(const std::string& url, const std::string* post_body, long timeout
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_seconds);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  if (!token.empty()) {
+    headers = curl_slist_append(headers, ("X-Sandbox-Token: " + token).c_str());
+  }
   if (post_body != nullptr) {
     headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post_body->c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(post_body->size()));
   }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   CURLcode rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) {
     r.error = curl_easy_strerror(rc);
@@ -128,7 +135,8 @@ int runChat(const ChatOptions& o) {
   bool interactive = isatty(STDIN_FILENO) != 0;
 
   // Where the replies start: only what arrives from now on is shown.
-  Reply first = request(webhook + "?replies_for=" + o.from + "&after=0&wait=0", nullptr, 10);
+  Reply first =
+      request(webhook + "?replies_for=" + o.from + "&after=0&wait=0", nullptr, 10, o.token);
   if (!first.error.empty() || first.status != 200) {
     std::cerr << fmt::format(
         "waflow chat: cannot reach the sandbox channel at {}: {}\n"
@@ -138,7 +146,7 @@ int runChat(const ChatOptions& o) {
         o.channel);
     return 1;
   }
-  const Json start = Json::parse(first.body, nullptr, false);
+  const Json start = json_input::parseOrDiscarded(first.body);
   uint64_t after = start.is_object() ? start.value("next", uint64_t{0}) : 0;
   uint64_t typing = start.is_object() ? start.value("typing", uint64_t{0}) : 0;
 
@@ -152,12 +160,12 @@ int runChat(const ChatOptions& o) {
     while (!done.load()) {
       Reply r = request(fmt::format("{}?replies_for={}&after={}&typing={}&wait=2", webhook, o.from,
                                     after, typing),
-                        nullptr, 10);
+                        nullptr, 10, o.token);
       if (!r.error.empty() || r.status != 200) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         continue;
       }
-      Json j = Json::parse(r.body, nullptr, false);
+      Json j = json_input::parseOrDiscarded(r.body);
       if (j.is_discarded()) {
         continue;
       }
@@ -198,7 +206,7 @@ int runChat(const ChatOptions& o) {
     }
     std::string id = fmt::format("wamid.chat.{:016x}", rng());
     std::string body = webhookBody(o, id, line);
-    Reply r = request(webhook, &body, 10);
+    Reply r = request(webhook, &body, 10, o.token);
     if (!r.error.empty() || r.status < 200 || r.status >= 300) {
       std::lock_guard lock(mutex);
       std::cerr << fmt::format(

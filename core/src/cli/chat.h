@@ -19,6 +19,7 @@ struct ChatOptions {
   std::string from = "6281200000001";
   std::string name = "Sandbox User";
   int wait_seconds = 10;
+  std::string token;  // the channel's token (sent as X-Sandbox-Token); "" = none
 };
 
 int runChat(const ChatOptions& options);

@@ -339,6 +339,9 @@ int main(int argc, char** argv) {
   chat->add_option("--wait", chat_options.wait_seconds,
                    "When input ends, wait this many seconds for outstanding replies")
       ->capture_default_str();
+  chat->add_option("--token", chat_options.token,
+                   "The sandbox channel's token (its config `token`), when it has one")
+      ->envname("WAFLOW_SANDBOX_TOKEN");
 
   app.add_subcommand("version", "Print waflow's version and the plugin ABI it speaks");
 

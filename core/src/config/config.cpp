@@ -8,6 +8,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "config/sandbox_exposure.h"
+#include "config/token_strength.h"
 #include "diag/closest_match.h"
 #include "diag/source_cache.h"
 #include "text/names.h"
@@ -532,6 +534,12 @@ void Loader::readFlows(const json& value, Config& config) {
   f.admin_token = section->value("admin_token", f.admin_token);
   if (!f.admin_token.empty()) {
     config.secrets.push_back(f.admin_token);  // redacted even when written out in the file
+    if (std::optional<std::string> weakness = tokenWeakness(f.admin_token)) {
+      // Never the value itself: only why it is weak and where it was written.
+      error(findEntry(findEntry(root_, "flows").value, "admin_token").value,
+            "flows.admin_token: the admin token is too easy to guess: " + *weakness,
+            std::string(kStrongTokenHint));
+    }
   }
 }
 
@@ -725,6 +733,9 @@ LoadResult Loader::load(std::string_view text) {
   collectInstances(value, config);
   collectStorage(value, config);
   checkAutoReply(value, config);
+  if (auto exposed = exposedSandboxChannels(config, writesSandboxToken); !exposed.empty()) {
+    diagnostics_.add(sandboxExposure(config, exposed, diag::Severity::kWarning));
+  }
 
   if (auto server = value.find("server"); server != value.end() && server->is_object()) {
     config.server.threads = server->value("threads", config.server.threads);

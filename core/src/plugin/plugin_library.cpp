@@ -1,5 +1,7 @@
 #include "plugin/plugin_library.h"
 
+#include "json/bounded_parse.h"
+
 #include <dlfcn.h>
 
 #include <cstddef>
@@ -164,7 +166,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const std::filesystem::path& 
   if (schema_text.empty()) {
     schema_text = R"({"type":"object","properties":{}})";
   }
-  lib->schema_ = nlohmann::json::parse(schema_text, nullptr, false);
+  lib->schema_ = json_input::parseOrDiscarded(schema_text);
   if (lib->schema_.is_discarded() || !lib->schema_.is_object()) {
     *error = "its config schema is not a JSON object";
     return nullptr;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <new>
 #include <system_error>
 #include <utility>
 
@@ -21,6 +22,8 @@ constexpr std::size_t kIdleParsers = 16;
 // multi-megabyte batch is freed rather than kept idle.
 constexpr std::size_t kMaxPooledCapacity = 1 << 20;
 constexpr std::size_t kSnippetChars = 200;
+// Nested objects and arrays a body may have (the outermost is 1).
+constexpr std::size_t kMaxDepth = 64;
 
 // Lookups go through simdjson_result, which carries a missing key or a wrong type along the
 // chain as an error instead of touching an invalid element.
@@ -503,7 +506,14 @@ std::unique_ptr<simdjson::dom::parser> WebhookParser::take() {
       return p;
     }
   }
-  return std::make_unique<simdjson::dom::parser>();
+  // Meta's webhooks nest about ten levels. A parser keeps the depth it was allocated with as
+  // it grows, so this bounds every body it reads (deeper ones are refused as malformed), as the
+  // core bounds the JSON it parses (core/src/json/bounded_parse.h).
+  auto parser = std::make_unique<simdjson::dom::parser>();
+  if (parser->allocate(simdjson::dom::MINIMAL_DOCUMENT_CAPACITY, kMaxDepth) != simdjson::SUCCESS) {
+    throw std::bad_alloc();
+  }
+  return parser;
 }
 
 void WebhookParser::give(std::unique_ptr<simdjson::dom::parser> parser) {

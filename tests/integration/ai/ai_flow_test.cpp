@@ -27,7 +27,7 @@ using ::testing::Not;
 using Json = nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kToken = "rahasia-admin";
+constexpr const char* kToken = "6f1c0e9a4b2d87f35e7c1d9a0b4f2e68";
 
 // The chat turns of a recorded request, as "role: content" lines (the system prompt first).
 std::vector<std::string> turns(const RecordedAiRequest& r) {

@@ -74,7 +74,7 @@ TEST_P(ExampleAiFlowsTest, ABurstGetsOneGroundedAnswerAndTheLeadIsProfiled) {
   fake.script(p.profile_reply(profile));
   fake.script(p.answer_reply("Ongkir ke Surabaya Rp12.000/kg lewat JNE REG, Kak."));
 
-  const std::string token = "example-token";
+  const std::string token = "9e2b7d4f1a6c03e85b9f2d7a4c1e6b08";
   DaemonProcess d("", {"-c", std::string(WAFLOW_SOURCE_DIR) + "/flows/ai/" + p.name + ".yaml"},
                   {{p.env_prefix + "_BASE_URL", fake.baseUrl()},
                    {p.env_prefix + "_API_KEY", "sk-test"},

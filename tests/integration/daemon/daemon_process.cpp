@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -273,6 +274,18 @@ CommandResult runCommand(const std::vector<std::string>& args, const std::string
   result.out = readFile(tmp / "out");
   result.err = readFile(tmp / "err");
   std::filesystem::remove_all(tmp);
+  return result;
+}
+
+CommandResult validateYaml(const std::string& yaml) {
+  static std::atomic<int> counter{0};
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("waflow-validate-" + std::to_string(::getpid()) + "-" +
+                               std::to_string(counter++));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "waflow.yaml") << yaml;
+  CommandResult result = runCommand({waflowBinary().string(), "validate"}, "", dir);
+  std::filesystem::remove_all(dir);
   return result;
 }
 

@@ -78,4 +78,8 @@ CommandResult runCommand(const std::vector<std::string>& args, const std::string
                          const std::filesystem::path& cwd = ".",
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// Runs `waflow validate` on `yaml`, written as waflow.yaml in a fresh temporary directory (the
+// command's working directory).
+CommandResult validateYaml(const std::string& yaml);
+
 }  // namespace waflow::test

@@ -38,7 +38,7 @@ using Json = nlohmann::json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-constexpr const char* kAdminToken = "test-token";
+constexpr const char* kAdminToken = "c47a9e2f0b5d13e8a6f4c2d09b7e1a35";
 constexpr const char* kPaymentToken = "pay-secret-123";
 
 // The embedded default's channel and AI, with the repository's flows and scripts. Pacing per

@@ -41,7 +41,7 @@ using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr const char* kToken = "rahasia-admin";
+constexpr const char* kToken = "6f1c0e9a4b2d87f35e7c1d9a0b4f2e68";
 
 std::string authHeader() {
   return std::string("Authorization: Bearer ") + kToken;

@@ -48,9 +48,13 @@ void execute(const std::filesystem::path& file, const std::string& sql) {
 }
 
 // The schema version this build writes.
-constexpr int64_t kSchemaVersion = 5;
+constexpr int64_t kSchemaVersion = 6;
 
-// Takes a current database file back to schema version 4, as the release
+// Takes a current database file back to schema version 5, as the release
+// before migration 6 left it.
+constexpr const char* kBackToVersion5 = "DROP TABLE audit_log; PRAGMA user_version = 5;";
+
+// Takes a version 5 database file back to schema version 4, as the release
 // before migration 5 left it.
 constexpr const char* kBackToVersion4 =
     "DROP INDEX inbox_quarantined; ALTER TABLE inbox DROP COLUMN attempts; "
@@ -167,6 +171,7 @@ TEST_F(SqliteStorageTest, AVersion4DatabasesPendingMessagesCountAsOnTheirFirstAt
   harness_.ok("inbox.put", {{"messages", {inboxMessage("left-over"), inboxMessage("handled")}}});
   harness_.ok("inbox.done", {{"messages", {{{"channel", "wa-main"}, {"id", "handled"}}}}});
   harness_.close();
+  execute(file, kBackToVersion5);
   execute(file, kBackToVersion4);
 
   harness_.openOrFail("storage-sqlite", config);
@@ -194,6 +199,7 @@ TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
   harness_.ok("outbox.sent", {{"id", "b1"}, {"provider_message_id", "wamid.b1"}, {"now", 1001}});
   harness_.close();
   // The outbox indexes of schema version 1, as the first release left the file.
+  execute(file, kBackToVersion5);
   execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
   execute(file, kBackToVersion2);
@@ -240,6 +246,7 @@ TEST_F(SqliteStorageTest, AVersion2DatabaseKeepsItsJobsAndConversationsThroughTh
   harness_.ok("conversation.put",
               {{"channel", "wa-main"}, {"contact", "62811"}, {"state", {{"step", "ask"}}}});
   harness_.close();
+  execute(file, kBackToVersion5);
   execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
   execute(file, kBackToVersion2);
@@ -292,6 +299,7 @@ TEST_F(SqliteStorageTest, AVersion3DatabaseKeepsItsMessagesAndInsightsThroughThe
               {{"limit", 10}, {"now", 1002}, {"lease_ms", 60000}, {"owner", "old-host"}});
   harness_.ok("outbox.failed", {{"id", "out-lost"}, {"error", "131026"}, {"now", 1003}});
   harness_.close();
+  execute(file, kBackToVersion5);
   execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
   // An insight as a version 3 store holds it: no flow, step or source.

@@ -468,6 +468,24 @@ TEST_F(WebhookParserTest, RejectsWhatIsNotACloudApiWebhook) {
   }
 }
 
+// Meta's webhooks nest about ten levels; a body nested deeper than 64 is refused whole, so
+// nothing downstream (raw_json, other_fields) ever holds a deeper document.
+TEST_F(WebhookParserTest, RefusesBodiesNestedDeeperThan64Levels) {
+  auto bodyWithin = [](std::size_t depth) {
+    // The envelope takes 7 levels: {entry:[{changes:[{value:{messages:[{...}]}}]}]}.
+    std::string deep = std::string(depth - 8, '[') + std::string(depth - 8, ']');
+    return R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messages":[{"from":"62811","id":"wamid.d","type":"text","text":{"body":"hi"},"extra":)" +
+           deep + "}]}}]}]}";
+  };
+  EXPECT_TRUE(parser_.parse(bodyWithin(64)).ok());
+  ParsedWebhook parsed = parser_.parse(bodyWithin(65));
+  EXPECT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error.find("too deep"), std::string::npos) << parsed.error;
+  parsed = parser_.parse(std::string(300000, '[') + std::string(300000, ']'));
+  EXPECT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error.find("too deep"), std::string::npos) << parsed.error;
+}
+
 TEST_F(WebhookParserTest, EmptyEntryIsValidAndEmpty) {
   ParsedWebhook parsed = parser_.parse(R"({"object":"whatsapp_business_account","entry":[]})");
   EXPECT_TRUE(parsed.ok());

@@ -79,7 +79,7 @@ data_dir: ./state
 channels:
   toko-utama:
     plugin: channel-sandbox
-    config: {}
+    config: { token: "${SANDBOX_TOKEN}" }
   cabang_2:
     plugin: channel-cloudapi
     config:

@@ -469,4 +469,25 @@ inline constexpr const char* kKbVectors = "kb.vectors";
 //   leaves nothing behind. documents is how many documents each removed id had.
 inline constexpr const char* kKbRetain = "kb.retain";
 
+// ---- audit log: admin actions ------------------------------------------------------------------
+//
+// audit.append
+//   in:  {"at": time, "actor", "action", "summary", "address": strings (actor, summary and
+//         address may be empty), "status": n (the HTTP status answered, 100..599)}
+//   out: {"seq": n}
+//   One admin-API action (docs/flows.md#admin-api): who (the credential's identity, e.g.
+//   "admin token"; "" when the caller did not authenticate), what ("POST /admin/reload" and a
+//   short summary of the change), when, from which client address, and the result. seq
+//   increases with every entry. Entries are never changed or deleted by the daemon.
+inline constexpr const char* kAuditAppend = "audit.append";
+
+// audit.list
+//   in:  {"after_seq": optional n, "limit": optional 1..1000 (default 100),
+//         "since", "until": optional times (since <= at < until)}
+//   out: {"entries": [{"seq", "at", "actor", "action", "summary", "address", "status"}...],
+//         "next": n | null}
+//   The entries with seq > after_seq in the time range, in the order they were appended, up
+//   to limit. `next` is null on the last page; otherwise pass it as `after_seq` for the next.
+inline constexpr const char* kAuditList = "audit.list";
+
 }  // namespace waflow::storage
