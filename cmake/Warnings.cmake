@@ -12,6 +12,12 @@ target_compile_options(waflow_warnings INTERFACE
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
   target_compile_options(waflow_warnings INTERFACE -Wno-restrict)
 endif()
+# Sanitizer instrumentation makes g++ report -Wmaybe-uninitialized false positives inside
+# libstdc++ (std::regex's std::function) and Boost (Beast's optional body limit); the
+# sanitizers themselves check uninitialised use at run time.
+if(WAFLOW_SANITIZERS AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(waflow_warnings INTERFACE -Wno-maybe-uninitialized)
+endif()
 if(WAFLOW_WERROR)
   target_compile_options(waflow_warnings INTERFACE -Werror)
 endif()
