@@ -13,6 +13,7 @@ cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-30}
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 bash scripts/dev/setup.sh
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true  # objects shared between clones
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DWAFLOW_FUZZ=ON -DWAFLOW_BUILD_TESTS=OFF >/dev/null

@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/dev/setup.sh
+# ccache shares objects between clones in different folders (a CI clone, a worktree): paths
+# under the checkout are hashed relative to it.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 SANITIZE=${SANITIZE:-}
 cmake_args=()
 if [ -n "$SANITIZE" ]; then
