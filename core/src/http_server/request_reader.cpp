@@ -83,7 +83,9 @@ RequestReader::Progress RequestReader::failFromParser(const boost::system::error
     case RequestParser::Refusal::kAmbiguousFraming:
       return fail(400, "ambiguous request framing refused: " + parser_->refusalDetail() + "\n");
     case RequestParser::Refusal::kUnsupportedCoding:
-      return fail(501, "transfer coding not implemented: " + parser_->refusalDetail() + "\n");
+      // RFC 9112 §6.1: a coding the server does not decode is answered 501 (Not Implemented).
+      return fail(501, "transfer coding refused: " + parser_->refusalDetail() +
+                           "; send the body as-is with Content-Length, or chunked alone\n");
     case RequestParser::Refusal::kNone:
       break;
   }
