@@ -10,7 +10,9 @@ waflow::Signal Mailboxes::put(const std::string& contact, Json reply) {
   std::lock_guard lock(mutex_);
   Mailbox& box = mailbox(contact);
   reply["seq"] = ++box.last_seq;
-  std::size_t bytes = reply.dump().size();
+  // A reply's text may hold invalid UTF-8 (a rule cut a character in two): it is counted, and
+  // later served, with U+FFFD in its place, as the Cloud API channel sends it.
+  std::size_t bytes = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
   box.replies.push_back({std::move(reply), bytes});
   box.bytes += bytes;
   total_bytes_ += bytes;

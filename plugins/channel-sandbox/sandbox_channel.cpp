@@ -27,6 +27,7 @@
 //
 // Thread-safety: the mailboxes lock internally; long polls wait on a Signal.
 #include "mailboxes.h"
+#include "poll_request.h"
 #include "webhook_parser.h"
 
 #include <waflow/sdk/plugin.hpp>
@@ -65,7 +66,6 @@ constexpr const char* kSchema = R"({
 })";
 
 constexpr std::size_t kMinTokenLength = 32;
-constexpr std::size_t kMaxContactBytes = 64;  // wa_ids have at most 20 digits
 
 class SandboxChannel {
  public:
@@ -109,8 +109,8 @@ class SandboxChannel {
     if (auto mode = request.queryParam("hub.mode")) {
       co_return verify(request);
     }
-    if (auto contact = request.queryParam("replies_for")) {
-      co_return co_await poll(*contact, request);
+    if (request.queryParam("replies_for")) {
+      co_return co_await poll(request);
     }
     co_return waflow::WebhookResponse{200,
                                       "waflow sandbox channel. POST Cloud API webhook JSON here; "
@@ -187,24 +187,13 @@ class SandboxChannel {
     return {200, "EVENT_RECEIVED", "text/plain; charset=utf-8", {}};
   }
 
-  waflow::Task<waflow::WebhookResponse> poll(std::string contact,
-                                             const waflow::WebhookRequest& request) {
-    if (contact.empty() || contact.size() > kMaxContactBytes) {
-      co_return waflow::WebhookResponse{400,
-                                        "replies_for: give the contact's wa_id (1 to 64 "
-                                        "characters)\n"};
+  waflow::Task<waflow::WebhookResponse> poll(const waflow::WebhookRequest& request) {
+    auto parsed = waflow::sandbox::parsePollRequest(request, poll_timeout_);
+    if (auto* problem = std::get_if<std::string>(&parsed)) {
+      co_return waflow::WebhookResponse{400, *problem};
     }
-    uint64_t after = std::strtoull(request.queryParam("after").value_or("0").c_str(), nullptr, 10);
-    // With typing=<count seen>, a new typing indicator also ends the wait.
-    std::optional<uint64_t> typing_seen;
-    if (auto t = request.queryParam("typing")) {
-      typing_seen = std::strtoull(t->c_str(), nullptr, 10);
-    }
-    auto wait = std::chrono::milliseconds(
-        std::strtoll(request.queryParam("wait").value_or("-1").c_str(), nullptr, 10) * 1000);
-    if (wait.count() < 0 || wait > poll_timeout_) {
-      wait = poll_timeout_;
-    }
+    const auto& [contact, after, typing_seen, wait] =
+        std::get<waflow::sandbox::PollRequest>(parsed);
     auto deadline = std::chrono::steady_clock::now() + wait;
     for (;;) {
       waflow::sandbox::Mailboxes::Read mail = mailboxes_.read(contact, after);
@@ -216,7 +205,8 @@ class SandboxChannel {
                     {"next", mail.next},
                     {"typing", mail.typing},
                     {"dropped", mail.dropped}};
-        co_return waflow::WebhookResponse{200, out.dump(), "application/json"};
+        co_return waflow::WebhookResponse{
+            200, out.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json"};
       }
       co_await mail.arrived.wait(host_, left);
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz) with clang, ASan and UBSan into ./build-fuzz, and runs
-# each one for SECONDS (default 30) on a scratch copy of its seed corpus.
+# each one for SECONDS (default 30) on a scratch copy of its seeds (tests/fuzz/CMakeLists.txt).
 #   scripts/dev/fuzz.sh            # 30 s per target
 #   scripts/dev/fuzz.sh 300        # longer
 #   FUZZ_TARGETS=http_request_fuzz scripts/dev/fuzz.sh 60   # only some targets
@@ -26,7 +26,20 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_erro
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 failed=0
-while IFS=$'\t' read -r name exe corpus dict; do
+# Copies every seed (a file, or the files below a folder) into $2, each under a unique name.
+copy_seeds() {
+  local seeds=$1 into=$2 n=0 seed file
+  IFS=':' read -ra list <<<"$seeds"
+  for seed in "${list[@]}"; do
+    [ -n "$seed" ] || continue
+    while IFS= read -r -d '' file; do
+      n=$((n + 1))
+      cp "$file" "$into/seed$n-$(basename "$file")"
+    done < <(find "$seed" -type f -print0)
+  done
+}
+
+while IFS=$'\t' read -r name exe seeds dict; do
   [ -n "$name" ] || continue
   if [ -n "${FUZZ_TARGETS:-}" ] && ! grep -qw "$name" <<<"$FUZZ_TARGETS"; then
     continue
@@ -34,7 +47,7 @@ while IFS=$'\t' read -r name exe corpus dict; do
   work="$scratch/$name"
   findings="$BUILD_DIR/findings/$name"
   mkdir -p "$work" "$findings"
-  cp -r "$corpus/." "$work/"
+  copy_seeds "$seeds" "$work"
   log="$BUILD_DIR/findings/$name.log"
   args=(-max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=8192
         -print_final_stats=1 -artifact_prefix="$findings/")

@@ -199,7 +199,9 @@ void AdminApi::reload(httpd::HttpRequest&&, Reply reply) {
   std::string summary = r.ok ? fmt::format("reloaded: version {}, {} flow(s)", r.version, r.flows)
                              : fmt::format("refused: {} problem(s); version {} keeps running",
                                            errors.size(), r.version);
-  reply(httpd::HttpResponse::json(r.ok ? 200 : 422, body.dump()), std::move(summary));
+  reply(httpd::HttpResponse::json(r.ok ? 200 : 422,
+                                  body.dump(-1, ' ', false, Json::error_handler_t::replace)),
+        std::move(summary));
 }
 
 void AdminApi::publishEvent(httpd::HttpRequest&& request, Reply reply) {

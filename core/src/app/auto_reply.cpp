@@ -143,7 +143,8 @@ void AutoReply::askAi(std::shared_ptr<Job> job) {
   if (!config_.system_prompt.empty()) {
     request["system"] = config_.system_prompt;
   }
-  waflow::AiRequest r{request.dump(), job->conversation, job->request_id};
+  waflow::AiRequest r{request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                      job->conversation, job->request_id};
   ai_->complete(r, [this, job](plugin::CallOutcome outcome) {
     log::RequestScope scope(job->request_id);
     if (!outcome.ok() || outcome.value.empty()) {

@@ -427,7 +427,9 @@ class Daemon::Impl {
       const auto& entry = *planned.entry;
       auto instance = std::make_unique<plugin::PluginInstance>(planned.library, entry.id, services);
       std::string why;
-      if (!instance->create(planned.config.dump(), &why)) {
+      if (!instance->create(
+              planned.config.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+              &why)) {
         *error = fmt::format("{}:{}:{}: {}.{}: plugin '{}' ({}) refused its config: {}",
                              entry.file.empty() ? "<built-in config>" : entry.file, entry.line,
                              entry.column, entry.section, entry.id, entry.plugin,

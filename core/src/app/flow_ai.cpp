@@ -126,7 +126,8 @@ std::variant<Json, std::string> checkFields(const std::string& answer,
         out[f.name] = d;
       }
     } else {
-      std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+      std::string s = v.is_string() ? v.get<std::string>()
+                                    : v.dump(-1, ' ', false, Json::error_handler_t::replace);
       if (!f.values.empty()) {
         std::string norm = lua::normalizeText(s);
         auto match = std::find_if(f.values.begin(), f.values.end(), [&](const std::string& value) {
@@ -647,7 +648,10 @@ void FlowEngine::Impl::runAiStep(ExecPtr x, const flow::Step& step, const flow::
           (v.is_array() && v.empty())) {
         continue;
       }
-      about += "- " + name + ": " + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";
+      about += "- " + name + ": " +
+               (v.is_string() ? v.get<std::string>()
+                              : v.dump(-1, ' ', false, Json::error_handler_t::replace)) +
+               "\n";
     }
     if (!about.empty()) {
       system += (system.empty() ? "" : "\n\n") + std::string("About the customer:\n") + about;
@@ -876,7 +880,9 @@ void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state,
             messages.push_back(
                 {{"role", "tool"},
                  {"tool_call_id", call.value("id", "")},
-                 {"content", result.is_string() ? result.get<std::string>() : result.dump()}});
+                 {"content", result.is_string()
+                                 ? result.get<std::string>()
+                                 : result.dump(-1, ' ', false, Json::error_handler_t::replace)}});
           }
           if (changes.empty() || x->entry == nullptr) {
             return askAiRound(x, state, round + 1);

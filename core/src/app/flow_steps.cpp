@@ -284,7 +284,9 @@ void FlowEngine::Impl::runStep(ExecPtr x, const flow::Step& step, StepDone done)
     if (!a->buttons.empty()) {
       flow::ReplyStep r;
       r.buttons = a->buttons;
-      return send(x, "interactive", question, interactivePayload(r, question, "", "").dump(),
+      return send(x, "interactive", question,
+                  interactivePayload(r, question, "", "")
+                      .dump(-1, ' ', false, Json::error_handler_t::replace),
                   asked);
     }
     return send(x, "text", question, "", asked);
@@ -611,7 +613,10 @@ void FlowEngine::Impl::answer(ExecPtr x, StepDone done) {
   if (!a->buttons.empty()) {
     flow::ReplyStep r;
     r.buttons = a->buttons;
-    return send(x, "interactive", again, interactivePayload(r, again, "", "").dump(), resend);
+    return send(
+        x, "interactive", again,
+        interactivePayload(r, again, "", "").dump(-1, ' ', false, Json::error_handler_t::replace),
+        resend);
   }
   send(x, "text", again, "", resend);
 }

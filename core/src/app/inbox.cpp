@@ -365,7 +365,8 @@ Inbox::Replayed Inbox::publishStored(const nlohmann::json& m) {
   bus::Event ev;
   ev.type = kMessageReceived;
   ev.conversation = m.value("conversation", "");
-  ev.payload = m.value("event", Json::object()).dump();
+  ev.payload =
+      m.value("event", Json::object()).dump(-1, ' ', false, Json::error_handler_t::replace);
   ev.request_id = log::newRequestId();
   if (bus_.tryPublish(std::move(ev)) == bus::EventBus::PublishResult::kAccepted) {
     return Replayed::kPublished;

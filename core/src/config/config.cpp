@@ -12,6 +12,7 @@
 #include "config/token_strength.h"
 #include "diag/closest_match.h"
 #include "diag/source_cache.h"
+#include "diag/text_encoding.h"
 #include "text/names.h"
 
 namespace waflow::core::config {
@@ -685,6 +686,10 @@ void Loader::readKnowledge(const json& value, Config& config) {
 
 LoadResult Loader::load(std::string_view text) {
   LoadResult result;
+  if (std::optional<diag::Diagnostic> encoding = diag::checkUtf8(text, file_, "config-yaml")) {
+    result.diagnostics.push_back(std::move(*encoding));
+    return result;
+  }
   try {
     root_ = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
@@ -793,7 +798,19 @@ LoadResult Loader::load(std::string_view text) {
 LoadResult loadConfigString(std::string_view yaml_text, const std::string& file_name,
                             const std::string& base_dir, const EnvLookup& env) {
   Loader loader(file_name, base_dir, env);
-  return loader.load(yaml_text);
+  try {
+    return loader.load(yaml_text);
+  } catch (const std::exception& e) {
+    // A shape the schema check let through and the loader did not expect: an error naming the
+    // file, never an exception out of `waflow validate` or `waflow run`.
+    LoadResult result;
+    result.diagnostics.push_back(makeError(
+        file_name, 0, 0, 0, "config-internal",
+        "the configuration could not be read (" + std::string(e.what()) + ")",
+        "check the file against docs/configuration.md; if it looks right, please report this "
+        "as a bug with the file"));
+    return result;
+  }
 }
 
 LoadResult loadConfigFile(const std::string& path, const EnvLookup& env) {

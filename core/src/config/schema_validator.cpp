@@ -15,6 +15,12 @@ namespace {
 
 using nlohmann::json;
 
+// A value as JSON text for a message. Invalid UTF-8 (a ${file:} or ${ENV} value, a plugin's
+// schema) becomes U+FFFD instead of throwing out of the validator.
+std::string jsonText(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 // A position in the file: 1-based line and column, token length (0 = unknown).
 struct Where {
   int line = 0;
@@ -209,7 +215,7 @@ std::string displayJson(const json& value) {
   if (value.is_string()) {
     return quote(value.get<std::string>());
   }
-  return value.dump();
+  return jsonText(value);
 }
 
 class Validator {
@@ -753,7 +759,7 @@ bool Validator::checkConstraints(const json& value, const json& schema, const st
     if (format == "size" && limit.is_number()) {
       return formatSize(limit.get<int64_t>());
     }
-    return limit.dump();
+    return jsonText(limit);
   };
 
   if (auto it = schema.find("enum"); it != schema.end() && it->is_array()) {
@@ -761,7 +767,7 @@ bool Validator::checkConstraints(const json& value, const json& schema, const st
       std::vector<std::string> options;
       std::vector<std::string> string_options;
       for (const json& option : *it) {
-        options.push_back(option.is_string() ? option.get<std::string>() : option.dump());
+        options.push_back(option.is_string() ? option.get<std::string>() : jsonText(option));
         if (option.is_string()) {
           string_options.push_back(option.get<std::string>());
         }
@@ -781,7 +787,7 @@ bool Validator::checkConstraints(const json& value, const json& schema, const st
 
   if (value.is_number()) {
     const double number = value.get<double>();
-    const std::string display = format.empty() && !shown_as.concealed ? value.dump() : shown;
+    const std::string display = format.empty() && !shown_as.concealed ? jsonText(value) : shown;
     if (auto it = schema.find("minimum");
         it != schema.end() && it->is_number() && number < it->get<double>()) {
       report(where, "schema",
@@ -803,7 +809,7 @@ bool Validator::checkConstraints(const json& value, const json& schema, const st
         it != schema.end() && it->is_number_integer() && length < it->get<int>()) {
       const std::string message = length == 0
                                       ? "must not be empty"
-                                      : "must be at least " + it->dump() +
+                                      : "must be at least " + jsonText(*it) +
                                             " characters long, got " + std::to_string(length);
       report(where, "schema", prefixed(path, message));
       return false;
@@ -811,7 +817,7 @@ bool Validator::checkConstraints(const json& value, const json& schema, const st
     if (auto it = schema.find("maxLength");
         it != schema.end() && it->is_number_integer() && length > it->get<int>()) {
       report(where, "schema",
-             prefixed(path, "must be at most " + it->dump() + " characters long, got " +
+             prefixed(path, "must be at most " + jsonText(*it) + " characters long, got " +
                                 std::to_string(length)));
       return false;
     }
@@ -838,14 +844,14 @@ bool Validator::checkConstraints(const json& value, const json& schema, const st
     if (auto it = schema.find("minItems");
         it != schema.end() && it->is_number_integer() && count < it->get<size_t>()) {
       report(where, "schema",
-             prefixed(path, "has " + std::to_string(count) + " items; at least " + it->dump() +
+             prefixed(path, "has " + std::to_string(count) + " items; at least " + jsonText(*it) +
                                 " are required"));
       return false;
     }
     if (auto it = schema.find("maxItems");
         it != schema.end() && it->is_number_integer() && count > it->get<size_t>()) {
       report(where, "schema",
-             prefixed(path, "has " + std::to_string(count) + " items; at most " + it->dump() +
+             prefixed(path, "has " + std::to_string(count) + " items; at most " + jsonText(*it) +
                                 " are allowed"));
       return false;
     }

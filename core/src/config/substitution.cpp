@@ -1,11 +1,11 @@
 #include "config/substitution.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace waflow::core::config {
 namespace {
@@ -24,11 +24,20 @@ bool isValidEnvName(std::string_view name) {
   return true;
 }
 
+// ${file:} names a secret or token, never anything large: a bigger file is a mistake (a wrong
+// path), and a device or pipe (/dev/zero, /dev/stdin, a FIFO) would never end or never answer.
+constexpr std::uintmax_t kMaxSubstitutedFileBytes = 1024 * 1024;
+
 // Reads a ${file:} target; on failure returns nullopt and sets `error` to the reason.
 std::optional<std::string> readWholeFile(const std::filesystem::path& path, std::string& error) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+  std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) {
     error = "it is a directory";
+    return std::nullopt;
+  }
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    error = "it is not a regular file (a device, pipe or socket)";
     return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
@@ -36,9 +45,14 @@ std::optional<std::string> readWholeFile(const std::filesystem::path& path, std:
     error = std::strerror(errno);
     return std::nullopt;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  std::string content = buffer.str();
+  // Read one byte past the limit so that a file which grew after status() is still caught.
+  std::string content(kMaxSubstitutedFileBytes + 1, '\0');
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
+  content.resize(static_cast<std::size_t>(in.gcount()));
+  if (content.size() > kMaxSubstitutedFileBytes) {
+    error = "it is larger than 1 MiB (a ${file:} holds a secret or a token)";
+    return std::nullopt;
+  }
   // Editors end files with a newline; a token file's content is the line before it.
   if (!content.empty() && content.back() == '\n') {
     content.pop_back();

@@ -11,6 +11,7 @@
 
 #include "config/schema_validator.h"
 #include "diag/closest_match.h"
+#include "diag/text_encoding.h"
 #include "flow/flow_schema.h"
 #include "flow/template_text.h"
 #include "regex/user_regex.h"
@@ -331,7 +332,9 @@ LuaSnippet FileLoader::makeExpression(const YAML::Node& node, const json& value,
                                       const std::string& where) {
   LuaSnippet snippet;
   snippet.kind = LuaSnippet::Kind::kExpression;
-  std::string code = value.is_string() ? value.get<std::string>() : value.dump();
+  std::string code = value.is_string()
+                         ? value.get<std::string>()
+                         : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // GitHub Actions habit: if: "{{ x }}" means the same as if: "x".
   const std::string trimmed = [&] {
     size_t b = code.find_first_not_of(" \t\r\n");
@@ -662,7 +665,7 @@ void FileLoader::loadCondition(const YAML::Node& item, size_t index) {
     KeywordsCondition spec;
     if (body.is_array()) {
       spec.any = stringList(body);
-    } else {
+    } else if (body.is_object()) {  // anything else was reported by the schema check
       spec.any = stringList(body.value("any", json()));
       spec.all = stringList(body.value("all", json()));
       if (body.is_object() && !body.contains("any") && !body.contains("all")) {
@@ -1600,6 +1603,12 @@ void FileLoader::checkSteps(const std::vector<YAML::Node>& step_nodes) {
 }
 
 std::optional<Flow> FileLoader::load() {
+  if (std::optional<diag::Diagnostic> encoding =
+          diag::checkUtf8(source_.text, source_.file, "flow-yaml")) {
+    report({encoding->line, encoding->column}, encoding->kind, encoding->message, encoding->hint,
+           "flow-file", diag::Severity::kError, encoding->length);
+    return std::nullopt;
+  }
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(source_.text);
@@ -1725,6 +1734,21 @@ bool FlowLoadResult::ok() const {
   });
 }
 
+namespace {
+
+diag::Diagnostic internalError(const std::string& file, const std::string& what) {
+  diag::Diagnostic d;
+  d.file = file;
+  d.kind = "flow-internal";
+  d.message = "this flow could not be read (" + what + ")";
+  d.hint =
+      "fix the other problems reported for this file; if there are none, please report "
+      "this as a bug with the file";
+  return d;
+}
+
+}  // namespace
+
 FlowLoadResult loadFlowSources(const std::vector<FlowSource>& sources,
                                const FlowLoadOptions& options) {
   FlowLoadResult result;
@@ -1734,7 +1758,15 @@ FlowLoadResult loadFlowSources(const std::vector<FlowSource>& sources,
   for (const FlowSource& source : sources) {
     result.files.push_back(source.file);
     FileLoader loader(source, options, diagnostics, result.secrets);
-    if (std::optional<Flow> flow = loader.load()) {
+    std::optional<Flow> flow;
+    try {
+      flow = loader.load();
+    } catch (const std::exception& e) {
+      // A shape the schema check let through and the loader did not expect: this file is
+      // refused with a message, never the whole process (validate, start or a hot reload).
+      diagnostics.add(internalError(source.file, e.what()));
+    }
+    if (flow) {
       result.flows.push_back(std::move(*flow));
       refs.push_back(std::move(loader.flow_refs));
       ref_sources.push_back(&source);

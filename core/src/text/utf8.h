@@ -72,6 +72,19 @@ inline std::string_view firstChars(std::string_view s, std::size_t max_chars) {
   return s;
 }
 
+// The byte offset of the first byte that does not start a valid UTF-8 character in `s`, or
+// std::string_view::npos when all of `s` is valid UTF-8.
+inline std::size_t firstInvalidUtf8(std::string_view s) {
+  for (std::size_t pos = 0; pos < s.size();) {
+    const Utf8Char c = decodeAt(s, pos);
+    if (c.len == 0) {
+      return pos;
+    }
+    pos += c.len;
+  }
+  return std::string_view::npos;
+}
+
 inline void appendUtf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);

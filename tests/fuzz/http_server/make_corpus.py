@@ -42,6 +42,16 @@ SEEDS = {
     # in one field (a mutated count crosses it; that crashed the server before the reader).
     "chunked_trailer_field_near_64k": plain(CHUNKED_HEAD + b"0\r\nX-Big: ")
     + repeat(b"ab", 30000) + plain(b"\r\n\r\n"),
+    # Boundary seed at the limit itself: the longest trailer field Beast stores ("X:" and
+    # 65,533 bytes), in a small input, so that many single mutations (one more byte, a CR
+    # changed, a count raised) make it longer. With the reader's fix reverted, that is the
+    # std::length_error that ended the process, and the fuzzer finds it within seconds.
+    "chunked_trailer_field_at_64k": plain(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX:")
+    + repeat(b"a", 65533) + plain(b"\r\n\r\n"),
+    "chunked_trailer_field_at_64k_split": plain(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX:")
+    + repeat(b"a", 65000) + repeat(b"b", 533) + plain(b"\r\n\r\n"),
+    "chunked_trailer_field_at_64k_pairs": plain(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX:")
+    + repeat(b"ab", 32766) + plain(b"a\r\n") + plain(b"\r\n"),
     "chunked_repeated_extension": plain(CHUNKED_HEAD + b"1;e=") + repeat(b"x", 4)
     + plain(b"\r\na\r\n0\r\n\r\n"),
     "chunked_many_chunks": plain(CHUNKED_HEAD) + repeat(b"1\r\na\r\n", 8) + plain(b"0\r\n\r\n"),

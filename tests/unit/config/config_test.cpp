@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -182,6 +183,32 @@ TEST(LoadConfig, FullExampleConvertsEveryKey) {
   EXPECT_TRUE(c.secrets.empty());
 }
 
+// A ${...} value is not checked for UTF-8 like the file (it may be a binary secret), so a
+// message that shows it must not throw: found by config_fuzz.
+TEST(LoadConfig, AnInvalidUtf8ValueFromTheEnvironmentIsReportedNotThrown) {
+  LoadResult r = load("bus:\n  workers:\n    - \"${BAD}\"\n", {{"BAD", "\xff\xfe"}});
+  EXPECT_FALSE(r.config.has_value());
+  ASSERT_FALSE(r.diagnostics.empty());
+  EXPECT_NE(r.diagnostics[0].message.find("bus.workers"), std::string::npos)
+      << r.diagnostics[0].message;
+}
+
+// Every input the fuzzer once crashed on loads without an exception and is refused.
+TEST(LoadConfig, FuzzerFindingsStayFixed) {
+  const std::filesystem::path dir =
+      std::filesystem::path(WAFLOW_DOCS_DIR) / "../tests/fuzz/config/regressions";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    LoadResult r;
+    ASSERT_NO_THROW(r = load(text)) << entry.path();
+    EXPECT_FALSE(r.config.has_value()) << entry.path();
+    ++files;
+  }
+  EXPECT_GE(files, 1);
+}
+
 TEST(LoadConfig, IPv6AndAllInterfacesListen) {
   LoadResult v6 = load("server:\n  listen: \"[::1]:8443\"\n");
   ASSERT_TRUE(v6.config);
@@ -248,6 +275,12 @@ INSTANTIATE_TEST_SUITE_P(
                   "2:19: server.metrics_listen: '127.0.0.1' has no port (write host:port: "
                   "127.0.0.1:8080 for this machine only, 0.0.0.0:8080 for all interfaces) "
                   "[config-schema]"},
+        // Saved by an editor set to Windows-1252: caught before the YAML, at the byte (it used
+        // to throw out of the validator's messages and end `waflow validate` and `waflow run`).
+        ErrorCase{"NotUtf8", "auto_reply:\n  text: \"Selamat datang di caf\xe9\"\n",
+                  "2:31: the file is not UTF-8: byte 0xE9 here is not a character (save the "
+                  "file as UTF-8 (an editor set to Windows-1252 or Latin-1 writes letters such "
+                  "as '\xc3\xa9' this way)) [config-yaml]"},
         ErrorCase{"DuplicateKey", "log:\n  level: info\n  level: debug\n",
                   "3:3: log: duplicate key 'level' (it is already defined at line 2; keep only "
                   "one of them) [config-yaml]"},

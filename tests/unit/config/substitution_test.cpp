@@ -1,6 +1,7 @@
 #include "config/substitution.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -128,6 +129,32 @@ TEST(Substitute, UnreadableFileIsAnErrorNamingThePath) {
   SubstitutionResult directory = substitute("${file:.}", withEnv({}, dir.path()));
   ASSERT_EQ(directory.errors.size(), 1u);
   EXPECT_NE(directory.errors[0].message.find("it is a directory"), std::string::npos);
+}
+
+// A device or a FIFO would never end (/dev/zero) or never answer (/dev/stdin, a pipe with no
+// writer): the config load used to hang or exhaust memory on them.
+TEST(Substitute, DevicesAndPipesAreRefusedWithoutBeingRead) {
+  TempDir dir;
+  const std::string fifo = dir.path() + "/pipe";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& path : {std::string("/dev/zero"), fifo}) {
+    SubstitutionResult r = substitute("${file:" + path + "}", withEnv({}));
+    ASSERT_EQ(r.errors.size(), 1u) << path;
+    EXPECT_NE(r.errors[0].message.find("not a regular file"), std::string::npos)
+        << r.errors[0].message;
+  }
+}
+
+TEST(Substitute, AFileLargerThanOneMebibyteIsRefused) {
+  TempDir dir;
+  dir.write("big.txt", std::string(1024 * 1024 + 1, 'x'));
+  dir.write("limit.txt", std::string(1024 * 1024, 'y'));
+  SubstitutionResult big = substitute("${file:big.txt}", withEnv({}, dir.path()));
+  ASSERT_EQ(big.errors.size(), 1u);
+  EXPECT_NE(big.errors[0].message.find("larger than 1 MiB"), std::string::npos);
+  SubstitutionResult limit = substitute("${file:limit.txt}", withEnv({}, dir.path()));
+  EXPECT_TRUE(limit.errors.empty());
+  EXPECT_EQ(limit.value.size(), 1024u * 1024u);
 }
 
 TEST(ProcessEnv, ReadsTheRealEnvironment) {

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 
@@ -291,6 +293,38 @@ TEST_F(ValidFixturesTest, AiAndClassifyStepModels) {
   EXPECT_EQ(plain.fallback->reply.value, "Maaf, coba lagi nanti ya.");
   EXPECT_FALSE(plain.fallback->handoff);
   EXPECT_TRUE(plain.typing);
+}
+
+// `keywords:` written as one plain text with a colon in it: the schema check reports it, and
+// the loader used to throw right after (json::value on null), ending `waflow validate` or a
+// hot reload. Found by flow_loader_fuzz (tests/fuzz/flow/regressions/).
+TEST(FlowLoaderTest, AConditionOfTheWrongShapeIsReportedNotThrown) {
+  FlowLoadResult r;
+  ASSERT_NO_THROW(r = loadText("id: shapes\ntriggers:\n  - on: message.received\nconditions:\n"
+                               "  - keywords: tz:[halo]\nsteps:\n  - reply: \"Halo\"\n"));
+  EXPECT_FALSE(r.ok());
+  bool keywords_named = false;
+  for (const auto& d : r.diagnostics) {
+    keywords_named = keywords_named || d.message.find("keywords") != std::string::npos;
+    EXPECT_NE(d.kind, "flow-internal") << d.message;
+  }
+  EXPECT_TRUE(keywords_named);
+}
+
+// Every input the fuzzer once crashed on loads without an exception and is refused.
+TEST(FlowLoaderTest, FuzzerFindingsStayFixed) {
+  const std::filesystem::path dir =
+      std::filesystem::path(WAFLOW_FLOW_FIXTURES) / "../fuzz/flow/regressions";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    FlowLoadResult r;
+    ASSERT_NO_THROW(r = loadText(text)) << entry.path();
+    EXPECT_FALSE(r.ok()) << entry.path();
+    ++files;
+  }
+  EXPECT_GE(files, 2);
 }
 
 TEST(FlowLoaderTest, AnUnknownKnowledgeBaseIsNamedWithTheKnownOnes) {

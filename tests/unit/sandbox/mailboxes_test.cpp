@@ -96,5 +96,15 @@ TEST(Mailboxes, ReplyCountAndMailboxCountStayBounded) {
   EXPECT_TRUE(boxes.read("A", 0).replies.empty());
 }
 
+// A rule can cut a character in two (string.sub on bytes): the reply is kept, not thrown
+// away with an exception in the middle of a send. Found by poll_request_fuzz.
+TEST(Mailboxes, AReplyWithInvalidUtf8IsKept) {
+  Mailboxes boxes({10, 4096, 65536, 10});
+  boxes.put("c", reply("caf\xc3"));
+  Mailboxes::Read read = boxes.read("c", 0);
+  ASSERT_EQ(read.replies.size(), 1u);
+  EXPECT_EQ(read.replies[0]["text"], "caf\xc3");
+}
+
 }  // namespace
 }  // namespace waflow::sandbox
