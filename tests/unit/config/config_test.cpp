@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "diag/render.h"
+#include "regressions.h"
 
 namespace waflow::core::config {
 namespace {
@@ -195,18 +196,13 @@ TEST(LoadConfig, AnInvalidUtf8ValueFromTheEnvironmentIsReportedNotThrown) {
 
 // Every input the fuzzer once crashed on loads without an exception and is refused.
 TEST(LoadConfig, FuzzerFindingsStayFixed) {
-  const std::filesystem::path dir =
-      std::filesystem::path(WAFLOW_DOCS_DIR) / "../tests/fuzz/config/regressions";
-  int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto findings = test::fuzzRegressions(WAFLOW_SOURCE_DIR, "config");
+  for (const test::FuzzRegression& finding : findings) {
     LoadResult r;
-    ASSERT_NO_THROW(r = load(text)) << entry.path();
-    EXPECT_FALSE(r.config.has_value()) << entry.path();
-    ++files;
+    ASSERT_NO_THROW(r = load(finding.bytes)) << finding.path;
+    EXPECT_FALSE(r.config.has_value()) << finding.path;
   }
-  EXPECT_GE(files, 1);
+  EXPECT_GE(findings.size(), 1u);
 }
 
 TEST(LoadConfig, IPv6AndAllInterfacesListen) {

@@ -13,6 +13,7 @@
 #include "diag/source_cache.h"
 
 #include "flow_test_support.h"
+#include "regressions.h"
 
 namespace waflow::core::flow {
 namespace {
@@ -313,18 +314,13 @@ TEST(FlowLoaderTest, AConditionOfTheWrongShapeIsReportedNotThrown) {
 
 // Every input the fuzzer once crashed on loads without an exception and is refused.
 TEST(FlowLoaderTest, FuzzerFindingsStayFixed) {
-  const std::filesystem::path dir =
-      std::filesystem::path(WAFLOW_FLOW_FIXTURES) / "../fuzz/flow/regressions";
-  int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto findings = test::fuzzRegressions(WAFLOW_SOURCE_DIR, "flow");
+  for (const test::FuzzRegression& finding : findings) {
     FlowLoadResult r;
-    ASSERT_NO_THROW(r = loadText(text)) << entry.path();
-    EXPECT_FALSE(r.ok()) << entry.path();
-    ++files;
+    ASSERT_NO_THROW(r = loadText(finding.bytes)) << finding.path;
+    EXPECT_FALSE(r.ok()) << finding.path;
   }
-  EXPECT_GE(files, 2);
+  EXPECT_GE(findings.size(), 2u);
 }
 
 TEST(FlowLoaderTest, AnUnknownKnowledgeBaseIsNamedWithTheKnownOnes) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "http_server/request_feed.h"
+#include "regressions.h"
 
 namespace waflow::core::httpd {
 namespace {
@@ -140,18 +141,13 @@ TEST(RequestReaderTest, RefusalsSayWhatToChange) {
 // Each file under tests/fuzz/http_server/regressions/ is an input the fuzzer once crashed on
 // (or one that crashed the server before a fix); replayed through the fuzzer's own feeding code.
 TEST(RequestReaderTest, FuzzerFindingsStayFixed) {
-  const std::filesystem::path dir =
-      std::filesystem::path(WAFLOW_SOURCE_DIR) / "tests/fuzz/http_server/regressions";
-  int replayed = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                    std::istreambuf_iterator<char>());
-    test::FeedResult result = test::feedRequests(bytes.data(), bytes.size());
-    EXPECT_EQ(result.violation, "") << entry.path();
-    ++replayed;
+  const auto findings = test::fuzzRegressions(WAFLOW_SOURCE_DIR, "http_server");
+  for (const test::FuzzRegression& finding : findings) {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(finding.bytes.data());
+    test::FeedResult result = test::feedRequests(bytes, finding.bytes.size());
+    EXPECT_EQ(result.violation, "") << finding.path;
   }
-  EXPECT_GT(replayed, 0);
+  EXPECT_GT(findings.size(), 0u);
 }
 
 }  // namespace
