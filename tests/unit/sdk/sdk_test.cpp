@@ -61,6 +61,11 @@ TEST(SdkTask, VoidTasksComplete) {
 }
 
 TEST(SdkTask, LongChainsDoNotGrowTheStack) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Symmetric transfer is a tail call, which g++ makes only when optimizing and never under
+  // AddressSanitizer: the property holds for the shipped builds, not for this one.
+  GTEST_SKIP() << "symmetric transfer needs the tail calls an AddressSanitizer build lacks";
+#endif
   // Symmetric transfer: 100,000 nested awaits would overflow a naive stack.
   struct Chain {
     static waflow::Task<int> depth(int n) {
