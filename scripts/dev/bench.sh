@@ -11,8 +11,10 @@
 #   7. Lua rule evaluations (the sandbox flows use)
 #   8. flows: the customer-service flow vs. the plain auto-reply path, CPU per message
 #   9. AI: replies through ai-openai and a fake model (0 ms and 1 s), concurrent AI calls, RSS
+#  10. soak: 10 minutes of mixed load with a kill -9 half-way; resources every minute, lost /
+#      duplicated / reordered replies (BENCH_SOAK_SECONDS, default 600)
 #
-#   scripts/dev/bench.sh               # build in ./build-release, run everything (~8 minutes)
+#   scripts/dev/bench.sh               # build in ./build-release, run everything (~20 minutes)
 #   BUILD_DIR=/path scripts/dev/bench.sh   # use another build directory
 # Knobs of the scripted benchmarks (BENCH_DURATION, BENCH_CONNECTIONS, ...) pass through; see
 # the scripts under tests/perf/. Figures are printed, never asserted: compare them with the
@@ -36,7 +38,7 @@ build_started=$SECONDS
 if ! ninja -C "$BUILD" -j"$JOBS" waflow channel-sandbox ai-mock storage-sqlite waflow_minimal_server \
   waflow_bench_bus waflow_bench_http_client waflow_bench_storage waflow_bench_lua channel-cloudapi \
   waflow-fake-graph-api waflow_bench_signed_webhooks waflow_floor_server ai-openai waflow_bench_ai \
-  >"$BUILD/bench-build.log" 2>&1; then
+  waflow_bench_soak >"$BUILD/bench-build.log" 2>&1; then
   tail -40 "$BUILD/bench-build.log" >&2
   echo "bench: the build failed; full log in $BUILD/bench-build.log" >&2
   exit 1
@@ -83,6 +85,10 @@ BENCH_FLOW_MIX=text BENCH_FLOW_ROUNDS=${BENCH_FLOW_ROUNDS:-3} \
 section "9. AI (ai-openai against a fake model answering after 0 ms and 1 s, sandbox channel)"
 echo "\$ waflow-bench-ai --messages 20000 --latency-messages 6000 --latency-ms 1000"
 "$BUILD/bin/waflow-bench-ai" --messages 20000 --latency-messages 6000 --latency-ms 1000
+
+section "10. soak (mixed load, kill -9 half-way: resources over time, every reply once and in order)"
+"$ROOT/tests/perf/soak/bench_soak.sh" "$BUILD" --seconds "${BENCH_SOAK_SECONDS:-600}" ||
+  echo "bench: the soak found replies lost, duplicated or reordered (see its verdict above)"
 
 echo
 echo "bench: done in $SECONDS s (machine: $(nproc) cores, $(uname -r); every figure above is from this run)"

@@ -181,6 +181,9 @@ bool DaemonProcess::start(std::chrono::milliseconds timeout) {
     ::dup2(fd, STDOUT_FILENO);
     int null_fd = ::open("/dev/null", O_RDONLY);
     ::dup2(null_fd, STDIN_FILENO);
+    // Nothing else of the test's: its sockets (fakes, clients) would stay open in the daemon,
+    // count as the daemon's open files and keep connections alive after the test closed them.
+    ::closefrom(STDERR_FILENO + 1);
     for (const auto& [k, v] : env_) {
       ::setenv(k.c_str(), v.c_str(), 1);
     }

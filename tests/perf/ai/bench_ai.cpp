@@ -51,11 +51,16 @@
 #include <vector>
 
 #include "fake_ai.h"
+#include "proc_stats.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using waflow::perf::cpuMicros;
+using waflow::perf::loadAverage;
+using waflow::perf::readFile;
+using waflow::perf::statusField;
 using waflow::test::FakeAi;
 
 #ifndef WAFLOW_BENCH_AI_FLOWS_DIR
@@ -78,74 +83,11 @@ double secondsSince(Clock::time_point t0, Clock::time_point t) {
   return std::chrono::duration<double>(t - t0).count();
 }
 
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Each in-flight AI call holds a socket in the daemon and one in this process (the fake).
-void raiseFileLimit(std::size_t needed) {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < needed) {
-    std::fprintf(stderr,
-                 "warning: open-file limit %llu is below the ~%zu this run needs (the daemon "
-                 "inherits it); lower --latency-messages or raise `ulimit -Hn`\n",
-                 static_cast<unsigned long long>(lim.rlim_cur), needed);
-  }
-}
-
-// utime+stime of a process in microseconds (fields 14 and 15 of /proc/<pid>/stat).
-int64_t cpuMicros(pid_t pid) {
-  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-  auto close = stat.rfind(')');
-  if (close == std::string::npos) {
-    return 0;
-  }
-  std::istringstream in(stat.substr(close + 2));
-  std::string field;
-  int64_t utime = 0;
-  int64_t stime = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14) {
-      utime = std::stoll(field);
-    } else if (i == 15) {
-      stime = std::stoll(field);
-    }
-  }
-  return (utime + stime) * 1000000 / sysconf(_SC_CLK_TCK);
-}
-
-// VmRSS, VmHWM, ... of a process in KiB (0 when absent).
-int64_t statusKb(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) {
-      return std::strtoll(line.c_str() + key.size() + 1, nullptr, 10);
-    }
-  }
-  return 0;
-}
-
 int64_t selfCpuMicros() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000LL + u.ru_utime.tv_usec +
          u.ru_stime.tv_usec;
-}
-
-// The first three fields of /proc/loadavg: other work on the machine skews every figure.
-std::string loadAverage() {
-  std::istringstream in(readFile("/proc/loadavg"));
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
 }
 
 size_t appendTo(char* data, size_t size, size_t n, void* out) {
@@ -528,7 +470,7 @@ RunResult measure(const Settings& s, const RunSpec& spec, FakeAi& fake, int roun
   MetricsReader metrics(daemon.url("/metrics"));
   // The daemon answers /metrics once its plugins are up; give it a moment to settle.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  r.idle_rss_kb = statusKb(daemon.pid(), "VmRSS");
+  r.idle_rss_kb = statusField(daemon.pid(), "VmRSS");
 
   std::vector<std::string> bodies;
   const std::string tag = spec.label + "." + std::to_string(round);
@@ -565,7 +507,7 @@ RunResult measure(const Settings& s, const RunSpec& spec, FakeAi& fake, int roun
         r.received = static_cast<uint64_t>(metric(m, "waflow_messages_received_total"));
         const auto in_flight = static_cast<uint64_t>(metric(m, "waflow_http_client_in_flight"));
         timeline.push_back({secondsSince(t0, now), r.received, r.replies, in_flight,
-                            samples.back().ai_requests, statusKb(daemon.pid(), "VmRSS")});
+                            samples.back().ai_requests, statusField(daemon.pid(), "VmRSS")});
         // Bounded memory in this process: the fake keeps every request it received.
         fake.clearRecords();
         if (injected && r.replies + r.failures >= spec.messages) {
@@ -583,7 +525,7 @@ RunResult measure(const Settings& s, const RunSpec& spec, FakeAi& fake, int roun
   }
   r.cpu_us = cpuMicros(daemon.pid()) - cpu0;
   r.driver_cpu_us = selfCpuMicros() - driver_cpu0;
-  r.peak_rss_kb = statusKb(daemon.pid(), "VmHWM");
+  r.peak_rss_kb = statusField(daemon.pid(), "VmHWM");
   r.all_replies_s = secondsSince(t0, done_at);
   r.ai_requests = fake.requestCount() - ai0;
   injector.join();
@@ -726,7 +668,7 @@ int main(int argc, char** argv) {
                  s.flows_dir.c_str());
     return 2;
   }
-  raiseFileLimit(latency_messages + s.connections + 256);
+  waflow::perf::raiseFileLimit(latency_messages + s.connections + 256, "--latency-messages");
   curl_global_init(CURL_GLOBAL_DEFAULT);
   s.work_dir = fs::temp_directory_path() / ("waflow-bench-ai." + std::to_string(::getpid()));
   fs::create_directories(s.work_dir);

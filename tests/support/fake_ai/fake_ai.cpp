@@ -20,6 +20,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <random>
 
 namespace waflow::test {
 namespace {
@@ -355,8 +356,19 @@ struct FakeAi::State {
   mutable std::mutex mutex;
   std::deque<FakeAiReply> scripted;
   std::chrono::milliseconds latency{0};
+  std::chrono::milliseconds latency_max{0};  // > latency: drawn per request up to this
+  std::mt19937 rng{7};
   std::vector<RecordedAiRequest> records;
   std::atomic<uint64_t> count{0};
+
+  // The latency of one default answer; called with `mutex` held.
+  std::chrono::milliseconds drawLatency() {
+    if (latency_max <= latency) {
+      return latency;
+    }
+    std::uniform_int_distribution<int64_t> pick(latency.count(), latency_max.count());
+    return std::chrono::milliseconds(pick(rng));
+  }
 
   FakeAiReply defaultReply(const Json& body) {
     std::string last;
@@ -477,7 +489,7 @@ struct FakeAi::State {
       return FakeAiReply::anthropicError(400, "invalid_request_error",
                                          "max_tokens: Field required");
     }
-    return anthropicDefaultReply(body).after(latency);
+    return anthropicDefaultReply(body).after(drawLatency());
   }
 
   FakeAiReply handle(const http::request<http::string_body>& req, const Json& body) {
@@ -506,9 +518,9 @@ struct FakeAi::State {
                                 "We could not parse the JSON body of your request.");
     }
     if (embeddings) {
-      return embeddingsReply(body).after(latency);
+      return embeddingsReply(body).after(drawLatency());
     }
-    return defaultReply(body).after(latency);
+    return defaultReply(body).after(drawLatency());
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
@@ -589,8 +601,13 @@ void FakeAi::script(const FakeAiReply& reply, int n) {
 }
 
 void FakeAi::setLatency(std::chrono::milliseconds latency) {
+  setLatency(latency, latency);
+}
+
+void FakeAi::setLatency(std::chrono::milliseconds min, std::chrono::milliseconds max) {
   std::lock_guard lock(state_->mutex);
-  state_->latency = latency;
+  state_->latency = min;
+  state_->latency_max = max;
 }
 
 std::vector<RecordedAiRequest> FakeAi::requests() const {

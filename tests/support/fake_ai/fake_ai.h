@@ -163,6 +163,10 @@ class FakeAi {
   void script(const FakeAiReply& reply, int n = 1);
   // Delay of default answers (benchmarks: a fake model that takes 1 s).
   void setLatency(std::chrono::milliseconds latency);
+  // Delay of default answers drawn per request, uniformly from [min, max] (a model whose answer
+  // time varies; the soak benchmark's 200 ms - 1 s). The draws are seeded, not reproducible
+  // across threads.
+  void setLatency(std::chrono::milliseconds min, std::chrono::milliseconds max);
 
   std::vector<RecordedAiRequest> requests() const;
   uint64_t requestCount() const;

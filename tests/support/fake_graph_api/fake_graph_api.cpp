@@ -834,6 +834,14 @@ void FakeGraphApi::clearRecords() {
   state_->uploads.clear();
 }
 
+std::vector<RecordedSend> FakeGraphApi::takeSends() {
+  std::lock_guard lock(state_->mutex);
+  std::vector<RecordedSend> taken;
+  taken.swap(state_->sends);
+  state_->reads.clear();
+  return taken;
+}
+
 std::string FakeGraphApi::addMedia(std::string bytes, std::string mime_type) {
   return addMedia(std::move(bytes), std::move(mime_type), MediaOverrides{});
 }

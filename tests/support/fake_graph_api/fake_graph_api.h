@@ -144,6 +144,9 @@ class FakeGraphApi {
   // Blocks until sendCount() >= n (true) or the timeout passes (false).
   bool waitForSends(std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   void clearRecords();
+  // The sends recorded since the last call, in arrival order, forgotten here together with the
+  // reads: a long run (the soak benchmark) reads its records as they come and keeps memory flat.
+  std::vector<RecordedSend> takeSends();
 
   // --- media ------------------------------------------------------------------------------
   struct MediaOverrides {
