@@ -395,6 +395,21 @@ steps:
   EXPECT_EQ(d->terminate(), 0);
 }
 
+// ---- senders --------------------------------------------------------------------------------
+
+TEST_F(FlowEngineTest, ACustomerWithoutAPhoneNumberRunsFlowsAndIsAnswered) {
+  flow("hello", helloFlow("Hi {{ contact.user_id }}, phone {{ contact.phone or 'hidden' }}, "
+                          "from '{{ message.from }}'"));
+  auto d = start();
+  ASSERT_TRUE(d);
+  const std::string user = "ID.1349120865530274191";
+  Chat chat(*d, user, /*user_id_only=*/true);
+  chat.say("hello");
+  EXPECT_EQ(chat.text(), "Hi " + user + ", phone hidden, from ''") << d->log();
+  chat.say("probe");  // no flow takes it: the auto-reply answers at the same address
+  EXPECT_EQ(chat.text(), "probe") << d->log();
+}
+
 // ---- modes ------------------------------------------------------------------------------------
 
 TEST_F(FlowEngineTest, ModesDecideWhatASecondTriggerDoes) {
