@@ -135,6 +135,14 @@ void AutoReply::handle(const bus::Event& event, std::function<void()> done) {
     return;
   }
   job->done = std::move(done);
+  if (config_.answer_types.count(job->type) == 0) {
+    // A reaction, an edit, a notice: nothing the customer expects an answer to.
+    log::get("auto-reply")
+        ->debug("message {} ({}) on {} left unanswered: auto_reply.answer_types does not list '{}'",
+                job->message_id, job->type, job->channel, job->type);
+    job->done();
+    return;
+  }
   auto it = channels_.find(job->channel);
   if (job->to.empty() || it == channels_.end()) {
     fail(job, job->to.empty() ? std::string(kNoSenderError)

@@ -1,12 +1,14 @@
-// AutoReply — the built-in behaviour that answers every customer message until
+// AutoReply — the built-in behaviour that answers customer messages until
 // flows take over: a keyword map first, then echo, a fixed text, or an AI
 // provider's reply. Replies go into the outbox (which sends them with rate
 // limits and retries) addressed to the channel the message came in on and to
 // the contact the inbox stored it under (a phone number, or the business-scoped
 // user id of a customer without one).
 //
-// A message that should be answered and cannot be (no sender, an unknown
-// channel, the AI failed) is logged and published as message.failed.
+// Only the message types in auto_reply.answer_types are answered: by default
+// what a customer says, not reactions, edits, deletions or notices. A message
+// that should be answered and cannot be (no sender, an unknown channel, the AI
+// failed) is logged and published as message.failed.
 //
 // It subscribes asynchronously to message.received, so one conversation's
 // messages are answered one at a time and in order, while different
