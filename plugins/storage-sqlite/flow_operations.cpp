@@ -35,8 +35,9 @@ void validateKey(const Fields& f) {
 
 // ---- contacts ---------------------------------------------------------------------
 
-#define WAFLOW_CONTACT_COLUMNS \
-  "channel, contact, name, last_inbound_at, attributes, tags, opted_in, first_message_id"
+#define WAFLOW_CONTACT_COLUMNS                                                              \
+  "channel, contact, name, last_inbound_at, attributes, tags, opted_in, first_message_id, " \
+  "phone, user_id"
 
 // A contacts row read with WAFLOW_CONTACT_COLUMNS, as a Contact.
 Json contactRow(const Stmt& s) {
@@ -47,7 +48,9 @@ Json contactRow(const Stmt& s) {
           {"attributes", parseStored(s.text(4))},
           {"tags", parseStored(s.text(5))},
           {"opted_in", s.int64(6) != 0},
-          {"first_message_id", s.text(7)}};
+          {"first_message_id", s.text(7)},
+          {"phone", s.text(8)},
+          {"user_id", s.text(9)}};
 }
 
 constexpr const char* kSelectContact =

@@ -31,6 +31,11 @@ void validateInboxPut(const Json& in) {
     m.string("id");
     m.string("contact", false);
     m.string("contact_name", false);
+    for (const char* identifier : {"phone", "user_id"}) {
+      if (m.has(identifier)) {
+        m.string(identifier, false);
+      }
+    }
     m.string("conversation", false);
     m.string("type", false);
     m.integer("received_at");
@@ -45,10 +50,12 @@ constexpr const char* kInsertInbox =
 
 // A name is taken when non-empty and at least as recent as what is stored, so
 // a late redelivery cannot bring back an old name. The first message ever
-// stored for a contact (none inbound before: last_inbound_at 0) is kept.
+// stored for a contact (none inbound before: last_inbound_at 0) is kept. A new
+// contact takes the message's phone and user id; a known one changes them only
+// through kLinkIdentifiers, so its indexes are not rewritten by every message.
 constexpr const char* kUpsertContact =
     "INSERT INTO contacts (channel, contact, name, last_inbound_at, created_at, updated_at, "
-    "first_message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) "
+    "first_message_id, phone, user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8) "
     "ON CONFLICT (channel, contact) DO UPDATE SET "
     "first_message_id = CASE WHEN contacts.last_inbound_at = 0 AND "
     "contacts.first_message_id = '' THEN excluded.first_message_id "
@@ -59,46 +66,145 @@ constexpr const char* kUpsertContact =
     "last_inbound_at = MAX(contacts.last_inbound_at, excluded.last_inbound_at), "
     "updated_at = excluded.updated_at";
 
+// A non-empty phone or user id is taken: this links the two identifiers.
+constexpr const char* kLinkIdentifiers =
+    "UPDATE contacts SET phone = CASE WHEN ?3 <> '' THEN ?3 ELSE phone END, "
+    "user_id = CASE WHEN ?4 <> '' THEN ?4 ELSE user_id END WHERE channel = ?1 AND contact = ?2";
+
+constexpr const char* kSelectIdentifiers =
+    "SELECT phone, user_id FROM contacts WHERE channel = ?1 AND contact = ?2";
+
+// The same person under another key: keyed by the message's phone (?2) or user id (?3), or
+// carrying one of them (NULL when the message has none). Each branch is one index lookup;
+// INDEXED BY holds the planner to that (left to itself it scanned the channel's contacts).
+constexpr const char* kSelectSamePerson =
+    "SELECT contact FROM ("
+    "SELECT contact, 1 AS rank FROM contacts WHERE channel = ?1 AND contact = ?2 "
+    "UNION ALL SELECT contact, 2 FROM contacts WHERE channel = ?1 AND contact = ?3 "
+    "UNION ALL SELECT contact, 3 FROM contacts INDEXED BY contacts_phone "
+    "WHERE channel = ?1 AND phone = ?2 AND phone <> '' "
+    "UNION ALL SELECT contact, 3 FROM contacts INDEXED BY contacts_user_id "
+    "WHERE channel = ?1 AND user_id = ?3 AND user_id <> '') "
+    "ORDER BY rank, contact LIMIT 1";
+
+constexpr const char* kSelectStoredContact =
+    "SELECT contact FROM inbox WHERE channel = ?1 AND id = ?2";
+
+// The optional string `key` of a validated message; "" when absent.
+const std::string& optionalStr(const Json& m, const char* key) {
+  static const std::string kNone;
+  auto it = m.find(key);
+  return it == m.end() || it->is_null() ? kNone : it->get_ref<const std::string&>();
+}
+
+// Where one inbox.put message goes.
+struct Destination {
+  std::string contact;       // the contact it is stored under
+  std::string conversation;  // and its conversation
+  bool link = false;         // the contact must take the message's phone / user id
+};
+
+// The contact a message names when that exists (the common case, one lookup), else the same
+// person known by the message's other identifier, else the one it names (a new contact).
+Destination destinationOf(Db& db, const Json& m, const std::string& phone,
+                          const std::string& user_id) {
+  const std::string& channel = str(m, "channel");
+  Destination to{str(m, "contact"), str(m, "conversation")};
+  if (to.contact.empty() || (phone.empty() && user_id.empty())) {
+    return to;
+  }
+  {
+    Stmt known = db.prepare(kSelectIdentifiers);
+    known.bindRef(1, channel).bindRef(2, to.contact);
+    if (known.step()) {
+      to.link = (!phone.empty() && known.text(0) != phone) ||
+                (!user_id.empty() && known.text(1) != user_id);
+      return to;
+    }
+  }
+  Stmt same = db.prepare(kSelectSamePerson);
+  same.bindRef(1, channel);
+  phone.empty() ? same.bindNull(2) : same.bindRef(2, phone);
+  user_id.empty() ? same.bindNull(3) : same.bindRef(3, user_id);
+  if (same.step()) {
+    to.contact = same.text(0);
+    to.conversation = channel + ":" + to.contact;
+    to.link = true;
+  }
+  return to;
+}
+
+// Stores the message under `to`; true when it is new.
+bool insertInbox(Db& db, const Json& m, const Destination& to, int64_t now) {
+  const Json& event = m.at("event");
+  std::string event_text = event.is_string() ? std::string() : event.dump();
+  Stmt s = db.prepare(kInsertInbox);
+  s.bindRef(1, str(m, "channel"))
+      .bindRef(2, str(m, "id"))
+      .bindRef(3, to.contact)
+      .bindRef(4, str(m, "contact_name"))
+      .bindRef(5, to.conversation)
+      .bindRef(6, str(m, "type"))
+      .bind(7, num(m, "received_at"))
+      .bindRef(8, event.is_string() ? event.get_ref<const std::string&>() : event_text)
+      .bind(9, now)
+      .run();
+  return db.changes() == 1;
+}
+
+void upsertContact(Db& db, const Json& m, const Destination& to, const std::string& phone,
+                   const std::string& user_id, int64_t now) {
+  const std::string& channel = str(m, "channel");
+  {
+    Stmt c = db.prepare(kUpsertContact);
+    c.bindRef(1, channel)
+        .bindRef(2, to.contact)
+        .bindRef(3, str(m, "contact_name"))
+        .bind(4, num(m, "received_at"))
+        .bind(5, now)
+        .bindRef(6, str(m, "id"))
+        .bindRef(7, phone)
+        .bindRef(8, user_id)
+        .run();
+  }
+  if (to.link) {
+    Stmt l = db.prepare(kLinkIdentifiers);
+    l.bindRef(1, channel).bindRef(2, to.contact).bindRef(3, phone).bindRef(4, user_id).run();
+  }
+}
+
+std::string storedContact(Db& db, const std::string& channel, const std::string& id) {
+  Stmt s = db.prepare(kSelectStoredContact);
+  s.bindRef(1, channel).bindRef(2, id);
+  return s.step() ? s.text(0) : std::string();
+}
+
 void runInboxPut(Db& db, const Json& in, std::string& out) {
   const Json& messages = in.at("messages");
   std::vector<bool> flags;
+  std::vector<std::string> contacts;
   flags.reserve(messages.size());
+  contacts.reserve(messages.size());
   int64_t now = nowMs();
   for (const Json& m : messages) {
-    const std::string& channel = str(m, "channel");
-    const std::string& contact = str(m, "contact");
-    const std::string& contact_name = str(m, "contact_name");
-    int64_t received_at = num(m, "received_at");
-    const Json& event = m.at("event");
-    std::string event_text = event.is_string() ? std::string() : event.dump();
-    {
-      Stmt s = db.prepare(kInsertInbox);
-      s.bindRef(1, channel)
-          .bindRef(2, str(m, "id"))
-          .bindRef(3, contact)
-          .bindRef(4, contact_name)
-          .bindRef(5, str(m, "conversation"))
-          .bindRef(6, str(m, "type"))
-          .bind(7, received_at)
-          .bindRef(8, event.is_string() ? event.get_ref<const std::string&>() : event_text)
-          .bind(9, now)
-          .run();
-      flags.push_back(db.changes() == 1);
-    }
-    if (!contact.empty()) {
-      Stmt c = db.prepare(kUpsertContact);
-      c.bindRef(1, channel)
-          .bindRef(2, contact)
-          .bindRef(3, contact_name)
-          .bind(4, received_at)
-          .bind(5, now)
-          .bindRef(6, str(m, "id"))
-          .run();
+    const std::string& phone = optionalStr(m, "phone");
+    const std::string& user_id = optionalStr(m, "user_id");
+    Destination to = destinationOf(db, m, phone, user_id);
+    flags.push_back(insertInbox(db, m, to, now));
+    contacts.push_back(flags.back() ? to.contact
+                                    : storedContact(db, str(m, "channel"), str(m, "id")));
+    if (!to.contact.empty()) {
+      upsertContact(db, m, to, phone, user_id, now);
     }
   }
   out += '{';
   appendFlags(out, "new", flags);
-  out += '}';
+  out += ",\"contacts\":[";
+  for (std::size_t i = 0; i < contacts.size(); ++i) {
+    out += i == 0 ? "" : ",";
+    appendString(out, contacts[i]);
+  }
+  out += "]}";
 }
 
 void validateInboxPending(const Json& in) {

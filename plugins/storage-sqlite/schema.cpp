@@ -259,6 +259,15 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_time ON audit_log (at);
 )sql",
+    // 7: one person, one contact. A contact keeps both of its identifiers, the phone number
+    // and the business-scoped user id (a WhatsApp user with a username may have no phone
+    // number), so a message carrying either finds the contact first known by the other.
+    R"sql(
+ALTER TABLE contacts ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE contacts ADD COLUMN user_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX contacts_phone ON contacts (channel, phone) WHERE phone <> '';
+CREATE INDEX contacts_user_id ON contacts (channel, user_id) WHERE user_id <> '';
+)sql",
 };
 
 constexpr int64_t kVersion = static_cast<int64_t>(std::size(kMigrations));

@@ -92,11 +92,13 @@ std::string AutoReply::ruleReply(const std::string& text, const std::string& typ
   return "";
 }
 
-void AutoReply::handle(const bus::Event& event, std::function<void()> done) {
+// The job for a message.received event, without `done`; null when the event carries no message.
+std::shared_ptr<AutoReply::Job> AutoReply::jobFor(const bus::Event& event) const {
   auto job = std::make_shared<Job>();
+  std::string sender;
   if (const ReceivedMessage* received = receivedMessage(event)) {
     job->channel = received->channel;
-    job->to = received->message.from;
+    sender = senderContact(received->message);
     job->text = received->message.text;
     job->type = received->message.type;
     job->message_id = received->message.id;
@@ -104,28 +106,50 @@ void AutoReply::handle(const bus::Event& event, std::function<void()> done) {
     // Published by a plugin: only the JSON form exists.
     auto payload = nlohmann::json::parse(event.payload, nullptr, false);
     if (payload.is_discarded() || !payload.is_object()) {
-      done();
-      return;
+      return nullptr;
     }
     job->channel = payload.value("channel", "");
-    job->to = payload.value("from", "");
+    sender = payload.value("from", "");
+    if (sender.empty()) {
+      sender = payload.value("from_user_id", "");
+    }
     job->text = payload.value("text", "");
     job->type = payload.value("type", "");
     job->message_id = payload.value("id", "");
   }
+  // Answered where the inbox stored it: the contact the customer was first known as.
+  job->to = eventContact(event, job->channel, sender);
   job->request_id = event.request_id;
   job->conversation = event.conversation;
-  job->done = std::move(done);
-  auto it = channels_.find(job->channel);
-  if (job->to.empty() || it == channels_.end()) {
-    job->done();  // nobody to answer (e.g. a user known only by a business-scoped id)
-    return;
-  }
-  job->channel_instance = it->second;
   // Derived from the message: handling it again (after a crash) finds the
   // reply already in the outbox instead of queueing a second one.
   job->send_id = fmt::format("{}:{}:auto-reply", job->channel,
                              job->message_id.empty() ? log::newRequestId() : job->message_id);
+  return job;
+}
+
+void AutoReply::handle(const bus::Event& event, std::function<void()> done) {
+  std::shared_ptr<Job> job = jobFor(event);
+  if (job == nullptr) {
+    done();
+    return;
+  }
+  job->done = std::move(done);
+  if (config_.answer_types.count(job->type) == 0) {
+    // A reaction, an edit, a notice: nothing the customer expects an answer to.
+    log::get("auto-reply")
+        ->debug("message {} ({}) on {} left unanswered: auto_reply.answer_types does not list '{}'",
+                job->message_id, job->type, job->channel, job->type);
+    job->done();
+    return;
+  }
+  auto it = channels_.find(job->channel);
+  if (job->to.empty() || it == channels_.end()) {
+    fail(job, job->to.empty() ? std::string(kNoSenderError)
+                              : "the channel '" + job->channel + "' is not configured");
+    return;
+  }
+  job->channel_instance = it->second;
   job->reply = ruleReply(job->text, job->type);
   if (!job->reply.empty() || config_.mode != "ai" || ai_ == nullptr) {
     if (job->reply.empty()) {
@@ -148,7 +172,8 @@ void AutoReply::askAi(std::shared_ptr<Job> job) {
   ai_->complete(r, [this, job](plugin::CallOutcome outcome) {
     log::RequestScope scope(job->request_id);
     if (!outcome.ok() || outcome.value.empty()) {
-      aiFailed(job, outcome.ok() ? "empty reply" : outcome.error);
+      fail(job, "the AI provider '" + ai_->id() +
+                    "' failed: " + (outcome.ok() ? "empty reply" : outcome.error));
       return;
     }
     job->reply = std::move(outcome.value);
@@ -184,24 +209,15 @@ void AutoReply::queueReply(std::shared_ptr<Job> job) {
   });
 }
 
-void AutoReply::aiFailed(std::shared_ptr<Job> job, const std::string& error) {
+void AutoReply::fail(std::shared_ptr<Job> job, const std::string& error) {
   log::get("auto-reply")
-      ->warn("AI provider '{}' failed for message {}: {}", ai_->id(), job->message_id, error);
+      ->warn("message {} on {} not answered: {}", job->message_id, job->channel, error);
   metrics_
       .counter("waflow_replies_failed_total", "Auto-replies that could not be produced",
                {{"channel", job->channel}})
       .inc();
-  nlohmann::json p = {{"channel", job->channel},
-                      {"to", job->to},
-                      {"id", job->send_id},
-                      {"in_reply_to", job->message_id},
-                      {"error", "the AI provider '" + ai_->id() + "' failed: " + error},
-                      {"error_code", 0}};
-  bus::Event ev;
-  ev.type = kMessageFailed;
-  ev.payload = p.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  ev.request_id = job->request_id;
-  bus_.tryPublish(std::move(ev));
+  bus_.tryPublish(replyFailedEvent(job->channel, job->to, job->send_id, job->message_id, error,
+                                   job->request_id));
   job->done();
 }
 

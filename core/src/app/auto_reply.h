@@ -1,7 +1,14 @@
-// AutoReply — the built-in behaviour that answers every customer message until
+// AutoReply — the built-in behaviour that answers customer messages until
 // flows take over: a keyword map first, then echo, a fixed text, or an AI
 // provider's reply. Replies go into the outbox (which sends them with rate
-// limits and retries) addressed to the channel the message came in on.
+// limits and retries) addressed to the channel the message came in on and to
+// the contact the inbox stored it under (a phone number, or the business-scoped
+// user id of a customer without one).
+//
+// Only the message types in auto_reply.answer_types are answered: by default
+// what a customer says, not reactions, edits, deletions or notices. A message
+// that should be answered and cannot be (no sender, an unknown channel, the AI
+// failed) is logged and published as message.failed.
 //
 // It subscribes asynchronously to message.received, so one conversation's
 // messages are answered one at a time and in order, while different
@@ -45,9 +52,11 @@ class AutoReply {
 
  private:
   struct Job;
+  std::shared_ptr<Job> jobFor(const bus::Event& event) const;
   void askAi(std::shared_ptr<Job> job);
   void queueReply(std::shared_ptr<Job> job);
-  void aiFailed(std::shared_ptr<Job> job, const std::string& error);
+  // No reply: logged, counted and published as message.failed, never silent.
+  void fail(std::shared_ptr<Job> job, const std::string& error);
 
   config::AutoReplyConfig config_;
   Outbox& outbox_;

@@ -1,5 +1,7 @@
 #include "app/events.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 
 namespace waflow::core::app {
@@ -72,6 +74,33 @@ std::string conversationKey(const std::string& channel, const std::string& conta
   return channel + ":" + contact;
 }
 
+const std::string& senderContact(const waflow::InboundMessage& m) {
+  return m.from.empty() ? m.from_user_id : m.from;
+}
+
+std::string eventContact(const bus::Event& event, const std::string& channel,
+                         const std::string& sender) {
+  const std::string& key = event.conversation;
+  if (key.size() > channel.size() + 1 && key.compare(0, channel.size(), channel) == 0 &&
+      key[channel.size()] == ':') {
+    return key.substr(channel.size() + 1);
+  }
+  return sender;
+}
+
+bus::Event replyFailedEvent(const std::string& channel, const std::string& to,
+                            const std::string& id, const std::string& in_reply_to,
+                            const std::string& error, const std::string& request_id) {
+  nlohmann::json p = {{"channel", channel},         {"to", to},       {"id", id},
+                      {"in_reply_to", in_reply_to}, {"error", error}, {"error_code", 0}};
+  bus::Event ev;
+  ev.type = kMessageFailed;
+  // An AI provider's error text may hold anything: bytes that are not UTF-8 are replaced.
+  ev.payload = p.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  ev.request_id = request_id;
+  return ev;
+}
+
 bus::Event messageReceivedEvent(const std::string& channel, waflow::InboundMessage&& m,
                                 const std::string& request_id) {
   std::string p;
@@ -91,7 +120,7 @@ bus::Event messageReceivedEvent(const std::string& channel, waflow::InboundMessa
   appendRaw(p, m.raw_json);
   bus::Event ev;
   ev.type = kMessageReceived;
-  ev.conversation = conversationKey(channel, m.from.empty() ? m.from_user_id : m.from);
+  ev.conversation = conversationKey(channel, senderContact(m));
   ev.payload = std::move(p);
   ev.request_id = request_id;
   ev.native = std::make_shared<const ReceivedMessage>(ReceivedMessage{channel, std::move(m)});

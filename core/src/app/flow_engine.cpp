@@ -20,14 +20,15 @@
 namespace waflow::core::app {
 namespace {
 
-// The message as the event carries it: id, from, type, text, media, reply_id, reply_title,
-// channel, timestamp.
+// The message as the event carries it: id, from, from_user_id, type, text, media, reply_id,
+// reply_title, channel, timestamp.
 Json messageFields(const bus::Event& event) {
   Json m = Json::object();
   if (const ReceivedMessage* received = receivedMessage(event)) {
     const waflow::InboundMessage& in = received->message;
     m = {{"id", in.id},
          {"from", in.from},
+         {"from_user_id", in.from_user_id},
          {"type", in.type},
          {"text", in.text},
          {"channel", received->channel},
@@ -53,8 +54,8 @@ Json messageFields(const bus::Event& event) {
   if (!payload.is_object()) {
     return m;
   }
-  for (const char* key : {"id", "from", "type", "text", "channel", "reply_id", "reply_title",
-                          "timestamp", "media", "name"}) {
+  for (const char* key : {"id", "from", "from_user_id", "type", "text", "channel", "reply_id",
+                          "reply_title", "timestamp", "media", "name"}) {
     if (auto it = payload.find(key); it != payload.end()) {
       m[key] = *it;
     }
@@ -62,8 +63,8 @@ Json messageFields(const bus::Event& event) {
   return m;
 }
 
-// The message as rules see it (docs/lua.md): id, from, type, text, media, reply_id,
-// reply_title, channel, timestamp. The text is cut to `max_text` characters
+// The message as rules see it (docs/lua.md): id, from, from_user_id, type, text, media,
+// reply_id, reply_title, channel, timestamp. The text is cut to `max_text` characters
 // (flows.max_rule_text): everything a flow does with it — regexes, keywords, Lua, answer
 // checks — then costs at most that much, whatever a customer sends.
 Json messageJson(const bus::Event& event, size_t max_text) {
@@ -78,6 +79,20 @@ Json messageJson(const bus::Event& event, size_t max_text) {
     }
   }
   return m;
+}
+
+// contact.phone and contact.user_id from the stored contact. A contact known only by its
+// business-scoped user id has no phone (nil in Lua); one stored before storage kept the phone
+// keeps its key as the phone, as before.
+void readIdentifiers(const Json& stored, const std::string& key, Json& contact) {
+  const std::string phone = jsonString(stored, "phone");
+  const std::string user_id = jsonString(stored, "user_id");
+  if (!phone.empty()) {
+    contact["phone"] = phone;
+  } else if (!user_id.empty() && user_id == key) {
+    contact["phone"] = nullptr;
+  }
+  contact["user_id"] = user_id.empty() ? Json(nullptr) : Json(user_id);
 }
 
 }  // namespace
@@ -216,6 +231,7 @@ void FlowEngine::Impl::withEntry(const std::string& channel, const std::string& 
                   entry->contact_json["tags"] = c.value("tags", Json::array());
                   entry->contact_json["last_inbound_at"] = c.value("last_inbound_at", int64_t{0});
                   entry->first_message_id = c.value("first_message_id", "");
+                  readIdentifiers(c, entry->contact, entry->contact_json);
                 }
                 finish();
               });
@@ -312,18 +328,29 @@ Json FlowEngine::Impl::conversationJson(const ConversationEntry* entry) const {
 void FlowEngine::Impl::onMessage(const bus::Event& event, bus::Done done) {
   Json message = messageJson(event, config_.flows.max_rule_text);
   std::string channel = jsonString(message, "channel");
-  std::string from = jsonString(message, "from");
+  std::string sender = jsonString(message, "from");
+  if (sender.empty()) {
+    sender = jsonString(message, "from_user_id");  // a customer without a phone number
+  }
+  // The inbox may have stored the message under the contact its sender was first known as.
+  std::string contact = eventContact(event, channel, sender);
   auto finished = shareDone(std::move(done));
-  if (from.empty() || channel.empty()) {
-    finished();  // nobody to answer (a user known only by a business-scoped id)
-    return;
-  }
   auto set = current();
-  if (set->flows.empty() && services_.fallback != nullptr) {
-    services_.fallback->handle(event, std::move(finished));  // no flows: the auto-reply path
+  if (services_.fallback != nullptr && (set->flows.empty() || contact.empty())) {
+    // No flows: the auto-reply path. No sender: no flow can answer; the auto-reply says why.
+    services_.fallback->handle(event, std::move(finished));
     return;
   }
-  withEntry(channel, from,
+  if (contact.empty() || channel.empty()) {
+    const std::string id = jsonString(message, "id");
+    const std::string why = contact.empty() ? kNoSenderError : "the message names no channel";
+    flowLogger()->warn("message {} on {} not answered: {}", id, channel, why);
+    services_.bus.tryPublish(replyFailedEvent(channel, "", "", id, why, event.request_id));
+    messages_unhandled_->inc();
+    finished();
+    return;
+  }
+  withEntry(channel, contact,
             [this, set, message = std::move(message), event,
              finished](std::shared_ptr<ConversationEntry> entry) mutable {
               handleMessage(std::move(set), std::move(entry), std::move(message), std::move(event),

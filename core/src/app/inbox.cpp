@@ -37,8 +37,12 @@ std::string inboxPutItem(const bus::Event& event, int64_t now) {
   in.reserve(256 + event.payload.size() + event.payload.size() / 8);
   appendField(in, "channel", r.channel);
   appendField(in, "id", m.id);
-  appendField(in, "contact", m.from.empty() ? m.from_user_id : m.from);
+  appendField(in, "contact", senderContact(m));
   appendField(in, "contact_name", m.contact_name);
+  // Both of the sender's identifiers: storage keeps them on the contact and finds the contact
+  // the sender was first known as by either.
+  appendField(in, "phone", m.from);
+  appendField(in, "user_id", m.from_user_id);
   appendField(in, "conversation", event.conversation);
   appendField(in, "type", m.type);
   appendNumber(in, "received_at", now);
@@ -47,6 +51,15 @@ std::string inboxPutItem(const bus::Event& event, int64_t now) {
   appendJsonString(in, event.payload);
   in += '}';
   return in;
+}
+
+// The contact inbox.put stored item `index` under ("" when the storage does not say).
+std::string storedContact(const Json& output, std::size_t index) {
+  auto it = output.find("contacts");
+  if (it == output.end() || !it->is_array() || index >= it->size() || !(*it)[index].is_string()) {
+    return {};
+  }
+  return (*it)[index].get<std::string>();
 }
 
 std::vector<bool> newFlags(const std::string& output, std::size_t expected) {
@@ -139,56 +152,23 @@ void Inbox::accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
     struct Puts {
       std::mutex mutex;
       std::vector<bool> fresh;
+      std::vector<std::string> contacts;  // the contact storage stored each message under
       std::size_t remaining;
       std::string error;
     };
     auto puts = std::make_shared<Puts>();
     puts->fresh.assign(batch->events.size(), false);
+    puts->contacts.resize(batch->events.size());
     puts->remaining = batch->events.size();
-    auto stored = [this, batch, request_id, finishOne](const std::string& error,
-                                                       const std::vector<bool>& fresh) {
+    auto stored = [this, batch, request_id, finishOne](const Puts& result) {
       log::RequestScope scope(request_id);
-      if (!error.empty()) {
+      if (!result.error.empty()) {
         log::get("inbox")->error("storing {} message(s) from {} failed: {}", batch->events.size(),
-                                 batch->channel, error);
+                                 batch->channel, result.error);
         finishOne(false);
         return;
       }
-      auto& duplicates = metrics_.counter("waflow_messages_duplicate_total",
-                                          "Redelivered messages recognised and skipped",
-                                          {{"channel", batch->channel}});
-      auto& received =
-          metrics_.counter("waflow_messages_received_total",
-                           "Customer messages stored from channels", {{"channel", batch->channel}});
-      for (std::size_t i = 0; i < fresh.size(); ++i) {
-        const auto& m = receivedMessage(batch->events[i])->message;
-        if (!fresh[i]) {
-          duplicates.inc();
-          log::get("inbox")->debug(
-              "message {} from {} was already stored; not processing it "
-              "again",
-              m.id, m.from);
-          std::lock_guard lock(mutex_);
-          published_.erase(batch->keys[i]);
-          continue;
-        }
-        received.inc();
-        if (outbox_ != nullptr) {
-          outbox_->noteInbound(batch->channel, m.from, nowMs());
-        }
-        log::get("inbox")->debug("message {} ({}) from {} on {} stored", m.id, m.type, m.from,
-                                 batch->channel);
-        if (bus_.tryPublish(std::move(batch->events[i])) !=
-            bus::EventBus::PublishResult::kAccepted) {
-          // Durable but not yet queued: the replay publishes it when there is
-          // room.
-          {
-            std::lock_guard lock(mutex_);
-            published_.erase(batch->keys[i]);
-          }
-          scheduleReplay();
-        }
-      }
+      publishNew(*batch, result.fresh, result.contacts);
       finishOne(true);
     };
     const int64_t now = nowMs();
@@ -207,11 +187,12 @@ void Inbox::accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
                 puts->error = "storage answered inbox.put without a \"new\" flag";
               } else {
                 puts->fresh[i] = (*it)[index].get<bool>();
+                puts->contacts[i] = storedContact(*output, index);
               }
               last = --puts->remaining == 0;
             }
             if (last) {
-              stored(puts->error, puts->fresh);
+              stored(*puts);
             }
           });
     }
@@ -274,6 +255,47 @@ void Inbox::accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
           }
           finishOne(true);
         });
+  }
+}
+
+// Publishes the messages stored for the first time, each in the conversation of the contact
+// storage stored it under (redeliveries are only counted).
+void Inbox::publishNew(Batch& batch, const std::vector<bool>& fresh,
+                       const std::vector<std::string>& contacts) {
+  auto& duplicates =
+      metrics_.counter("waflow_messages_duplicate_total",
+                       "Redelivered messages recognised and skipped", {{"channel", batch.channel}});
+  auto& received =
+      metrics_.counter("waflow_messages_received_total", "Customer messages stored from channels",
+                       {{"channel", batch.channel}});
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    const auto& m = receivedMessage(batch.events[i])->message;
+    if (!fresh[i]) {
+      duplicates.inc();
+      log::get("inbox")->debug("message {} from {} was already stored; not processing it again",
+                               m.id, senderContact(m));
+      std::lock_guard lock(mutex_);
+      published_.erase(batch.keys[i]);
+      continue;
+    }
+    received.inc();
+    const std::string contact = contacts[i].empty() ? senderContact(m) : contacts[i];
+    if (contact != senderContact(m)) {
+      batch.events[i].conversation = conversationKey(batch.channel, contact);
+    }
+    if (outbox_ != nullptr) {
+      outbox_->noteInbound(batch.channel, contact, nowMs());
+    }
+    log::get("inbox")->debug("message {} ({}) from {} on {} stored", m.id, m.type, contact,
+                             batch.channel);
+    if (bus_.tryPublish(std::move(batch.events[i])) != bus::EventBus::PublishResult::kAccepted) {
+      // Durable but not yet queued: the replay publishes it when there is room.
+      {
+        std::lock_guard lock(mutex_);
+        published_.erase(batch.keys[i]);
+      }
+      scheduleReplay();
+    }
   }
 }
 

@@ -6,6 +6,10 @@
 // already had (a redelivery, also one from before a restart) is acknowledged
 // and not processed again. New messages are then published on the bus.
 //
+// Each message is stored under the contact its sender was first known as (a phone number, or
+// the business-scoped user id of a customer who has none; storage links the two on the contact,
+// see inbox.put in <waflow/sdk/storage.hpp>) and published in that contact's conversation.
+//
 // A message stays "pending" in storage until every message.received handler
 // has run (a completion handler subscribed last marks it done). After a crash,
 // recover() publishes what was stored but not finished, after counting the attempt
@@ -81,7 +85,8 @@ class Inbox {
 
  private:
   struct Batch;
-  void publishNew(Batch& batch, const std::string& request_id);
+  void publishNew(Batch& batch, const std::vector<bool>& fresh,
+                  const std::vector<std::string>& contacts);
   // Publishes one message listed by inbox.pending, unless it is in flight.
   enum class Replayed { kPublished, kInFlight, kBusFull };
   Replayed publishStored(const nlohmann::json& stored);

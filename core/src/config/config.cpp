@@ -478,6 +478,14 @@ void Loader::checkAutoReply(const json& value, Config& config) {
       }
     }
   }
+  if (auto types = section->find("answer_types"); types != section->end() && types->is_array()) {
+    reply.answer_types.clear();
+    for (const json& type : *types) {
+      if (type.is_string()) {  // anything else was reported by the schema
+        reply.answer_types.insert(type.get<std::string>());
+      }
+    }
+  }
 
   const Entry yaml_section = findEntry(root_, "auto_reply");
   if (reply.mode == "text" && reply.text.empty()) {

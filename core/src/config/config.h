@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,11 @@ struct AutoReplyConfig {
   std::string ai;           // ai instance id; the loader fills in the first ai instance
   std::map<std::string, std::string> keywords;  // keyword -> reply, checked first
   std::string system_prompt;
+  // The message types answered: what a customer says, never a notice about a message
+  // (reaction, edit, revoke), an unsupported one or a system event (core_schema.cpp holds the
+  // same list as the schema's default).
+  std::set<std::string> answer_types = {"text",     "image",    "video",       "audio",  "document",
+                                        "location", "contacts", "interactive", "button", "order"};
 };
 
 // The sender: see the `outbox:` keys in core_schema.cpp and docs/reliability.md.

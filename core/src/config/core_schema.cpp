@@ -279,6 +279,15 @@ constexpr const char* kCoreSchema = R"json({
           "type": "object", "default": {},
           "additionalProperties": {"type": "string"},
           "description": "keyword -> reply text, checked before the mode: matches when the whole message or one of its words equals the keyword, ignoring case."
+        },
+        "answer_types": {
+          "type": "array",
+          "default": ["text", "image", "video", "audio", "document", "location", "contacts", "interactive", "button", "order"],
+          "items": {
+            "type": "string",
+            "enum": ["text", "image", "video", "audio", "document", "sticker", "location", "contacts", "interactive", "button", "order", "reaction", "edit", "revoke", "request_welcome", "system", "unsupported", "unknown"]
+          },
+          "description": "The message types the auto-reply answers; others (by default reactions, stickers, edits, deletions, request_welcome, system notices and unsupported messages) are stored and left unanswered. Flows trigger on any type they name."
         }
       }
     }

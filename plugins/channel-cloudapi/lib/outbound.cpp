@@ -91,11 +91,13 @@ void setRecipient(json& body, const std::string& to) {
     body["to"] = std::string(v);
     return;
   }
-  // BSUIDs look like "US.13491208655302741918": a country code, a dot, then letters/digits.
+  // BSUIDs look like "US.13491208655302741918": a country code, a dot, then letters and
+  // digits. Only that example is documented (protocols.md §A.4), so further dots are taken too:
+  // a parent BSUID shared by several business portfolios reads "US.ENT.11815799212886844830".
   bool bsuid =
       to.size() > 3 && to[0] >= 'A' && to[0] <= 'Z' && to[1] >= 'A' && to[1] <= 'Z' &&
-      to[2] == '.' &&
-      to.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 3) ==
+      to[2] == '.' && to.back() != '.' &&
+      to.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.", 3) ==
           std::string::npos;
   if (bsuid) {
     body["recipient"] = to;

@@ -29,7 +29,8 @@
 //                 emoji to `text`; an empty emoji removes our reaction.
 //
 // Every type: `to` is the recipient's phone number, digits only (a leading '+' is dropped), or a
-// business-scoped user id such as "US.13491208655302741918" (sent as "recipient"). `reply_to`
+// business-scoped user id such as "US.13491208655302741918" or a parent one such as
+// "US.ENT.11815799212886844830" (sent as "recipient", without "to"). `reply_to`
 // becomes context.message_id (a quoted reply), except for reactions. A top-level
 // "biz_opaque_callback_data" string in payload_json (an object) is lifted out of the type object
 // and sent at the top level; Meta echoes it in status webhooks. Without one, the message's `id`

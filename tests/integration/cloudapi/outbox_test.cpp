@@ -8,6 +8,7 @@
 //    replaced by the configured template; Meta's later 131047 `failed` status gets the template;
 //  - a Graph error that echoes the access token is stored and published with it redacted.
 #include "daemon/daemon_process.h"
+#include "failure_observer.h"
 #include "fake_graph_api.h"
 
 #include <gmock/gmock.h>
@@ -148,23 +149,8 @@ TEST_F(OutboxTest, AGraphErrorEchoingTheTokenIsStoredAndPublishedRedacted) {
   // A flow forwards every message.failed event to the fake, so the test can read what was
   // published; the fake answers the echo reply with an error quoting the access token.
   std::filesystem::create_directories(data_ / "flows");
-  std::ofstream(data_ / "flows" / "observe.yaml") << R"(id: observe-failures
-triggers:
-  - on: event
-    name: message.failed
-steps:
-  - id: forward
-    http:
-      method: POST
-      url: )" + fake_.baseUrl() + "/v23.0/" + kPhoneNumberId +
-                                                         R"(/messages
-      headers: { Authorization: "Bearer test-token" }
-      body:
-        messaging_product: whatsapp
-        to: observer
-        type: text
-        text: { body: "{{ event.error }}" }
-)";
+  std::ofstream(data_ / "flows" / "observe.yaml")
+      << failureObserverFlow(fake_, kPhoneNumberId, "{{ event.error }}");
   fake_.failNextSends(
       Fault::metaError(400, 100, "Invalid parameter",
                        "(#100) the value 'test-token' in Authorization is not a phone number"));

@@ -71,8 +71,24 @@ void Chat::attach(const DaemonProcess& d) {
 }
 
 void Chat::say(const std::string& text) {
-  auto r = http("POST", d_->url("/webhooks/sandbox"), textWebhook(contact_, nextMessageId(), text),
-                {"Content-Type: application/json"});
+  send("text", {{"body", text}});
+}
+
+void Chat::send(const std::string& type, const Json& content) {
+  Json body = Json::parse(textWebhook(contact_, nextMessageId(), ""));
+  Json& value = body["entry"][0]["changes"][0]["value"];
+  Json& message = value["messages"][0];
+  message.erase("text");
+  message["type"] = type;
+  message[type] = content;
+  if (user_id_only_) {
+    message.erase("from");
+    message["from_user_id"] = contact_;
+    value["contacts"][0].erase("wa_id");
+    value["contacts"][0]["user_id"] = contact_;
+  }
+  auto r =
+      http("POST", d_->url("/webhooks/sandbox"), body.dump(), {"Content-Type: application/json"});
   EXPECT_EQ(r.status, 200) << r.body << r.error;
 }
 

@@ -36,11 +36,17 @@ bool waitForLog(const DaemonProcess& d, const std::string& needle,
 // One contact talking to the bot through the sandbox channel (instance id "sandbox").
 class Chat {
  public:
-  Chat(const DaemonProcess& d, std::string contact) : d_(&d), contact_(std::move(contact)) {}
+  // `contact` is a phone number; with `user_id_only`, a business-scoped user id that the
+  // webhooks carry as from_user_id, with no phone number (a WhatsApp user with a username).
+  Chat(const DaemonProcess& d, std::string contact, bool user_id_only = false)
+      : d_(&d), contact_(std::move(contact)), user_id_only_(user_id_only) {}
 
   // Talks to another daemon process (after a restart): its sandbox mailbox starts empty.
   void attach(const DaemonProcess& d);
   void say(const std::string& text);
+  // Sends a message of `type` with Meta's object for it, e.g. a reaction's
+  // {"message_id": "wamid...", "emoji": "👍"}.
+  void send(const std::string& type, const nlohmann::json& content);
   void tap(const std::string& reply_id, const std::string& title);
   // The next `n` replies not read yet; fewer when they do not arrive within `timeout`.
   nlohmann::json next(size_t n = 1, std::chrono::milliseconds timeout = std::chrono::seconds(15));
@@ -60,6 +66,7 @@ class Chat {
  private:
   const DaemonProcess* d_;
   std::string contact_;
+  bool user_id_only_ = false;
   uint64_t after_ = 0;
   uint64_t typing_ = 0;
   std::deque<nlohmann::json> unread_;

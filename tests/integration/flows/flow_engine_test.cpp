@@ -395,6 +395,51 @@ steps:
   EXPECT_EQ(d->terminate(), 0);
 }
 
+// ---- message types and senders ----------------------------------------------------------------
+
+TEST_F(FlowEngineTest, FlowsTriggerOnTypesTheAutoReplyLeavesUnanswered) {
+  flow("reacted", R"(
+id: reacted
+triggers: [{ on: message.received, type: reaction }]
+steps:
+  - reply: "Reaction: {{ message.text ~= '' and message.text or 'removed' }}"
+)");
+  flow("welcome", R"(
+id: welcome
+triggers: [{ on: message.received, type: request_welcome }]
+steps:
+  - reply: "Selamat datang!"
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "628111000077");
+  chat.send("reaction", {{"message_id", "wamid.OURS"}, {"emoji", "👍"}});
+  EXPECT_EQ(chat.text(), "Reaction: 👍") << d->log();
+  chat.send("reaction", {{"message_id", "wamid.OURS"}, {"emoji", ""}});
+  EXPECT_EQ(chat.text(), "Reaction: removed") << d->log();
+  chat.send("request_welcome", Json::object());
+  EXPECT_EQ(chat.text(), "Selamat datang!") << d->log();
+  // No flow takes these, and the auto-reply (echo) leaves them unanswered: the probe's
+  // echo is the next reply.
+  chat.send("sticker", {{"id", "1037543291543636"}, {"mime_type", "image/webp"}});
+  chat.send("unsupported", {{"type", "poll"}});
+  chat.say("probe");
+  EXPECT_EQ(chat.text(), "probe") << d->log();
+}
+
+TEST_F(FlowEngineTest, ACustomerWithoutAPhoneNumberRunsFlowsAndIsAnswered) {
+  flow("hello", helloFlow("Hi {{ contact.user_id }}, phone {{ contact.phone or 'hidden' }}, "
+                          "from '{{ message.from }}'"));
+  auto d = start();
+  ASSERT_TRUE(d);
+  const std::string user = "ID.1349120865530274191";
+  Chat chat(*d, user, /*user_id_only=*/true);
+  chat.say("hello");
+  EXPECT_EQ(chat.text(), "Hi " + user + ", phone hidden, from ''") << d->log();
+  chat.say("probe");  // no flow takes it: the auto-reply answers at the same address
+  EXPECT_EQ(chat.text(), "probe") << d->log();
+}
+
 // ---- modes ------------------------------------------------------------------------------------
 
 TEST_F(FlowEngineTest, ModesDecideWhatASecondTriggerDoes) {

@@ -91,6 +91,9 @@ std::string putInput(const std::string& id, int contact_no, int64_t at) {
                    {"id", id},
                    {"contact", contact},
                    {"contact_name", "Pelanggan " + std::to_string(contact_no)},
+                   // Both identifiers, as the daemon sends them since Meta's user ids.
+                   {"phone", contact},
+                   {"user_id", "ID." + std::to_string(1349120865530274191 + contact_no)},
                    {"conversation", "wa-main:" + contact},
                    {"type", "text"},
                    {"received_at", at},

@@ -138,7 +138,9 @@ TEST_P(FlowStorageConformance, ContactUpdateCreatesTheContactAndReturnsItAsConta
                    {"attributes", {{"city", "Bandung"}, {"orders", 3}, {"vip", true}}},
                    {"tags", {"bandung", "lead"}},  // a set, sorted
                    {"opted_in", false},
-                   {"first_message_id", ""}};
+                   {"first_message_id", ""},
+                   {"phone", ""},
+                   {"user_id", ""}};
   EXPECT_EQ(out, Json({{"contact", expected}}));
   EXPECT_EQ(getContact("6281200000001"), expected);
   // Only that key: other contacts and channels are untouched.

@@ -48,9 +48,16 @@ void execute(const std::filesystem::path& file, const std::string& sql) {
 }
 
 // The schema version this build writes.
-constexpr int64_t kSchemaVersion = 6;
+constexpr int64_t kSchemaVersion = 7;
 
-// Takes a current database file back to schema version 5, as the release
+// Takes a current database file back to schema version 6, as the release
+// before migration 7 left it.
+constexpr const char* kBackToVersion6 =
+    "DROP INDEX contacts_phone; DROP INDEX contacts_user_id; "
+    "ALTER TABLE contacts DROP COLUMN phone; ALTER TABLE contacts DROP COLUMN user_id; "
+    "PRAGMA user_version = 6;";
+
+// Takes a version 6 database file back to schema version 5, as the release
 // before migration 6 left it.
 constexpr const char* kBackToVersion5 = "DROP TABLE audit_log; PRAGMA user_version = 5;";
 
@@ -171,6 +178,7 @@ TEST_F(SqliteStorageTest, AVersion4DatabasesPendingMessagesCountAsOnTheirFirstAt
   harness_.ok("inbox.put", {{"messages", {inboxMessage("left-over"), inboxMessage("handled")}}});
   harness_.ok("inbox.done", {{"messages", {{{"channel", "wa-main"}, {"id", "handled"}}}}});
   harness_.close();
+  execute(file, kBackToVersion6);
   execute(file, kBackToVersion5);
   execute(file, kBackToVersion4);
 
@@ -199,6 +207,7 @@ TEST_F(SqliteStorageTest, AVersion1DatabaseKeepsItsOutboxThroughTheMigration) {
   harness_.ok("outbox.sent", {{"id", "b1"}, {"provider_message_id", "wamid.b1"}, {"now", 1001}});
   harness_.close();
   // The outbox indexes of schema version 1, as the first release left the file.
+  execute(file, kBackToVersion6);
   execute(file, kBackToVersion5);
   execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
@@ -246,6 +255,7 @@ TEST_F(SqliteStorageTest, AVersion2DatabaseKeepsItsJobsAndConversationsThroughTh
   harness_.ok("conversation.put",
               {{"channel", "wa-main"}, {"contact", "62811"}, {"state", {{"step", "ask"}}}});
   harness_.close();
+  execute(file, kBackToVersion6);
   execute(file, kBackToVersion5);
   execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);
@@ -299,6 +309,7 @@ TEST_F(SqliteStorageTest, AVersion3DatabaseKeepsItsMessagesAndInsightsThroughThe
               {{"limit", 10}, {"now", 1002}, {"lease_ms", 60000}, {"owner", "old-host"}});
   harness_.ok("outbox.failed", {{"id", "out-lost"}, {"error", "131026"}, {"now", 1003}});
   harness_.close();
+  execute(file, kBackToVersion6);
   execute(file, kBackToVersion5);
   execute(file, kBackToVersion4);
   execute(file, kBackToVersion3);

@@ -24,12 +24,15 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
+constexpr const char* kBudi = "6281200000001";  // inboxMessage's default contact
+
 // ---- inbox ----------------------------------------------------------------------
 
 TEST_P(StorageConformance, InboxPutStoresMessagesAsGivenAndReportsThemNew) {
   Json a = inboxMessage("wamid.A1");
   Json b = inboxMessage("wamid.B2", "6281200000002", kNow + 5, "");
-  EXPECT_EQ(put({a, b}), Json({{"new", {true, true}}}));
+  EXPECT_EQ(put({a, b}),
+            Json({{"new", {true, true}}, {"contacts", {"6281200000001", "6281200000002"}}}));
   Json out = pending();
   ASSERT_EQ(out["messages"].size(), 2u);
   // Every field, the event object included, as given; and the handling about to begin is
@@ -43,7 +46,7 @@ TEST_P(StorageConformance, InboxPutStoresMessagesAsGivenAndReportsThemNew) {
   Json sparse = inboxMessage("wamid.C3", "", kNow, "");
   sparse["type"] = "";
   sparse["conversation"] = "";
-  EXPECT_EQ(put({sparse}), Json({{"new", {true}}}));
+  EXPECT_EQ(put({sparse}), Json({{"new", {true}}, {"contacts", {""}}}));
   sparse["attempts"] = 1;
   EXPECT_EQ(pending()["messages"][2], sparse);
 }
@@ -54,14 +57,14 @@ TEST_P(StorageConformance, RedeliveryIsNotNewAndLeavesTheStoredRowAlone) {
   Json again = original;
   again["type"] = "image";
   again["event"]["text"] = "something else";
-  EXPECT_EQ(put({again, inboxMessage("wamid.R2")}), Json({{"new", {false, true}}}));
+  EXPECT_EQ(put({again, inboxMessage("wamid.R2")})["new"], Json({false, true}));
   // The same id twice in one call: only the first is new.
   EXPECT_EQ(put({inboxMessage("wamid.R3"), inboxMessage("wamid.R3")}),
-            Json({{"new", {true, false}}}));
+            Json({{"new", {true, false}}, {"contacts", {kBudi, kBudi}}}));
   // (channel, id) is the key: the same id on another channel is another message.
   Json other = inboxMessage("wamid.R1");
   other["channel"] = "wa-second";
-  EXPECT_EQ(put({other}), Json({{"new", {true}}}));
+  EXPECT_EQ(put({other})["new"], Json({true}));
   Json out = pending();
   ASSERT_EQ(out["messages"].size(), 4u);
   original["attempts"] = 1;
@@ -83,7 +86,7 @@ TEST_P(StorageConformance, InboxPendingReturnsUndoneMessagesInStoredOrder) {
   ok("inbox.done", {{"messages", {{{"channel", "wa-second"}, {"id", "m1"}}}}});
   EXPECT_THAT(ids(pending()), ElementsAre("m1", "m3", "m5"));
   // A redelivery of a handled message does not make it pending again.
-  EXPECT_EQ(put({inboxMessage("m2")}), Json({{"new", {false}}}));
+  EXPECT_EQ(put({inboxMessage("m2")}), Json({{"new", {false}}, {"contacts", {kBudi}}}));
   EXPECT_THAT(ids(pending()), ElementsAre("m1", "m3", "m5"));
 }
 
@@ -134,7 +137,9 @@ TEST_P(StorageConformance, InboxPutUpsertsTheContact) {
                              {"attributes", Json::object()},
                              {"tags", Json::array()},
                              {"opted_in", false},
-                             {"first_message_id", "c1"}}));
+                             {"first_message_id", "c1"},
+                             {"phone", ""},
+                             {"user_id", ""}}));
   // An older message does not move last_inbound_at back; an empty name keeps the name.
   put({inboxMessage("c2", who, kNow + 1000, "")});
   EXPECT_EQ(contact()["last_inbound_at"], kNow + 2000);
@@ -148,6 +153,77 @@ TEST_P(StorageConformance, InboxPutUpsertsTheContact) {
   EXPECT_EQ(contact()["first_message_id"], "c1");  // the first message stays the first
   // Contacts are per channel.
   EXPECT_EQ(ok("contact.get", {{"channel", "wa-second"}, {"contact", who}})["contact"], nullptr);
+}
+
+// A message from `phone` and / or `user_id` (either may be ""), going by the phone when it
+// has one, as the daemon sends it.
+Json fromPerson(const std::string& id, const std::string& phone, const std::string& user_id,
+                int64_t received_at = kNow) {
+  Json m = inboxMessage(id, phone.empty() ? user_id : phone, received_at, "Budi");
+  m["phone"] = phone;
+  m["user_id"] = user_id;
+  return m;
+}
+
+TEST_P(StorageConformance, TheContactKeepsBothIdentifiersOfItsSender) {
+  const std::string phone = "6281255556666";
+  const std::string user = "ID.1349120865530274191";
+  EXPECT_EQ(put({fromPerson("b1", phone, user)}), Json({{"new", {true}}, {"contacts", {phone}}}));
+  Json contact = ok("contact.get", {{"channel", "wa-main"}, {"contact", phone}})["contact"];
+  EXPECT_EQ(contact["phone"], phone);
+  EXPECT_EQ(contact["user_id"], user);
+  // The user id alone names no contact of its own.
+  EXPECT_EQ(ok("contact.get", {{"channel", "wa-main"}, {"contact", user}})["contact"], nullptr);
+}
+
+TEST_P(StorageConformance, AMessageWithOnlyTheUserIdIsStoredUnderTheContactKnownByPhone) {
+  const std::string phone = "6281255556666";
+  const std::string user = "ID.1349120865530274191";
+  put({fromPerson("b1", phone, user)});
+  // The same person writes again, Meta leaving the phone number out (a username).
+  EXPECT_EQ(put({fromPerson("b2", "", user, kNow + 1000)}),
+            Json({{"new", {true}}, {"contacts", {phone}}}));
+  Json stored = pending()["messages"][1];
+  EXPECT_EQ(stored["contact"], phone);
+  EXPECT_EQ(stored["conversation"], "wa-main:" + phone);
+  Json contact = ok("contact.get", {{"channel", "wa-main"}, {"contact", phone}})["contact"];
+  EXPECT_EQ(contact["last_inbound_at"], kNow + 1000);
+  EXPECT_EQ(ok("contact.get", {{"channel", "wa-main"}, {"contact", user}})["contact"], nullptr);
+  // A redelivery names the contact its message was stored under.
+  EXPECT_EQ(put({fromPerson("b2", "", user)})["contacts"], Json({phone}));
+  // Links are per channel.
+  Json elsewhere = fromPerson("b3", "", user);
+  elsewhere["channel"] = "wa-second";
+  EXPECT_EQ(put({elsewhere})["contacts"], Json({user}));
+}
+
+TEST_P(StorageConformance, APhoneLearntLaterJoinsTheContactKnownByUserId) {
+  const std::string phone = "6281255556666";
+  const std::string user = "ID.1349120865530274191";
+  EXPECT_EQ(put({fromPerson("u1", "", user)})["contacts"], Json({user}));
+  // Now the message carries the phone number too: still the same contact, which learns it.
+  EXPECT_EQ(put({fromPerson("u2", phone, user)})["contacts"], Json({user}));
+  EXPECT_EQ(pending()["messages"][1]["conversation"], "wa-main:" + user);
+  Json contact = ok("contact.get", {{"channel", "wa-main"}, {"contact", user}})["contact"];
+  EXPECT_EQ(contact["phone"], phone);
+  EXPECT_EQ(contact["user_id"], user);
+  EXPECT_EQ(contact["first_message_id"], "u1");
+  EXPECT_EQ(ok("contact.get", {{"channel", "wa-main"}, {"contact", phone}})["contact"], nullptr);
+  // A message with the phone alone is that contact too.
+  EXPECT_EQ(put({fromPerson("u3", phone, "")})["contacts"], Json({user}));
+}
+
+TEST_P(StorageConformance, AContactThatExistsKeepsItsMessages) {
+  // Two contacts of one person made before they were linked (e.g. by contact.update): each
+  // keeps the messages that name it, and a message naming neither goes to the phone's.
+  const std::string phone = "6281255556666";
+  const std::string user = "ID.1349120865530274191";
+  ok("contact.update", {{"channel", "wa-main"}, {"contact", user}, {"name", "Budi"}});
+  ok("contact.update", {{"channel", "wa-main"}, {"contact", phone}, {"name", "Budi"}});
+  EXPECT_EQ(put({fromPerson("k1", "", user)})["contacts"], Json({user}));
+  EXPECT_EQ(put({fromPerson("k2", phone, user)})["contacts"], Json({phone}));
+  // Messages without phone or user_id are never moved.
+  EXPECT_EQ(put({inboxMessage("k3", "6281277778888")})["contacts"], Json({"6281277778888"}));
 }
 
 // ---- outbox ------------------------------------------------------------------------
@@ -670,7 +746,7 @@ TEST_P(StorageConformance, ConcurrentWritesShareCommits) {
   blocked.reset();
   for (const CallOutcome& o : running.wait()) {
     ASSERT_TRUE(o.ok()) << o.error;
-    EXPECT_EQ(Json::parse(o.value), Json({{"new", {true}}}));
+    EXPECT_EQ(Json::parse(o.value)["new"], Json({true}));
   }
   Json after = stats();
   uint64_t writes = after["writes"].get<uint64_t>() - before["writes"].get<uint64_t>();
@@ -737,7 +813,7 @@ TEST_P(StorageConformance, EverythingSurvivesARestart) {
   restart();
 
   EXPECT_THAT(ids(pending()), ElementsAre("i1", "i3"));  // still pending, still in order
-  EXPECT_EQ(put({inboxMessage("i2")}), Json({{"new", {false}}}));
+  EXPECT_EQ(put({inboxMessage("i2")})["new"], Json({false}));
   EXPECT_EQ(
       ok("contact.get", {{"channel", "wa-main"}, {"contact", "6281233334444"}})["contact"]["name"],
       "Sari");

@@ -970,10 +970,13 @@ namespace {
 json statusObject(const std::string& wamid, const std::string& to,
                   const std::string& biz_opaque_callback_data, const std::string& status,
                   int error_code, int64_t timestamp) {
+  // A send addressed by business-scoped user id ("recipient") is reported by that id: the
+  // phone number of a customer with a username is not shared.
+  bool bsuid = to.find_first_not_of("0123456789") != std::string::npos;
   json st = {{"id", wamid},
              {"status", status},
              {"timestamp", std::to_string(timestamp)},
-             {"recipient_id", to}};
+             {bsuid ? "recipient_user_id" : "recipient_id", to}};
   if (!biz_opaque_callback_data.empty()) {
     st["biz_opaque_callback_data"] = biz_opaque_callback_data;
   }

@@ -119,12 +119,18 @@ TEST(CloudApiOutbound, NoOutboxIdNoCallbackData) {
   EXPECT_FALSE(buildSendBody(msg("text", "Halo!")).contains("biz_opaque_callback_data"));
 }
 
+// A parent BSUID (one id across a group of business portfolios) is addressed the same way.
 TEST(CloudApiOutbound, BusinessScopedUserIdGoesToRecipient) {
-  auto m = msg("text", "hi", "", "", "US.13491208655302741918");
-  EXPECT_EQ(buildSendBody(m), expected(R"({
-    "messaging_product":"whatsapp","recipient_type":"individual",
-    "recipient":"US.13491208655302741918",
-    "type":"text","text":{"body":"hi","preview_url":false}})"));
+  for (const char* user : {"US.13491208655302741918", "US.ENT.11815799212886844830"}) {
+    json body = expected(R"({"messaging_product":"whatsapp","recipient_type":"individual",
+      "type":"text","text":{"body":"hi","preview_url":false}})");
+    body["recipient"] = user;  // and no "to"
+    EXPECT_EQ(buildSendBody(msg("text", "hi", "", "", user)), body);
+  }
+  // Not user ids: no country code, nothing after it, a lower-case code.
+  for (const char* wrong : {"ENT.118157", "ID.", "ID.123.", "id.1349120865530274191"}) {
+    expectInvalid(msg("text", "x", "", "", wrong), "is neither a phone number");
+  }
 }
 
 TEST(CloudApiOutbound, ImageByIdWithCaptionFromText) {

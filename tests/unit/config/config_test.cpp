@@ -99,6 +99,7 @@ auto_reply:
   keywords:
     harga: Daftar harga ada di katalog.
     Jam Buka: 08.00-20.00
+  answer_types: [text, reaction, request_welcome]
 )";
 
 TEST(LoadConfig, EmptyTextGivesBuiltInDefaults) {
@@ -126,7 +127,17 @@ TEST(LoadConfig, EmptyTextGivesBuiltInDefaults) {
   EXPECT_TRUE(c.auto_reply.enabled);
   EXPECT_EQ(c.auto_reply.mode, "ai");
   EXPECT_EQ(c.auto_reply.ai, "");
+  EXPECT_EQ(c.auto_reply.answer_types,
+            (std::set<std::string>{"text", "image", "video", "audio", "document", "location",
+                                   "contacts", "interactive", "button", "order"}));
   EXPECT_EQ(c.file, "waflow.yaml");
+}
+
+// The default list lives in AutoReplyConfig and, for editors and docs, in the schema.
+TEST(CoreConfigSchema, AnswerTypesDefaultIsTheConfigsDefault) {
+  const json& schema = coreConfigSchema()["properties"]["auto_reply"]["properties"]["answer_types"];
+  EXPECT_EQ(schema["default"].get<std::set<std::string>>(), AutoReplyConfig{}.answer_types);
+  EXPECT_EQ(schema["default"].size(), AutoReplyConfig{}.answer_types.size());
 }
 
 TEST(LoadConfig, FullExampleConvertsEveryKey) {
@@ -179,6 +190,8 @@ TEST(LoadConfig, FullExampleConvertsEveryKey) {
   EXPECT_EQ(c.auto_reply.keywords,
             (std::map<std::string, std::string>{{"harga", "Daftar harga ada di katalog."},
                                                 {"Jam Buka", "08.00-20.00"}}));
+  EXPECT_EQ(c.auto_reply.answer_types,
+            (std::set<std::string>{"text", "reaction", "request_welcome"}));
   EXPECT_TRUE(c.root.IsMap());
   // Secrets of instance blocks are found when the plugin's schema is applied, not here.
   EXPECT_TRUE(c.secrets.empty());
@@ -315,6 +328,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownAiInstance", "ai:\n  mock: {plugin: ai-mock}\nauto_reply:\n  ai: mok\n",
                   "4:7: auto_reply.ai: 'mok' is not an ai instance (did you mean 'mock'?) "
                   "[config-schema]"},
+        ErrorCase{"UnknownAnswerType", "auto_reply:\n  answer_types: [text, reactions]\n",
+                  "2:24: auto_reply.answer_types[1]: 'reactions' is not one of: text, image, "
+                  "video, audio, document, sticker, location, contacts, interactive, button, "
+                  "order, reaction, edit, revoke, request_welcome, system, unsupported, unknown "
+                  "(did you mean 'reaction'?) [config-schema]"},
         ErrorCase{"TopLevelList", "- server\n",
                   "1:1: the top level must be a mapping of keys like 'server:' and 'channels:' "
                   "(see docs/configuration.md for the file's layout) [config-schema]"},

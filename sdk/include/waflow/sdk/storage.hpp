@@ -24,15 +24,28 @@ namespace waflow::storage {
 // inbox.put
 //   in:  {"messages": [InboxMessage...]}
 //        InboxMessage = {"channel", "id", "contact", "contact_name", "conversation",
-//                        "type", "received_at", "event": <object>}
+//                        "type", "received_at", "event": <object>,
+//                        "phone": optional string, "user_id": optional string}
 //        `id` is the channel's message id; (channel, id) is unique. `event` is the
 //        message.received payload, stored as given: a JSON object, or the same
 //        object serialised in a JSON string (what the daemon sends, so the
 //        storage need not build a DOM for it). inbox.pending returns it as an
-//        object either way.
-//   out: {"new": [bool...]}, one per message, in order: false when (channel, id)
-//        was already stored (a redelivery); the stored row is then left as it was.
-//   Also upserts each contact (channel, contact): name (when non-empty) and
+//        object either way. `phone` and `user_id` are the sender's identifiers as
+//        the message carried them (a phone number; a business-scoped user id, which
+//        a WhatsApp user with a username may have instead); "" or absent = none.
+//        `contact` is the one the sender goes by: the phone, else the user id.
+//   out: {"new": [bool...], "contacts": [string...]}, one each per message, in
+//        order. new is false when (channel, id) was already stored (a redelivery);
+//        the stored row is then left as it was. contacts names the contact each
+//        message is stored under (a redelivery's: the one it was stored under).
+//   One person, one contact: a message is stored under `contact` and
+//   `conversation` as given, unless (channel, contact) is not a contact yet and
+//   another contact of the channel is the same person — one keyed by the message's
+//   phone or user_id, or carrying it as its `phone` or `user_id` (preferring one
+//   keyed by the phone, then one keyed by the user id). The message is then
+//   stored under that contact, in conversation "<channel>:<that contact>".
+//   Also upserts the contact it is stored under: name (when non-empty, as below),
+//   phone and user_id (each when non-empty: this links the two identifiers) and
 //   last_inbound_at = max(stored, received_at).
 inline constexpr const char* kInboxPut = "inbox.put";
 
@@ -114,9 +127,11 @@ inline constexpr const char* kStatusPut = "status.put";
 //
 // Contact = {"channel", "contact", "name", "last_inbound_at",
 //            "attributes": {attribute: <JSON value>...}, "tags": [string...], "opted_in": bool,
-//            "first_message_id": string}
+//            "first_message_id": string, "phone": string, "user_id": string}
 // first_message_id is the id of the first message inbox.put stored for the contact ("" for
-// a contact that wrote before the storage kept it, or has not written yet).
+// a contact that wrote before the storage kept it, or has not written yet). phone and
+// user_id are the identifiers the contact's messages carried, the latest of each ("" until
+// one did): `contact` is one of them, the other is linked by inbox.put.
 //
 // contact.get
 //   in:  {"channel", "contact"}
