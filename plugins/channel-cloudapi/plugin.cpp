@@ -210,7 +210,11 @@ class CloudApiChannel {
     req.body = body.dump();
     req.timeout = config_.timeout;
     waflow::HttpResponse response = co_await host_.http(std::move(req));
-    cloudapi::SendOutcome outcome = cloudapi::classify(response);
+    // A message sent twice reaches the customer twice; a read receipt or typing indicator
+    // repeated does no harm.
+    const bool receipt = message.type == "typing" || message.type == "mark_read";
+    cloudapi::SendOutcome outcome =
+        receipt ? cloudapi::classify(response) : cloudapi::classifySend(response);
     if (outcome.rc == waflow::Rc::kAuth) {
       markUnhealthy(outcome.message);
     }

@@ -680,6 +680,23 @@ void runOutboxFailed(Db& db, const Json& in, std::string& out) {
   changedOrUnknown(db, waflow::storage::kOutboxFailed, str(in, "id"), out);
 }
 
+void validateOutboxInDoubt(const Json& in) {
+  Fields f(waflow::storage::kOutboxInDoubt, in);
+  f.string("id");
+  f.string("error", false);
+  f.integer("now");
+}
+
+constexpr const char* kMarkSendInDoubt =
+    "UPDATE outbox SET state = 'in_doubt', attempts = attempts + 1, last_error = ?2, "
+    "lease_until = NULL, updated_at = ?3 WHERE id = ?1 AND state = 'sending'";
+
+void runOutboxInDoubt(Db& db, const Json& in, std::string& out) {
+  Stmt s = db.prepare(kMarkSendInDoubt);
+  s.bind(1, str(in, "id")).bind(2, str(in, "error")).bind(3, num(in, "now")).run();
+  changedOrUnknown(db, waflow::storage::kOutboxInDoubt, str(in, "id"), out);
+}
+
 void validateOutboxRecover(const Json& in) {
   Fields f(waflow::storage::kOutboxRecover, in);
   f.integer("now");
@@ -915,7 +932,7 @@ Json runKvDelete(Db& db, const Json& in) {
 
 namespace st = waflow::storage;
 
-const std::array<Operation, 14> kOperations = {{
+const std::array<Operation, 15> kOperations = {{
     {st::kInboxPut, true, &validateInboxPut, &runInboxPut},
     {st::kInboxPending, false, &validateInboxPending, &dumped<&runInboxPending>},
     {st::kInboxDone, true, &validateInboxDone, &runInboxDone},
@@ -925,6 +942,7 @@ const std::array<Operation, 14> kOperations = {{
     {st::kOutboxSent, true, &validateOutboxSent, &runOutboxSent},
     {st::kOutboxRetry, true, &validateOutboxRetry, &runOutboxRetry},
     {st::kOutboxFailed, true, &validateOutboxFailed, &runOutboxFailed},
+    {st::kOutboxInDoubt, true, &validateOutboxInDoubt, &runOutboxInDoubt},
     {st::kOutboxRecover, true, &validateOutboxRecover, &dumped<&runOutboxRecover>},
     {st::kOutboxGet, false, &validateOutboxGet, &dumped<&runOutboxGet>},
     {st::kKvGet, false, &validateKvGet, &dumped<&runKvGet>},

@@ -464,6 +464,12 @@ void Outbox::onSendResult(std::shared_ptr<Item> item, plugin::CallOutcome outcom
     pump(*q);
     return;
   }
+  if (outcome.rc == waflow::Rc::kInDoubt) {
+    // Sending it again now could deliver it twice: only a status, or its absence after the
+    // grace period, tells.
+    holdInDoubt(item, outcome.error);
+    return;
+  }
   const bool transient = outcome.rc == waflow::Rc::kRetry || outcome.rc == waflow::Rc::kBusy ||
                          outcome.rc == waflow::Rc::kAuth;
   if (!transient) {
@@ -692,29 +698,64 @@ void Outbox::recoverInDoubt(bool at_start, std::function<void()> done) {
     if (ids.empty()) {
       return;
     }
-    metrics_
-        .counter("waflow_outbox_in_doubt_total",
-                 "Sends interrupted (a crash) at a moment they may have reached the provider")
-        .inc(ids.size());
+    inDoubtCounter().inc(ids.size());
     log::get("outbox")->warn(
         "{} send(s) were interrupted and may or may not have reached the provider; waiting "
         "{} ms for their status webhooks, then {}",
         ids.size(), config_.in_doubt_grace.count(),
         config_.resend_in_doubt ? "sending again those without one"
                                 : "marking failed those without one");
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_, config_.in_doubt_grace);
-    timer->async_wait([this, timer, ids = std::move(ids)](const boost::system::error_code& ec) {
-      if (!ec) {
-        settleInDoubt(ids);
-      }
-    });
+    settleInDoubtLater(std::move(ids), "interrupted by a restart");
   });
 }
 
-void Outbox::settleInDoubt(std::vector<std::string> ids) {
+metrics::Counter& Outbox::inDoubtCounter() {
+  return metrics_.counter(
+      "waflow_outbox_in_doubt_total",
+      "Sends whose outcome was unknown (interrupted by a crash, or no answer after the request "
+      "went out), held until a status settles them");
+}
+
+void Outbox::holdInDoubt(std::shared_ptr<Item> item, const std::string& error) {
+  Json in = {{"id", item->m.id}, {"error", error}, {"now", nowMs()}};
+  storage_.execute(storage::kOutboxInDoubt, dump(in), [this, item, error](plugin::CallOutcome o) {
+    log::RequestScope scope(item->m.request_id);
+    if (!o.ok()) {
+      // It stays `sending`: when its lease runs out, recovery holds it in doubt all the same.
+      log::get("outbox")->warn("recording message {} as in doubt failed: {}", item->m.id,
+                               o.error);
+      return;
+    }
+    Json out = Json::parse(o.value, nullptr, false);
+    if (!out.is_object() || !out.value("changed", false)) {
+      // A status settled it while the answer was awaited: it did arrive.
+      log::get("outbox")->info("sending {} to {}: {}; a status had already shown it arrived",
+                               item->m.id, item->m.to, error);
+      requestClaim();
+      return;
+    }
+    inDoubtCounter().inc();
+    log::get("outbox")->warn("sending {} to {}: {}; waiting {} ms for a status before {}",
+                             item->m.id, item->m.to, error, config_.in_doubt_grace.count(),
+                             config_.resend_in_doubt ? "sending it again" : "marking it failed");
+    settleInDoubtLater({item->m.id}, "its send got no answer");
+  });
+}
+
+void Outbox::settleInDoubtLater(std::vector<std::string> ids, std::string cause) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, config_.in_doubt_grace);
+  timer->async_wait([this, timer, ids = std::move(ids),
+                     cause = std::move(cause)](const boost::system::error_code& ec) {
+    if (!ec) {
+      settleInDoubt(ids, cause);
+    }
+  });
+}
+
+void Outbox::settleInDoubt(std::vector<std::string> ids, const std::string& cause) {
   for (const std::string& id : ids) {
     storage_.execute(
-        storage::kOutboxGet, dump(Json{{"id", id}}), [this, id](plugin::CallOutcome o) {
+        storage::kOutboxGet, dump(Json{{"id", id}}), [this, id, cause](plugin::CallOutcome o) {
           Json out = o.ok() ? Json::parse(o.value, nullptr, false) : Json();
           if (!out.is_object() || !out.contains("message") || !out["message"].is_object()) {
             log::get("outbox")->warn("message {} in doubt could not be read back: {}", id,
@@ -729,13 +770,14 @@ void Outbox::settleInDoubt(std::vector<std::string> ids) {
             requestClaim();
             return;
           }
-          if (config_.resend_in_doubt) {
+          const int64_t attempts = row.value("attempts", int64_t{0});
+          if (config_.resend_in_doubt && attempts < config_.max_attempts) {
             log::get("outbox")->warn(
-                "message {} to {}: no status arrived for the interrupted send; sending it again",
-                id, str(row, "to"));
+                "message {} to {}: {} and no status arrived; sending it again", id,
+                str(row, "to"), cause);
             Json in = {{"id", id},
                        {"not_before", nowMs()},
-                       {"error", "interrupted by a restart; no status from the provider"}};
+                       {"error", cause + "; no status from the provider"}};
             storage_.execute(storage::kOutboxRetry, dump(in), [this](plugin::CallOutcome) {
               boost::asio::post(strand_, [this] {
                 ++pending_hint_;
@@ -747,8 +789,12 @@ void Outbox::settleInDoubt(std::vector<std::string> ids) {
           auto item = itemFromRow(row);
           if (item) {
             fail(item,
-                 "interrupted by a restart and no status from the provider showed it arrived "
-                 "(outbox.in_doubt: fail)",
+                 config_.resend_in_doubt
+                     ? fmt::format("gave up after {} attempts; the last one: {} and no status "
+                                   "showed it arrived",
+                                   attempts, cause)
+                     : cause + " and no status from the provider showed it arrived "
+                               "(outbox.in_doubt: fail)",
                  0);
           }
         });

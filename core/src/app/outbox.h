@@ -121,8 +121,14 @@ class Outbox {
   void requestClaim();
   void claim();
   void scheduleTick(std::chrono::milliseconds after);
+  // A send whose outcome is unknown (no answer after the request went out) waits for a status.
+  void holdInDoubt(std::shared_ptr<Item> item, const std::string& error);
   void recoverInDoubt(bool at_start, std::function<void()> done = {});
-  void settleInDoubt(std::vector<std::string> ids);
+  // After in_doubt_grace: what no status settled is sent again or failed (outbox.in_doubt);
+  // `cause` says why they were in doubt, for the log and the row's last error.
+  void settleInDoubtLater(std::vector<std::string> ids, std::string cause);
+  void settleInDoubt(std::vector<std::string> ids, const std::string& cause);
+  metrics::Counter& inDoubtCounter();
   void sendWindowTemplate(const std::string& outbox_id);
   void release(std::shared_ptr<Item> item);
   std::shared_ptr<Item> itemFromRow(const nlohmann::json& row);

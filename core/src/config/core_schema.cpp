@@ -225,11 +225,11 @@ constexpr const char* kCoreSchema = R"json({
         },
         "in_doubt": {
           "type": "string", "enum": ["resend", "fail"], "default": "resend",
-          "description": "What to do with a send interrupted by a crash when no status from the provider has shown it arrived within in_doubt_grace: resend it, or mark it failed."
+          "description": "What to do with a send whose outcome is unknown (interrupted by a crash, or no answer after the request went out) when no status from the provider has shown it arrived within in_doubt_grace: resend it, or mark it failed."
         },
         "in_doubt_grace": {
           "type": "string", "format": "duration", "minimum": 0, "default": "30s",
-          "description": "After a restart, how long to wait for a status webhook that proves an interrupted send reached the provider before applying in_doubt."
+          "description": "How long a send whose outcome is unknown waits for a status webhook that proves it reached the provider before in_doubt applies; its conversation's later replies wait with it."
         },
         "customer_window": {
           "type": "string", "enum": ["enforce", "off"], "default": "enforce",

@@ -551,11 +551,20 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     deliverReady();
   }
 
+  // Whether bytes of the request reached the connection: libcurl counts the request header as
+  // it sends it, so 0 means the server never saw this request (connect failed or timed out).
+  static bool requestSent(CURL* easy) {
+    long request_bytes = 0;
+    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+    return request_bytes > 0;
+  }
+
   // Removes an active transfer from curl and queues its callback with `error`.
   void abortTransfer(Transfer& t, ClientError error, std::string_view why) {
     if (t.easy != nullptr) {
       long connects = 0;
       curl_easy_getinfo(t.easy, CURLINFO_NUM_CONNECTS, &connects);
+      t.resp.request_sent = requestSent(t.easy);
       connections_opened_.fetch_add(static_cast<uint64_t>(connects), std::memory_order_relaxed);
       curl_multi_remove_handle(multi_, t.easy);
       releaseEasy(t.easy);
@@ -587,6 +596,7 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(t.easy, CURLINFO_NUM_CONNECTS, &connects);
     connections_opened_.fetch_add(static_cast<uint64_t>(connects), std::memory_order_relaxed);
+    t.resp.request_sent = requestSent(t.easy);
     curl_multi_remove_handle(multi_, t.easy);
     releaseEasy(t.easy);
     t.easy = nullptr;

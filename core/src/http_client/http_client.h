@@ -82,6 +82,9 @@ struct ClientResponse {
   // success. Never contains header values, so Authorization tokens cannot leak through it.
   std::string error_message;
   std::chrono::microseconds elapsed{0};  // from send() to completion
+  // Whether bytes of the request had reached the connection (libcurl's CURLINFO_REQUEST_SIZE).
+  // On a failure, true means the server may have acted on the request although no answer came.
+  bool request_sent = false;
 
   bool ok() const { return error == ClientError::kNone; }
   // First header with that name, compared case-insensitively.

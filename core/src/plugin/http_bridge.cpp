@@ -70,6 +70,7 @@ void deliverResponse(const ClientResponse& resp, waflow_http_callback callback, 
   out.header_count = headers.size();
   out.body = abiStr(resp.body);
   out.elapsed_us = static_cast<uint64_t>(resp.elapsed.count());
+  out.request_sent = resp.request_sent ? 1u : 0u;
   callback(user, &out);
 }
 

@@ -279,6 +279,25 @@ SendOutcome classify(const waflow::HttpResponse& response) {
   return out;
 }
 
+SendOutcome classifySend(const waflow::HttpResponse& response) {
+  SendOutcome out = classify(response);
+  if (out.rc != Rc::kRetry) {
+    return out;
+  }
+  const bool lost_answer =
+      !response.transportOk() && response.request_sent &&
+      (response.error == WAFLOW_HTTP_TIMEOUT || response.error == WAFLOW_HTTP_OTHER ||
+       response.error == WAFLOW_HTTP_SHUTDOWN || response.error == WAFLOW_HTTP_CANCELLED);
+  const bool not_metas_answer = response.transportOk() && response.status >= 500 &&
+                                out.error_code == 0;
+  if (lost_answer || not_metas_answer) {
+    out.rc = Rc::kInDoubt;
+    out.retry_after = 0ms;
+    out.message += "; the request had gone out, so Meta may have accepted it (in doubt)";
+  }
+  return out;
+}
+
 SendOutcome classifyStatusError(int code, std::string_view title, std::string_view details) {
   SendOutcome out = fromCode(code, title, details, 0);
   if (out.rc != Rc::kRetry) {

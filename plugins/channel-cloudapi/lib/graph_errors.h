@@ -17,7 +17,7 @@
 namespace waflow::cloudapi {
 
 struct SendOutcome {
-  waflow::Rc rc = waflow::Rc::kError;  // kOk, kRetry, kInvalid, kAuth or kError
+  waflow::Rc rc = waflow::Rc::kError;  // kOk, kRetry, kInDoubt, kInvalid, kAuth or kError
   int http_status = 0;                 // 0 when the transport failed or for status webhooks
   std::string provider_message_id;     // messages[0].id of a send, or "id" of an upload
   std::string message_status;          // messages[0].message_status (v24+), e.g. "accepted"
@@ -34,6 +34,16 @@ struct SendOutcome {
 
 // One Graph API call's answer (transport errors included).
 SendOutcome classify(const waflow::HttpResponse& response);
+
+// The answer to sending a message, where a repeat would reach the customer twice: like
+// classify(), except that an outcome that is unknown is Rc::kInDoubt instead of kRetry —
+//   - a transport failure after the request went out (a timeout waiting for the answer, a reset
+//     connection): Meta may have accepted the message;
+//   - a 5xx that is not Meta's own error answer (a proxy's 502/503/504 page): the request may
+//     have reached Meta behind it. A 5xx carrying Meta's error code is Meta refusing, so it is
+//     retried as usual.
+// A failure before anything was sent (connect refused or timed out) stays kRetry.
+SendOutcome classifySend(const waflow::HttpResponse& response);
 
 // An error from a `failed` status webhook: its code, plus the title and error_data.details Meta
 // sent (used in the message; the table's title is used when `title` is empty).

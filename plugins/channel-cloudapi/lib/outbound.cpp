@@ -616,7 +616,7 @@ waflow::Task<SendOutcome> postMessages(waflow::Host& host, const ChannelConfig& 
   req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   req.timeout = config.timeout;
   waflow::HttpResponse resp = co_await host.http(std::move(req));
-  co_return classify(resp);
+  co_return classifySend(resp);
 }
 
 }  // namespace waflow::cloudapi

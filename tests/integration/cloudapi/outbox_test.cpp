@@ -2,6 +2,9 @@
 // storage-sqlite, signed webhooks in and sends out to a fake Graph API over real HTTP.
 //  - a notification delivered 3 times, also across a restart, is answered once;
 //  - kill -9 under load: every acknowledged message gets exactly one reply, none two;
+//  - a send whose answer comes after the timeout (Meta accepted it and says so in a status) is
+//    held in doubt, never sent twice, and its conversation stays in order, also under load
+//    with a kill -9; one that never reached Meta is sent again after the in-doubt grace;
 //  - 30% of sends failing with 429/500: every reply arrives, in order per conversation;
 //  - the per-number rate limit and the per-recipient pacing hold;
 //  - the 24-hour window: a free-form reply to a contact silent for over 24 h is refused, or
@@ -52,7 +55,8 @@ class OutboxTest : public ::testing::Test {
 
   // The daemon's config: echo replies through channel `wa`, `outbox` settings as given.
   std::string config(const std::string& outbox, const std::string& auto_reply = "mode: echo",
-                     const std::string& level = "info") const {
+                     const std::string& level = "info",
+                     const std::string& send_timeout = "5s") const {
     return "log: { level: " + level + " }\ndata_dir: " + data_.string() + R"(
 channels:
   wa:
@@ -66,7 +70,8 @@ channels:
       verify_token: verify-me
       base_url: )" +
            fake_.baseUrl() + R"(
-      timeout: 5s
+      timeout: )" +
+           send_timeout + R"(
 outbox: )" +
            outbox + "\nauto_reply: { " + auto_reply + " }\n";
   }
@@ -91,6 +96,17 @@ outbox: )" +
     for (const auto& s : fake_.sends()) {
       if (s.status == 200 && s.type == "text") {
         out[s.body["text"]["body"].get<std::string>()] += 1;
+      }
+    }
+    return out;
+  }
+
+  // The texts delivered to `to`, in the order the fake accepted them (repeats included).
+  std::vector<std::string> deliveredTo(const std::string& to) const {
+    std::vector<std::string> out;
+    for (const auto& s : fake_.sendsTo(to)) {
+      if (s.status == 200 && s.type == "text") {
+        out.push_back(s.body["text"]["body"].get<std::string>());
       }
     }
     return out;
@@ -278,6 +294,125 @@ TEST_F(OutboxTest, AfterKillNineEveryAcknowledgedMessageGetsExactlyOneReply) {
   EXPECT_EQ(twice, 0) << second->log();
   EXPECT_THAT(second->log(), HasSubstr("were interrupted and may or may not have reached"));
   EXPECT_EQ(delivered.size(), texts.size());
+  EXPECT_EQ(second->terminate(), 0);
+}
+
+// Meta accepted the first reply and said so in a status, but its answer came after the send
+// timeout. Retried on the timeout, that reply reached the customer twice, the second copy after
+// the conversation had moved on. In doubt, it waits for the status, and nothing is repeated.
+TEST_F(OutboxTest, ASendAnsweredAfterItsTimeoutIsHeldInDoubtAndNeverSentTwice) {
+  fake_.failNextSends(Fault::slow(2s));
+  auto d = start(config("{ rate_limit: 0, recipient_burst: 0, in_doubt_grace: 20s }",
+                        "mode: echo", "info", "500ms"));
+  // The status comes 6 s after Meta accepted the send: later than a retry would have gone.
+  fake_.postSentStatuses(d->url("/webhooks/wa"), kSecret, 6s);
+  for (std::string text : {"satu", "dua", "tiga"}) {
+    ASSERT_EQ(post(*d, textFrom("6283300001", text, "wamid.doubt." + text)), 200);
+  }
+  ASSERT_TRUE(waitDelivered({"satu", "dua", "tiga"}, 30s)) << d->log();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(deliveredTo("6283300001"), (std::vector<std::string>{"satu", "dua", "tiga"}))
+      << d->log();
+  EXPECT_EQ(fake_.sendCount(), 3u);
+  EXPECT_THAT(d->log(), HasSubstr("waiting 20000 ms for a status"));
+  EXPECT_THAT(http("GET", d->url("/metrics")).body, HasSubstr("waflow_outbox_in_doubt_total 1"));
+  EXPECT_EQ(d->terminate(), 0);
+}
+
+// The request reached Meta's door but Meta never took it (no wamid, no status): after the
+// in-doubt grace it is sent again, once.
+TEST_F(OutboxTest, ASendInDoubtWithoutAnyStatusIsSentAgainAfterTheGrace) {
+  fake_.failNextSends(Fault::noAnswer());
+  auto d = start(config("{ rate_limit: 0, recipient_burst: 0, in_doubt_grace: 1s }", "mode: echo",
+                        "info", "300ms"));
+  ASSERT_EQ(post(*d, textFrom("6283300002", "halo", "wamid.lost.1")), 200);
+  ASSERT_TRUE(waitDelivered({"halo"}, 20s)) << d->log();
+  EXPECT_EQ(deliveredTo("6283300002"), (std::vector<std::string>{"halo"}));
+  EXPECT_EQ(fake_.sendCount(), 2u);  // the unanswered attempt and the resend
+  EXPECT_THAT(d->log(), HasSubstr("its send got no answer and no status arrived; sending it again"));
+  EXPECT_EQ(d->terminate(), 0);
+}
+
+// The issue's trial: answers slower than the send timeout while Meta posts each `sent` status
+// at once, many conversations at a time, and a kill -9 in the middle. Per message: exactly one
+// send; per conversation: the order the customer wrote in.
+TEST_F(OutboxTest, UnderLoadWithSlowAnswersAndAKillNineNoReplyIsRepeatedOrReordered) {
+  FaultRates rates;
+  rates.slow = 0.25;
+  rates.slow_delay = 1500ms;
+  fake_.setFaultRates(rates);
+  const std::string outbox = "{ rate_limit: 0, recipient_burst: 0, in_doubt_grace: 4s }";
+  constexpr int kContacts = 16;
+  constexpr int kMessages = 10;
+  auto contact = [](int c) { return "62844" + std::to_string(1000 + c); };
+  auto text = [](int c, int m) { return "k" + std::to_string(c) + " m" + std::to_string(m); };
+  std::vector<std::vector<int>> acked(kContacts, std::vector<int>(kMessages, 0));
+  std::atomic<int> acked_count{0};
+  auto first = start(config(outbox, "mode: echo", "info", "500ms"));
+  fake_.postSentStatuses(first->url("/webhooks/wa"), kSecret);
+  std::vector<std::thread> senders;
+  for (int c = 0; c < kContacts; ++c) {
+    senders.emplace_back([&, c] {
+      for (int m = 0; m < kMessages; ++m) {
+        auto r = FakeGraphApi::postWebhook(first->url("/webhooks/wa"), kSecret,
+                                           textFrom(contact(c), text(c, m),
+                                                    "wamid.load." + text(c, m)),
+                                           3s);
+        if (r.status != 200) {
+          return;  // the daemon is gone: the rest is redelivered after the restart, in order
+        }
+        acked[c][m] = 1;
+        acked_count.fetch_add(1);
+        std::this_thread::sleep_for(20ms);
+      }
+    });
+  }
+  while (acked_count.load() < kContacts * kMessages / 2) {
+    std::this_thread::sleep_for(2ms);
+  }
+  first->kill9();
+  for (auto& s : senders) {
+    s.join();
+  }
+  ASSERT_LT(acked_count.load(), kContacts * kMessages) << "the crash came too late to test";
+  std::this_thread::sleep_for(1600ms);  // slow answers to the dead daemon finish at the fake
+
+  auto second = start(config(outbox, "mode: echo", "info", "500ms"));
+  fake_.postSentStatuses(second->url("/webhooks/wa"), kSecret);
+  // Meta redelivers the statuses the dead daemon did not acknowledge, and the messages.
+  std::vector<std::string> accepted;
+  for (const auto& s : fake_.sends()) {
+    if (s.status == 200) {
+      accepted.push_back(s.wamid);
+    }
+  }
+  ASSERT_FALSE(accepted.empty());
+  EXPECT_EQ(post(*second, fake_.buildStatusesWebhook(accepted, "sent")), 200);
+  std::set<std::string> expected;
+  for (int c = 0; c < kContacts; ++c) {
+    for (int m = 0; m < kMessages; ++m) {
+      expected.insert(text(c, m));
+      if (!acked[c][m]) {
+        EXPECT_EQ(post(*second, textFrom(contact(c), text(c, m), "wamid.load." + text(c, m))),
+                  200);
+      }
+    }
+  }
+  ASSERT_TRUE(waitDelivered(expected, 90s)) << second->log();
+  std::this_thread::sleep_for(5s);  // past the in-doubt grace: any resend would show now
+  int repeated = 0, reordered = 0;
+  for (int c = 0; c < kContacts; ++c) {
+    std::vector<std::string> want;
+    for (int m = 0; m < kMessages; ++m) {
+      want.push_back(text(c, m));
+    }
+    std::vector<std::string> got = deliveredTo(contact(c));
+    repeated += static_cast<int>(got.size()) - static_cast<int>(std::set<std::string>(got.begin(), got.end()).size());
+    reordered += got == want ? 0 : 1;
+    EXPECT_EQ(got, want) << "contact " << contact(c);
+  }
+  EXPECT_EQ(repeated, 0);
+  EXPECT_EQ(reordered, 0);
   EXPECT_EQ(second->terminate(), 0);
 }
 

@@ -398,6 +398,40 @@ TEST_P(StorageConformance, ASendInDoubtHoldsBackItsConversationUntilResolved) {
   EXPECT_THAT(ids(claim(kNow + 5000)), ElementsAre("a2", "b1"));
 }
 
+// A send whose answer never came (a timeout after the request went out) may have reached the
+// provider: it is held in doubt, never put back to pending where it would be sent again blindly.
+TEST_P(StorageConformance, ASendWithoutAnAnswerIsHeldInDoubtUntilAStatusOrAResolution) {
+  ASSERT_EQ(addClaiming({outboxMessage("t1", "T"), outboxMessage("t2", "T"),
+                         outboxMessage("u1", "U")},
+                        kNow)["claimed"],
+            Json({true, false, true}));
+  EXPECT_EQ(ok("outbox.in_doubt", {{"id", "t1"}, {"error", "timeout"}, {"now", kNow + 1}}),
+            Json({{"changed", true}}));
+  Json t1 = get("t1");
+  EXPECT_EQ(t1["state"], "in_doubt");
+  EXPECT_EQ(t1["attempts"], 1);
+  EXPECT_EQ(t1["last_error"], "timeout");
+  // It holds its conversation, and is not claimed again by itself.
+  EXPECT_THAT(ids(claim(kNow + 60000)), IsEmpty());
+  // Its status (with the outbox id the channel echoes) settles it; the conversation moves on.
+  Json st = status("wamid.OUT.t1", "sent", kNow + 2);
+  st["outbox_id"] = "t1";
+  statuses({st});
+  EXPECT_EQ(get("t1")["state"], "sent");
+  EXPECT_THAT(ids(claim(kNow + 60000)), ElementsAre("t2"));
+  // Only a send under way can become in doubt: a settled one is left alone, an unknown id is
+  // invalid.
+  EXPECT_EQ(ok("outbox.in_doubt", {{"id", "t1"}, {"error", "late"}, {"now", kNow + 3}}),
+            Json({{"changed", false}}));
+  EXPECT_EQ(get("t1")["state"], "sent");
+  EXPECT_EQ(exec("outbox.in_doubt", {{"id", "ghost"}, {"error", ""}, {"now", kNow}}).rc,
+            waflow::Rc::kInvalid);
+  // Without a status, the daemon resolves it like a send interrupted by a crash.
+  ok("outbox.in_doubt", {{"id", "u1"}, {"error", "reset"}, {"now", kNow + 4}});
+  ok("outbox.retry", {{"id", "u1"}, {"not_before", kNow}, {"error", "no status"}});
+  EXPECT_THAT(ids(claim(kNow + 60000)), ElementsAre("u1"));
+}
+
 TEST_P(StorageConformance, RecoverWithAnOwnerTakesBackEveryLeaseOfThatOwner) {
   add({outboxMessage("x1", "X"), outboxMessage("x2", "X2")});
   add({outboxMessage("y1", "Y")});

@@ -22,11 +22,13 @@
 #include <cstdio>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 namespace waflow::test {
@@ -291,6 +293,7 @@ struct FakeGraphApi::State {
     std::string biz_opaque_callback_data;
   };
   std::unordered_map<std::string, Issued> issued;  // wamid → send
+  std::function<void(const std::string& wamid)> on_accepted;  // under mutex
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> downloads{0};
   std::atomic<uint64_t> downloads_cut{0};  // the client closed before the whole body
@@ -521,6 +524,9 @@ struct FakeGraphApi::State {
     {
       std::lock_guard lock(mutex);
       issued[wamid] = {send.to, pnid, sent.value("biz_opaque_callback_data", "")};
+      if (on_accepted) {
+        on_accepted(wamid);
+      }
     }
     send.status = 200;
     send.wamid = wamid;
@@ -746,6 +752,85 @@ struct FakeGraphApi::State {
   }
 };
 
+// Posts the `sent` statuses of accepted sends from its own thread, each at its due time.
+class FakeGraphApi::StatusPoster {
+ public:
+  StatusPoster(const FakeGraphApi& fake, std::string url, std::string secret,
+               std::chrono::milliseconds delay)
+      : fake_(fake), url_(std::move(url)), secret_(std::move(secret)), delay_(delay),
+        thread_([this] { run(); }) {}
+  ~StatusPoster() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  void accepted(const std::string& wamid) {
+    {
+      std::lock_guard lock(mutex_);
+      due_.emplace_back(std::chrono::steady_clock::now() + delay_, wamid);
+    }
+    changed_.notify_all();
+  }
+  std::size_t delivered() const { return delivered_.load(); }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      if (due_.empty()) {
+        changed_.wait(lock);
+        continue;
+      }
+      auto [at, wamid] = due_.front();
+      if (changed_.wait_until(lock, at, [&] { return stopping_; })) {
+        break;
+      }
+      due_.pop_front();
+      lock.unlock();
+      auto result = postWebhook(url_, secret_, fake_.buildStatusWebhook(wamid, "sent"),
+                                std::chrono::seconds(5));
+      if (result.status == 200) {
+        delivered_.fetch_add(1);
+      }
+      lock.lock();
+    }
+  }
+
+  const FakeGraphApi& fake_;
+  const std::string url_, secret_;
+  const std::chrono::milliseconds delay_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> due_;
+  bool stopping_ = false;
+  std::atomic<std::size_t> delivered_{0};
+  std::thread thread_;  // last: starts once the rest exists
+};
+
+void FakeGraphApi::postSentStatuses(std::string url, std::string app_secret,
+                                    std::chrono::milliseconds delay) {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->on_accepted = nullptr;
+  }
+  status_poster_.reset();
+  if (url.empty()) {
+    return;
+  }
+  status_poster_ = std::make_unique<StatusPoster>(*this, std::move(url), std::move(app_secret), delay);
+  std::lock_guard lock(state_->mutex);
+  state_->on_accepted = [poster = status_poster_.get()](const std::string& wamid) {
+    poster->accepted(wamid);
+  };
+}
+
+std::size_t FakeGraphApi::sentStatusesDelivered() const {
+  return status_poster_ ? status_poster_->delivered() : 0;
+}
+
 FakeGraphApi::FakeGraphApi() : FakeGraphApi(Options{}) {}
 
 FakeGraphApi::FakeGraphApi(Options options)
@@ -758,6 +843,7 @@ FakeGraphApi::FakeGraphApi(Options options)
 }
 
 FakeGraphApi::~FakeGraphApi() {
+  postSentStatuses({}, {});
   state_->server.stop();
 }
 

@@ -13,7 +13,8 @@
 //     random fractions of 429 (130429 / 131056 with Retry-After), 500, slow answers and sends that
 //     are never answered;
 //   - posts signed webhooks (X-Hub-Signature-256) to a URL, including status notifications for the
-//     wamids it issued.
+//     wamids it issued; like Meta, it can post a `sent` status for every send it accepts, on its
+//     own thread, before a slow answer to that send goes out (postSentStatuses).
 //
 // Thread-safety: every method may be called from any thread while requests are being served.
 #pragma once
@@ -200,14 +201,25 @@ class FakeGraphApi {
                                const std::string& contact_name, const std::string& text,
                                std::string wamid = {}) const;
 
+  // From now on, like Meta: `delay` after accepting a send (before a slow answer to it goes
+  // out), posts a signed `sent` status for it to `url`, echoing its biz_opaque_callback_data. One
+  // post per accepted send, in acceptance order, not repeated when the receiver is down (call
+  // buildStatusesWebhook to redeliver). An empty `url` stops it.
+  void postSentStatuses(std::string url, std::string app_secret,
+                        std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // Status posts answered 200 so far.
+  std::size_t sentStatusesDelivered() const;
+
   // "sha256=<lowercase hex HMAC-SHA256(key, body)>"
   static std::string signatureHeader(std::string_view app_secret, std::string_view body);
 
   struct State;
 
  private:
+  class StatusPoster;
   Options options_;
   std::unique_ptr<State> state_;
+  std::unique_ptr<StatusPoster> status_poster_;  // destroyed first: it reads state_
   uint16_t port_ = 0;
 };
 

@@ -141,11 +141,20 @@ TEST_F(CloudApiFakeGraph, SlowAndUnansweredSends) {
   fake_.failNextSends(Fault::noAnswer());
   config_.timeout = 300ms;
   SendOutcome hung = send("6281", "never");
-  EXPECT_EQ(hung.rc, Rc::kRetry);
+  // The request reached Meta and only its answer is missing: it may have been delivered, so it
+  // is in doubt, not retried (that sent it twice).
+  EXPECT_EQ(hung.rc, Rc::kInDoubt);
   EXPECT_NE(hung.message.find("timeout"), std::string::npos) << hung.message;
+  EXPECT_NE(hung.message.find("in doubt"), std::string::npos) << hung.message;
   auto sends = fake_.sends();
   ASSERT_EQ(sends.size(), 2u);
   EXPECT_EQ(sends[1].status, 0);  // recorded, never answered
+}
+
+TEST_F(CloudApiFakeGraph, ASendThatCouldNotConnectIsRetriedNotInDoubt) {
+  config_.base_url = "http://127.0.0.1:1";  // nothing listens: the request never went out
+  SendOutcome refused = send("6281", "halo");
+  EXPECT_EQ(refused.rc, Rc::kRetry) << refused.message;
 }
 
 std::vector<int> statusesWithSeed(uint64_t seed) {

@@ -266,6 +266,40 @@ TEST(CloudApiGraphErrors, TransportFailures) {
   EXPECT_EQ(classify(tls).rc, Rc::kError);  // a certificate problem is not fixed by retrying
 }
 
+TEST(CloudApiGraphErrors, ASendWhoseAnswerNeverCameIsInDoubt) {
+  waflow::HttpResponse timeout;
+  timeout.error = WAFLOW_HTTP_TIMEOUT;
+  timeout.request_sent = true;
+  SendOutcome o = classifySend(timeout);
+  EXPECT_EQ(o.rc, Rc::kInDoubt);
+  EXPECT_EQ(o.retry_after, 0ms);
+  EXPECT_EQ(o.toError().code(), Rc::kInDoubt);
+  waflow::HttpResponse reset;
+  reset.error = WAFLOW_HTTP_OTHER;
+  reset.request_sent = true;
+  EXPECT_EQ(classifySend(reset).rc, Rc::kInDoubt);
+  // Nothing went out (a connect timeout, a refused connection): repeating is safe.
+  timeout.request_sent = false;
+  EXPECT_EQ(classifySend(timeout).rc, Rc::kRetry);
+  waflow::HttpResponse refused;
+  refused.error = WAFLOW_HTTP_CONNECT;
+  refused.request_sent = true;
+  EXPECT_EQ(classifySend(refused).rc, Rc::kRetry);
+  // Other calls (uploads, downloads) repeat harmlessly: classify() keeps retrying them.
+  timeout.request_sent = true;
+  EXPECT_EQ(classify(timeout).rc, Rc::kRetry);
+}
+
+TEST(CloudApiGraphErrors, AGatewayErrorInsteadOfMetasAnswerIsInDoubtButMetasOwn5xxIsRetried) {
+  EXPECT_EQ(classifySend(response(502, "<html>Bad Gateway</html>")).rc, Rc::kInDoubt);
+  EXPECT_EQ(classifySend(response(504, "")).rc, Rc::kInDoubt);
+  SendOutcome meta = classifySend(response(500, metaError(131000, "Something went wrong")));
+  EXPECT_EQ(meta.rc, Rc::kRetry);
+  EXPECT_EQ(meta.error_code, 131000);
+  EXPECT_EQ(classifySend(response(429, metaError(130429, "x"))).rc, Rc::kRetry);
+  EXPECT_EQ(classifySend(response(400, metaError(131026, "x"))).rc, Rc::kError);
+}
+
 TEST(CloudApiGraphErrors, StatusWebhookErrors) {
   SendOutcome window =
       classifyStatusError(131047, "Re-engagement message", "More than 24 hours have passed");

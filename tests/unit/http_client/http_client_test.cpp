@@ -295,6 +295,8 @@ TEST_F(HttpClientTest, RequestTimeoutFiresBeforeTheSlowServerAnswers) {
   // kTimeout and no status mean the 20 s answer was never waited for; and the
   // limit was not applied early.
   EXPECT_GE(resp.elapsed, 150ms);
+  // The server had the request: it may have acted on it (a send may have been delivered).
+  EXPECT_TRUE(resp.request_sent);
 }
 
 TEST_F(HttpClientTest, ConnectionRefusedIsConnectErrorAndLeaksNoSecrets) {
@@ -306,6 +308,7 @@ TEST_F(HttpClientTest, ConnectionRefusedIsConnectErrorAndLeaksNoSecrets) {
   ClientResponse resp = fetch(req);
   EXPECT_EQ(resp.error, ClientError::kConnect) << resp.error_message;
   EXPECT_EQ(resp.status, 0);
+  EXPECT_FALSE(resp.request_sent);  // nothing reached a server: repeating it is safe
   EXPECT_FALSE(resp.error_message.empty());
   EXPECT_NE(resp.error_message.find("/v1/chat"), std::string::npos) << resp.error_message;
   EXPECT_EQ(resp.error_message.find("sekrit"), std::string::npos) << resp.error_message;

@@ -66,7 +66,12 @@ typedef enum waflow_rc {
   WAFLOW_ERR_INVALID = 3,     /* the request or config is wrong: fix it, don't retry */
   WAFLOW_ERR_AUTH = 4,        /* credentials rejected or expired */
   WAFLOW_ERR_UNSUPPORTED = 5, /* this plugin cannot do that */
-  WAFLOW_ERR_BUSY = 6         /* the host is overloaded (bus full): back off */
+  WAFLOW_ERR_BUSY = 6,        /* the host is overloaded (bus full): back off */
+  /* Since 1.2: the outcome is unknown. The request went out and then no answer came (a
+   * timeout or a reset after sending, a gateway error in place of the provider's answer), so
+   * the provider may have carried it out: repeating it blindly could do it twice. The host
+   * holds such a send "in doubt" until a status settles it (docs/reliability.md). */
+  WAFLOW_ERR_IN_DOUBT = 7
 } waflow_rc;
 
 typedef enum waflow_plugin_kind {
@@ -147,6 +152,11 @@ typedef struct waflow_http_response {
   waflow_str body;
   uint64_t elapsed_us;
   void* reserved[4];
+  /* Since ABI 1.2 (read it only when struct_size covers it). On a transport failure: 1 when
+   * bytes of the request had reached the connection, so the server may have acted on it
+   * although no answer came; 0 when nothing was sent (a connect failure or connect timeout),
+   * so repeating it is safe. */
+  uint32_t request_sent;
 } waflow_http_response;
 
 /* Valid only during the callback. */

@@ -87,6 +87,9 @@ class Host {
       self->response_.error_message = std::string(view(r->error_message));
       self->response_.body = std::string(view(r->body));
       self->response_.elapsed = std::chrono::microseconds(r->elapsed_us);
+      if (r->struct_size >= offsetof(waflow_http_response, request_sent) + sizeof(uint32_t)) {
+        self->response_.request_sent = r->request_sent != 0;
+      }
       for (std::size_t i = 0; i < r->header_count; ++i) {
         self->response_.headers.emplace_back(std::string(view(r->headers[i].name)),
                                              std::string(view(r->headers[i].value)));

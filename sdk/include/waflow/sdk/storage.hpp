@@ -247,7 +247,7 @@ inline constexpr const char* kJobGet = "job.get";
 // States of an outbox message: pending (waiting to be claimed), sending (claimed,
 // under a lease), sent (the provider accepted it), failed (given up), in_doubt (a
 // send was under way when its sender vanished: it may or may not have reached the
-// provider). pending, sending and in_doubt are *unfinished*: a message waits while
+// provider, or its send's answer never came). pending, sending and in_doubt are *unfinished*: a message waits while
 // an earlier message of its conversation is unfinished, so a conversation is sent
 // in order, one message at a time.
 //
@@ -311,6 +311,16 @@ inline constexpr const char* kOutboxRetry = "outbox.retry";
 //   error, lease cleared; the conversation's next message becomes claimable.
 //   Any other state is left alone (changed false).
 inline constexpr const char* kOutboxFailed = "outbox.failed";
+
+// outbox.in_doubt (since SDK 1.2)
+//   in:  {"id", "error", "now"}
+//   out: {"changed": bool}
+//   A message being sent whose send has no known outcome (the request went out, then a
+//   timeout or a reset: the provider may have accepted it) becomes in_doubt: attempts + 1,
+//   last_error = error, lease cleared. It keeps holding its conversation until a status
+//   settles it or the daemon resolves it like a recovered one (outbox.retry or outbox.failed).
+//   Any other state is left alone (changed false): a status may have settled it already.
+inline constexpr const char* kOutboxInDoubt = "outbox.in_doubt";
 
 // outbox.recover
 //   in:  {"now", "owner": optional string}

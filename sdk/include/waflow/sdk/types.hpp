@@ -35,6 +35,7 @@ enum class Rc : int32_t {
   kAuth = WAFLOW_ERR_AUTH,
   kUnsupported = WAFLOW_ERR_UNSUPPORTED,
   kBusy = WAFLOW_ERR_BUSY,
+  kInDoubt = WAFLOW_ERR_IN_DOUBT,  // since 1.2: sent, but the outcome is unknown (abi.h)
 };
 
 // Throw this from plugin code to choose the result code the host sees; any
@@ -130,6 +131,9 @@ struct HttpResponse {
   Headers headers;
   std::string body;
   std::chrono::microseconds elapsed{0};
+  // On a transport failure: whether the request had (partly) gone out, so the server may have
+  // acted on it. False for a connect failure: repeating the request is then safe.
+  bool request_sent = false;
 
   bool transportOk() const noexcept { return error == WAFLOW_HTTP_OK; }
   bool ok() const noexcept { return transportOk() && status >= 200 && status < 300; }
