@@ -8,7 +8,7 @@
 #   fuzz      every libFuzzer target for FUZZ_SECONDS each (scripts/dev/fuzz.sh); a crash, leak,
 #             timeout or out-of-memory fails
 #
-#   scripts/dev/test.sh                          # suite and fuzz (what CI runs)
+#   scripts/dev/test.sh                          # all three (what CI runs)
 #   scripts/dev/test.sh -R Daemon                # extra args go to ctest; only the suite runs
 #   TEST_STAGES=suite scripts/dev/test.sh        # choose stages (space-separated)
 #   SANITIZE=address,undefined scripts/dev/test.sh  # only the sanitize stage, with every test
@@ -26,8 +26,7 @@ if [ -n "${SANITIZE:-}" ]; then
 elif [ $# -gt 0 ]; then
   default_stages=suite
 else
-  # The sanitize stage joins CI once its whole run has passed on this machine (docs/security.md).
-  default_stages="suite fuzz"
+  default_stages="suite sanitize fuzz"
 fi
 stages=${TEST_STAGES:-$default_stages}
 

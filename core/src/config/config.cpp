@@ -10,6 +10,7 @@
 
 #include "config/sandbox_exposure.h"
 #include "config/token_strength.h"
+#include "config/yaml_documents.h"
 #include "diag/closest_match.h"
 #include "diag/source_cache.h"
 #include "diag/text_encoding.h"
@@ -304,6 +305,8 @@ class Loader {
   LoadResult load(std::string_view text);
 
  private:
+  // An error when the stream is not one document the parser read to its end.
+  std::optional<diag::Diagnostic> checkDocuments(const YamlDocuments& documents) const;
   void error(const YAML::Node& at, std::string message, std::string hint = {}) {
     const YAML::Mark mark = at.Mark();
     diagnostics_.add(makeError(file_, mark.is_null() ? 0 : mark.line + 1,
@@ -692,14 +695,35 @@ void Loader::readKnowledge(const json& value, Config& config) {
   }
 }
 
+std::optional<diag::Diagnostic> Loader::checkDocuments(const YamlDocuments& documents) const {
+  if (documents.stuck_at) {
+    return makeError(file_, documents.stuck_at->line + 1, documents.stuck_at->column + 1, 1,
+                     "config-yaml", describeStuckToken(documents),
+                     "the file is a mapping of keys like 'server:'; quote any text that starts "
+                     "with a sign such as ',' or '['");
+  }
+  if (documents.starts.size() > 1) {
+    // yaml-cpp would read the first document and drop the rest without a word.
+    return makeError(file_, documents.starts[1].line + 1, documents.starts[1].column + 1, 0,
+                     "config-yaml", "waflow.yaml holds one document; this is a second one",
+                     "remove the '---' line before it so its keys join the first document");
+  }
+  return std::nullopt;
+}
+
 LoadResult Loader::load(std::string_view text) {
   LoadResult result;
   if (std::optional<diag::Diagnostic> encoding = diag::checkUtf8(text, file_, "config-yaml")) {
     result.diagnostics.push_back(std::move(*encoding));
     return result;
   }
+  YamlDocuments documents;
   try {
-    root_ = YAML::Load(std::string(text));
+    std::string owned(text);
+    documents = scanYamlDocuments(owned, 2);
+    if (!documents.stuck_at) {
+      root_ = YAML::Load(owned);
+    }
   } catch (const YAML::Exception& e) {
     int line = e.mark.is_null() ? 0 : e.mark.line + 1;
     std::optional<diag::Diagnostic> tab = findIndentationTab(text, file_, line);
@@ -715,6 +739,10 @@ LoadResult Loader::load(std::string_view text) {
       }
     }
     result.diagnostics.push_back(makeError(file_, line, column, 1, "config-yaml", message, hint));
+    return result;
+  }
+  if (std::optional<diag::Diagnostic> shape = checkDocuments(documents)) {
+    result.diagnostics.push_back(std::move(*shape));
     return result;
   }
   if (root_.IsNull()) {

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/schema_validator.h"
+#include "config/yaml_documents.h"
 #include "diag/closest_match.h"
 #include "diag/text_encoding.h"
 #include "flow/flow_schema.h"
@@ -24,6 +25,9 @@ using nlohmann::json;
 using text::isEventName;
 using text::isHeaderToken;
 using text::isIdentifier;
+
+// A flow file holds one document; past the second, more "second document" errors add nothing.
+constexpr std::size_t kMaxDocumentsReported = 16;
 
 const std::vector<std::string>& stepCommonKeys() {
   static const std::vector<std::string> kKeys = {"id",       "name",    "if",
@@ -1609,24 +1613,35 @@ std::optional<Flow> FileLoader::load() {
            "flow-file", diag::Severity::kError, encoding->length);
     return std::nullopt;
   }
-  std::vector<YAML::Node> documents;
+  config::YamlDocuments documents;
   try {
-    documents = YAML::LoadAll(source_.text);
+    documents = config::scanYamlDocuments(source_.text, kMaxDocumentsReported);
+    if (!documents.stuck_at) {
+      root_ = YAML::Load(source_.text);
+    }
   } catch (const YAML::ParserException& e) {
     report({e.mark.line + 1, e.mark.column + 1}, "flow-yaml", "invalid YAML: " + e.msg,
            "check the indentation and that every ':' inside a text is within quotes", "flow-file");
     return std::nullopt;
   }
-  if (documents.empty() || documents[0].IsNull()) {
+  if (documents.stuck_at) {
+    report({documents.stuck_at->line + 1, documents.stuck_at->column + 1}, "flow-yaml",
+           config::describeStuckToken(documents),
+           "a flow file is a mapping that starts with 'id:'; quote any text that starts with a "
+           "sign such as ',' or '['",
+           "flow-file");
+    return std::nullopt;
+  }
+  if (root_.IsNull()) {
     report({}, "flow-yaml", "the file is empty", "a flow needs at least id, triggers and steps",
            "flow-file", diag::Severity::kWarning);
     return std::nullopt;
   }
-  for (size_t i = 1; i < documents.size(); ++i) {
-    reportAt(documents[i], "flow-yaml", "a flow file holds one flow; this is a second document",
-             "move it to its own file", "flow-file");
+  for (size_t i = 1; i < documents.starts.size(); ++i) {
+    report({documents.starts[i].line + 1, documents.starts[i].column + 1}, "flow-yaml",
+           "a flow file holds one flow; this is a second document", "move it to its own file",
+           "flow-file");
   }
-  root_ = documents[0];
   const YAML::Node& root = root_;
 
   config::ValidateOptions validate_options;

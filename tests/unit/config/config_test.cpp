@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -216,6 +217,28 @@ TEST(LoadConfig, FuzzerFindingsStayFixed) {
     EXPECT_FALSE(r.config.has_value()) << finding.path;
   }
   EXPECT_GE(findings.size(), 1u);
+}
+
+// yaml-cpp 0.7 reads a file that starts with ',' as an empty document; that would have run
+// the daemon on defaults with the operator's settings ignored.
+TEST(LoadConfig, ATokenTheParserCannotPassIsAnError) {
+  LoadResult r = load(",server:\n  listen: :0\n");
+  EXPECT_FALSE(r.config.has_value());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].line, 1);
+  EXPECT_EQ(r.diagnostics[0].column, 1);
+  EXPECT_EQ(r.diagnostics[0].message, "invalid YAML: unexpected ',' here");
+}
+
+// A second document used to be dropped without a word, and its settings with it.
+TEST(LoadConfig, ASecondDocumentIsAnError) {
+  LoadResult r = load("server:\n  listen: :0\n---\nlog:\n  level: debug\n");
+  EXPECT_FALSE(r.config.has_value());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].line, 4);
+  EXPECT_THAT(r.diagnostics[0].message, ::testing::HasSubstr("one document"));
+  LoadResult leading = load("---\nserver:\n  listen: :0\n");
+  EXPECT_TRUE(leading.config.has_value());
 }
 
 TEST(LoadConfig, IPv6AndAllInterfacesListen) {

@@ -323,6 +323,30 @@ TEST(FlowLoaderTest, FuzzerFindingsStayFixed) {
   EXPECT_GE(findings.size(), 2u);
 }
 
+// yaml-cpp 0.7 cannot get past a ',' that starts a document: LoadAll looped forever on it,
+// allocating until memory ran out. The loader names the character instead.
+TEST(FlowLoaderTest, ATokenTheParserCannotPassIsAnErrorAtItsPlace) {
+  const FlowLoadResult leading = loadText(",ain_flow:r:a");
+  EXPECT_FALSE(leading.ok());
+  EXPECT_THAT(dump(leading), ::testing::HasSubstr("1:1: invalid YAML: unexpected ',' here"));
+  const FlowLoadResult later = loadText("id: a\n---\n  ,\n");
+  EXPECT_FALSE(later.ok());
+  EXPECT_THAT(dump(later), ::testing::HasSubstr("3:3: invalid YAML: unexpected ',' here"));
+}
+
+TEST(FlowLoaderTest, ASecondDocumentIsNamedAtItsFirstLine) {
+  const FlowLoadResult result = loadText(R"(id: one
+triggers:
+  - on: message.received
+steps:
+  - reply: hi
+---
+id: two
+)");
+  EXPECT_FALSE(result.ok());
+  EXPECT_THAT(dump(result), ::testing::HasSubstr("7:1: a flow file holds one flow"));
+}
+
 TEST(FlowLoaderTest, AnUnknownKnowledgeBaseIsNamedWithTheKnownOnes) {
   const FlowLoadResult result = loadText(R"(
 id: kb
