@@ -722,8 +722,7 @@ void Outbox::holdInDoubt(std::shared_ptr<Item> item, const std::string& error) {
     log::RequestScope scope(item->m.request_id);
     if (!o.ok()) {
       // It stays `sending`: when its lease runs out, recovery holds it in doubt all the same.
-      log::get("outbox")->warn("recording message {} as in doubt failed: {}", item->m.id,
-                               o.error);
+      log::get("outbox")->warn("recording message {} as in doubt failed: {}", item->m.id, o.error);
       return;
     }
     Json out = Json::parse(o.value, nullptr, false);
@@ -772,9 +771,8 @@ void Outbox::settleInDoubt(std::vector<std::string> ids, const std::string& caus
           }
           const int64_t attempts = row.value("attempts", int64_t{0});
           if (config_.resend_in_doubt && attempts < config_.max_attempts) {
-            log::get("outbox")->warn(
-                "message {} to {}: {} and no status arrived; sending it again", id,
-                str(row, "to"), cause);
+            log::get("outbox")->warn("message {} to {}: {} and no status arrived; sending it again",
+                                     id, str(row, "to"), cause);
             Json in = {{"id", id},
                        {"not_before", nowMs()},
                        {"error", cause + "; no status from the provider"}};
@@ -793,8 +791,9 @@ void Outbox::settleInDoubt(std::vector<std::string> ids, const std::string& caus
                      ? fmt::format("gave up after {} attempts; the last one: {} and no status "
                                    "showed it arrived",
                                    attempts, cause)
-                     : cause + " and no status from the provider showed it arrived "
-                               "(outbox.in_doubt: fail)",
+                     : cause +
+                           " and no status from the provider showed it arrived "
+                           "(outbox.in_doubt: fail)",
                  0);
           }
         });

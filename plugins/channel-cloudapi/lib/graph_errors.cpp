@@ -288,8 +288,8 @@ SendOutcome classifySend(const waflow::HttpResponse& response) {
       !response.transportOk() && response.request_sent &&
       (response.error == WAFLOW_HTTP_TIMEOUT || response.error == WAFLOW_HTTP_OTHER ||
        response.error == WAFLOW_HTTP_SHUTDOWN || response.error == WAFLOW_HTTP_CANCELLED);
-  const bool not_metas_answer = response.transportOk() && response.status >= 500 &&
-                                out.error_code == 0;
+  const bool not_metas_answer =
+      response.transportOk() && response.status >= 500 && out.error_code == 0;
   if (lost_answer || not_metas_answer) {
     out.rc = Rc::kInDoubt;
     out.retry_after = 0ms;

@@ -302,8 +302,8 @@ TEST_F(OutboxTest, AfterKillNineEveryAcknowledgedMessageGetsExactlyOneReply) {
 // the conversation had moved on. In doubt, it waits for the status, and nothing is repeated.
 TEST_F(OutboxTest, ASendAnsweredAfterItsTimeoutIsHeldInDoubtAndNeverSentTwice) {
   fake_.failNextSends(Fault::slow(2s));
-  auto d = start(config("{ rate_limit: 0, recipient_burst: 0, in_doubt_grace: 20s }",
-                        "mode: echo", "info", "500ms"));
+  auto d = start(config("{ rate_limit: 0, recipient_burst: 0, in_doubt_grace: 20s }", "mode: echo",
+                        "info", "500ms"));
   // The status comes 6 s after Meta accepted the send: later than a retry would have gone.
   fake_.postSentStatuses(d->url("/webhooks/wa"), kSecret, 6s);
   for (std::string text : {"satu", "dua", "tiga"}) {
@@ -329,7 +329,8 @@ TEST_F(OutboxTest, ASendInDoubtWithoutAnyStatusIsSentAgainAfterTheGrace) {
   ASSERT_TRUE(waitDelivered({"halo"}, 20s)) << d->log();
   EXPECT_EQ(deliveredTo("6283300002"), (std::vector<std::string>{"halo"}));
   EXPECT_EQ(fake_.sendCount(), 2u);  // the unanswered attempt and the resend
-  EXPECT_THAT(d->log(), HasSubstr("its send got no answer and no status arrived; sending it again"));
+  EXPECT_THAT(d->log(),
+              HasSubstr("its send got no answer and no status arrived; sending it again"));
   EXPECT_EQ(d->terminate(), 0);
 }
 
@@ -337,15 +338,16 @@ TEST_F(OutboxTest, ASendInDoubtWithoutAnyStatusIsSentAgainAfterTheGrace) {
 // middle; Meta posts each `sent` status after the parameter's delay. At once: the status settles
 // the row before the send times out. After 6 s: the status arrives after the timeout (0.5 s)
 // and after a retry (5 s later, the channel's pause after a transport error) would have sent the
-// message again; the in-doubt grace is longer than that, as it is in production (30 s). Per message: exactly one send; per
-// conversation: the order the customer wrote in.
+// message again; the in-doubt grace is longer than that, as it is in production (30 s). Per
+// message: exactly one send; per conversation: the order the customer wrote in.
 class OutboxUnderLoadTest : public OutboxTest,
                             public ::testing::WithParamInterface<std::chrono::milliseconds> {};
 
 INSTANTIATE_TEST_SUITE_P(StatusDelays, OutboxUnderLoadTest, ::testing::Values(0ms, 6000ms),
                          [](const ::testing::TestParamInfo<std::chrono::milliseconds>& delay) {
-                           return delay.param.count() == 0 ? std::string("StatusAtOnce")
-                                                          : std::string("StatusAfterARetryWouldHaveGone");
+                           return delay.param.count() == 0
+                                      ? std::string("StatusAtOnce")
+                                      : std::string("StatusAfterARetryWouldHaveGone");
                          });
 
 TEST_P(OutboxUnderLoadTest, SlowAnswersAndAKillNineRepeatOrReorderNoReply) {
@@ -354,8 +356,9 @@ TEST_P(OutboxUnderLoadTest, SlowAnswersAndAKillNineRepeatOrReorderNoReply) {
   rates.slow_delay = 1500ms;
   fake_.setFaultRates(rates);
   const std::chrono::milliseconds grace = GetParam() + 4s;
-  const std::string outbox = "{ rate_limit: 0, recipient_burst: 0, in_doubt_grace: " +
-                             std::to_string(grace.count()) + "ms }";
+  const std::string outbox =
+      "{ rate_limit: 0, recipient_burst: 0, in_doubt_grace: " + std::to_string(grace.count()) +
+      "ms }";
   constexpr int kContacts = 16;
   constexpr int kMessages = 10;
   auto contact = [](int c) { return "62844" + std::to_string(1000 + c); };
@@ -368,10 +371,9 @@ TEST_P(OutboxUnderLoadTest, SlowAnswersAndAKillNineRepeatOrReorderNoReply) {
   for (int c = 0; c < kContacts; ++c) {
     senders.emplace_back([&, c] {
       for (int m = 0; m < kMessages; ++m) {
-        auto r = FakeGraphApi::postWebhook(first->url("/webhooks/wa"), kSecret,
-                                           textFrom(contact(c), text(c, m),
-                                                    "wamid.load." + text(c, m)),
-                                           3s);
+        auto r = FakeGraphApi::postWebhook(
+            first->url("/webhooks/wa"), kSecret,
+            textFrom(contact(c), text(c, m), "wamid.load." + text(c, m)), 3s);
         if (r.status != 200) {
           return;  // the daemon is gone: the rest is redelivered after the restart, in order
         }
@@ -407,8 +409,7 @@ TEST_P(OutboxUnderLoadTest, SlowAnswersAndAKillNineRepeatOrReorderNoReply) {
     for (int m = 0; m < kMessages; ++m) {
       expected.insert(text(c, m));
       if (!acked[c][m]) {
-        EXPECT_EQ(post(*second, textFrom(contact(c), text(c, m), "wamid.load." + text(c, m))),
-                  200);
+        EXPECT_EQ(post(*second, textFrom(contact(c), text(c, m), "wamid.load." + text(c, m))), 200);
       }
     }
   }
@@ -421,7 +422,8 @@ TEST_P(OutboxUnderLoadTest, SlowAnswersAndAKillNineRepeatOrReorderNoReply) {
       want.push_back(text(c, m));
     }
     std::vector<std::string> got = deliveredTo(contact(c));
-    repeated += static_cast<int>(got.size()) - static_cast<int>(std::set<std::string>(got.begin(), got.end()).size());
+    repeated += static_cast<int>(got.size()) -
+                static_cast<int>(std::set<std::string>(got.begin(), got.end()).size());
     reordered += got == want ? 0 : 1;
     EXPECT_EQ(got, want) << "contact " << contact(c);
   }

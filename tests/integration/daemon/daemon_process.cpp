@@ -282,9 +282,9 @@ CommandResult runCommand(const std::vector<std::string>& args, const std::string
 
 CommandResult validateYaml(const std::string& yaml) {
   static std::atomic<int> counter{0};
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("waflow-validate-" + std::to_string(::getpid()) + "-" +
-                               std::to_string(counter++));
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      ("waflow-validate-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "waflow.yaml") << yaml;
   CommandResult result = runCommand({waflowBinary().string(), "validate"}, "", dir);

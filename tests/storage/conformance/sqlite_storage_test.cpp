@@ -188,10 +188,10 @@ TEST_F(SqliteStorageTest, AVersion4DatabasesPendingMessagesCountAsOnTheirFirstAt
   ASSERT_EQ(pending["messages"].size(), 1u) << pending.dump();
   EXPECT_EQ(pending["messages"][0]["attempts"], 1);
   // The restart that replays it counts the second attempt.
-  Json counted = harness_.ok("inbox.attempt", {{"messages", {{{"channel", "wa-main"},
-                                                             {"id", "left-over"}}}},
-                                               {"max_attempts", 3},
-                                               {"reason", "test"}});
+  Json counted =
+      harness_.ok("inbox.attempt", {{"messages", {{{"channel", "wa-main"}, {"id", "left-over"}}}},
+                                    {"max_attempts", 3},
+                                    {"reason", "test"}});
   EXPECT_EQ(counted["messages"][0]["attempts"], 2);
 }
 

@@ -401,10 +401,10 @@ TEST_P(StorageConformance, ASendInDoubtHoldsBackItsConversationUntilResolved) {
 // A send whose answer never came (a timeout after the request went out) may have reached the
 // provider: it is held in doubt, never put back to pending where it would be sent again blindly.
 TEST_P(StorageConformance, ASendWithoutAnAnswerIsHeldInDoubtUntilAStatusOrAResolution) {
-  ASSERT_EQ(addClaiming({outboxMessage("t1", "T"), outboxMessage("t2", "T"),
-                         outboxMessage("u1", "U")},
-                        kNow)["claimed"],
-            Json({true, false, true}));
+  ASSERT_EQ(
+      addClaiming({outboxMessage("t1", "T"), outboxMessage("t2", "T"), outboxMessage("u1", "U")},
+                  kNow)["claimed"],
+      Json({true, false, true}));
   EXPECT_EQ(ok("outbox.in_doubt", {{"id", "t1"}, {"error", "timeout"}, {"now", kNow + 1}}),
             Json({{"changed", true}}));
   Json t1 = get("t1");

@@ -292,7 +292,7 @@ struct FakeGraphApi::State {
     std::string phone_number_id;
     std::string biz_opaque_callback_data;
   };
-  std::unordered_map<std::string, Issued> issued;  // wamid → send
+  std::unordered_map<std::string, Issued> issued;             // wamid → send
   std::function<void(const std::string& wamid)> on_accepted;  // under mutex
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> downloads{0};
@@ -757,7 +757,10 @@ class FakeGraphApi::StatusPoster {
  public:
   StatusPoster(const FakeGraphApi& fake, std::string url, std::string secret,
                std::chrono::milliseconds delay)
-      : fake_(fake), url_(std::move(url)), secret_(std::move(secret)), delay_(delay),
+      : fake_(fake),
+        url_(std::move(url)),
+        secret_(std::move(secret)),
+        delay_(delay),
         thread_([this] { run(); }) {}
   ~StatusPoster() {
     {
@@ -820,7 +823,8 @@ void FakeGraphApi::postSentStatuses(std::string url, std::string app_secret,
   if (url.empty()) {
     return;
   }
-  status_poster_ = std::make_unique<StatusPoster>(*this, std::move(url), std::move(app_secret), delay);
+  status_poster_ =
+      std::make_unique<StatusPoster>(*this, std::move(url), std::move(app_secret), delay);
   std::lock_guard lock(state_->mutex);
   state_->on_accepted = [poster = status_poster_.get()](const std::string& wamid) {
     poster->accepted(wamid);

@@ -247,9 +247,9 @@ inline constexpr const char* kJobGet = "job.get";
 // States of an outbox message: pending (waiting to be claimed), sending (claimed,
 // under a lease), sent (the provider accepted it), failed (given up), in_doubt (a
 // send was under way when its sender vanished: it may or may not have reached the
-// provider, or its send's answer never came). pending, sending and in_doubt are *unfinished*: a message waits while
-// an earlier message of its conversation is unfinished, so a conversation is sent
-// in order, one message at a time.
+// provider, or its send's answer never came). pending, sending and in_doubt are *unfinished*: a
+// message waits while an earlier message of its conversation is unfinished, so a conversation is
+// sent in order, one message at a time.
 //
 // outbox.add
 //   in:  {"messages": [OutboxMessage...],
@@ -365,18 +365,15 @@ inline constexpr const char* kKvDelete = "kv.delete";
 //   ones and those that are not messages (types mark_read and typing).
 //   id: the channel's message id (in) or the outbox id (out). at: when
 //   inbox.put (in) or outbox.add (out) stored it, on the storage's clock in
-//   milliseconds (not the provider's timestamp, which has only seconds). seq: the message's place in the
-//   order its direction was stored in. text: for "in", the event's "text"
-//   (where the channel puts the text of a text message, a media caption, the
-//   title of a button or list reply), "" when it has none; for "out", the
-//   message's text, or when that is empty the payload's body.text, body or
-//   caption (the first that is a string), else "" (a template, media without
-//   a caption).
-//   Order: by `at`, an "in" message before an "out" one at the same time; each
-//   direction keeps its stored order even if the clock went back. `next` is
-//   null when there is no older message; otherwise pass it as `before` for the
-//   page of messages just before this one. The cursor is opaque; paging back
-//   visits every message once.
+//   milliseconds (not the provider's timestamp, which has only seconds). seq: the message's place
+//   in the order its direction was stored in. text: for "in", the event's "text" (where the channel
+//   puts the text of a text message, a media caption, the title of a button or list reply), "" when
+//   it has none; for "out", the message's text, or when that is empty the payload's body.text, body
+//   or caption (the first that is a string), else "" (a template, media without a caption). Order:
+//   by `at`, an "in" message before an "out" one at the same time; each direction keeps its stored
+//   order even if the clock went back. `next` is null when there is no older message; otherwise
+//   pass it as `before` for the page of messages just before this one. The cursor is opaque; paging
+//   back visits every message once.
 inline constexpr const char* kMessageHistory = "message.history";
 
 // insight.put
