@@ -4,8 +4,6 @@
 //                            [--body-bytes B]
 #include <utility>
 
-#include <sys/resource.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -19,6 +17,7 @@
 #include <vector>
 
 #include "http_client/http_client.h"
+#include "proc_stats.h"
 #include "test_http_server.h"
 
 namespace {
@@ -27,21 +26,6 @@ using waflow::core::ClientRequest;
 using waflow::core::ClientResponse;
 using waflow::core::HttpClient;
 using Clock = std::chrono::steady_clock;
-
-// Each in-flight request holds a client and a server socket.
-void raiseFileLimit(std::size_t needed) {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < needed) {
-    std::fprintf(stderr,
-                 "warning: open-file limit %llu is below the ~%zu this run needs; lower "
-                 "--concurrency or raise `ulimit -n`\n",
-                 static_cast<unsigned long long>(lim.rlim_cur), needed);
-  }
-}
 
 double percentileMs(std::vector<uint32_t>& sorted_us, double p) {
   if (sorted_us.empty()) {
@@ -65,7 +49,8 @@ int main(int argc, char** argv) {
   app.add_option("--body-bytes", body_bytes, "POST body size (0 = GET)");
   CLI11_PARSE(app, argc, argv);
   concurrency = std::min(concurrency, total);
-  raiseFileLimit(2 * concurrency + 64);
+  // Each in-flight request holds a client and a server socket.
+  waflow::perf::raiseFileLimit(2 * concurrency + 64, "--concurrency");
 
   waflow::test::TestHttpServer server(server_threads);
   boost::asio::io_context ioc;
