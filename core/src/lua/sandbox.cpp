@@ -398,7 +398,12 @@ RuleError Impl::makeError(int status, const SnippetInfo& info) {
   e.rule = info.name;
   e.file = info.where.file;
   e.line = info.where.line;
-  std::string message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+  std::string message;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t length = 0;
+    const char* text = lua_tolstring(L, -1, &length);
+    message.assign(text, length);  // error("\0...") holds bytes past a NUL
+  }
   if (killed) {
     e.kind = ErrorKind::kTimeout;
     const std::string in = killed_in != nullptr ? std::string(" in ") + killed_in : "";
@@ -436,6 +441,10 @@ RuleError Impl::makeError(int status, const SnippetInfo& info) {
     e.line = mapLine(id, line);
   }
   e.message = mapMessage(message);
+  if (e.message.empty()) {
+    // error("") or error(nil): nothing to show the operator but where it happened.
+    e.message = "raised an error without a message; give error() a text that says what went wrong";
+  }
   return e;
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "lua/sandbox.h"
+#include "regressions.h"
 
 namespace waflow::core::lua {
 namespace {
@@ -109,6 +110,43 @@ TEST(LuaSandboxCallTest, RuntimeErrorsNameTheRuleAndLine) {
   ASSERT_FALSE(thrown.ok());
   EXPECT_EQ(thrown.error->message, "(error object is a table value)");
   EXPECT_EQ(thrown.error->line, 2);
+}
+
+// Found by rule_fuzz: error() with an empty text, or one starting with a NUL byte, gave an error
+// with no message at all.
+TEST(LuaSandboxCallTest, AnErrorWithoutATextStillSaysWhatHappened) {
+  LuaSandbox sandbox;
+  for (std::string source : {std::string("error('')"), std::string("error(nil)"),
+                             std::string("error('\\0\\1 1')"), std::string("error('', 0)")}) {
+    CompileResult rule = sandbox.compile("quiet", source, {"h.yaml", 4, 9, 6});
+    ASSERT_TRUE(rule.ok()) << source;
+    CallResult r = sandbox.evaluate(rule.snippet, {});
+    ASSERT_FALSE(r.ok()) << source;
+    EXPECT_FALSE(r.error->message.empty()) << source;
+    EXPECT_EQ(r.error->line, 4) << source;
+  }
+  CallResult empty =
+      sandbox.evaluate(sandbox.compile("quiet", "error('')", {"h.yaml", 4, 9, 6}).snippet, {});
+  EXPECT_EQ(empty.error->message,
+            "raised an error without a message; give error() a text that says what went wrong");
+}
+
+// Every rule the fuzzer once broke a promise with still fails, if it fails, with a message.
+TEST(LuaSandboxCallTest, FuzzerFindingsStayFixed) {
+  const auto findings = test::fuzzRegressions(WAFLOW_SOURCE_DIR, "lua");
+  LuaSandbox sandbox;
+  for (const test::FuzzRegression& finding : findings) {
+    CompileResult rule = sandbox.compile("fuzz", finding.bytes, {"flows/fuzz.yaml", 3, 9, 6});
+    std::optional<RuleError> error = rule.error;
+    if (rule.ok()) {
+      error = sandbox.evaluate(rule.snippet, {}).error;
+      sandbox.release(rule.snippet);
+    }
+    if (error) {
+      EXPECT_FALSE(error->message.empty()) << finding.path;
+    }
+  }
+  EXPECT_GE(findings.size(), 1u);
 }
 
 TEST(LuaSandboxCallTest, ValuesRoundTripThroughJson) {
