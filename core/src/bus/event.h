@@ -19,7 +19,7 @@ struct Event {
   std::string request_id;
   std::chrono::system_clock::time_point time = std::chrono::system_clock::now();
   // Optional in-process form of the payload, so core handlers need not parse
-  // the JSON again (app/events.h says which type each event type carries).
+  // the JSON again (delivery/events.h says which type each event type carries).
   // Plugins only ever see `payload`.
   std::shared_ptr<const void> native;
 };

@@ -1,12 +1,12 @@
 // `waflow`: the command line. Thin by design: each subcommand parses its
 // flags, then hands over to the app or chat modules.
-#include "app/daemon.h"
-#include "app/default_config.h"
-#include "app/plugin_plan.h"
-#include "app/rules_check.h"
 #include "cli/chat.h"
 #include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/default_config.h"
+#include "daemon/plugin_plan.h"
 #include "diag/render.h"
+#include "engine/rules_check.h"
 #include "log/log.h"
 #include "plugin/plugin_catalog.h"
 
@@ -48,13 +48,13 @@ ConfigChoice chooseConfig(const std::string& flag) {
 }
 
 config::LoadResult loadChosen(const ConfigChoice& choice) {
-  return choice.path.empty() ? app::loadDefaultConfig() : config::loadConfigFile(choice.path);
+  return choice.path.empty() ? daemon::loadDefaultConfig() : config::loadConfigFile(choice.path);
 }
 
 // Secrets registered with log::addSecret() before the call are masked, snippets included.
 void printDiagnostics(const std::vector<diag::Diagnostic>& diagnostics, bool json) {
   diag::SourceCache sources;
-  sources.registerText("<built-in default>", app::defaultConfigYaml());
+  sources.registerText("<built-in default>", daemon::defaultConfigYaml());
   if (json) {
     std::cout << diag::renderJson(diagnostics, sources, &log::redactor()) << "\n";
   } else {
@@ -132,7 +132,7 @@ int runCommand(const std::string& config_flag, const std::vector<std::string>& p
   } else {
     logger->info("config: {}", choice.path);
   }
-  app::Daemon daemon(std::move(cfg), {plugin_dirs, true});
+  daemon::Daemon daemon(std::move(cfg), {plugin_dirs, true});
   std::string error;
   std::vector<diag::Diagnostic> diagnostics;
   if (!daemon.start(&error, &diagnostics)) {
@@ -153,15 +153,15 @@ int validateCommand(const std::string& config_flag, const std::vector<std::strin
   std::vector<diag::Diagnostic> all = loaded.diagnostics;
   std::string described = choice.path.empty() ? "the built-in default config" : choice.path;
   const auto& readable = loaded.config ? loaded.config : loaded.partial;
-  app::RulesCheck rules;
+  engine::RulesCheck rules;
   if (readable) {
     addSecrets(readable->secrets);
     plugin::PluginCatalog catalog;
-    catalog.scan(app::pluginSearchPath(plugin_dirs, *readable));
-    auto plan = app::planInstances(*readable, catalog);
+    catalog.scan(daemon::pluginSearchPath(plugin_dirs, *readable));
+    auto plan = daemon::planInstances(*readable, catalog);
     addSecrets(plan.secrets);
     all.insert(all.end(), plan.diagnostics.begin(), plan.diagnostics.end());
-    rules = app::checkFlowsAndScripts(*readable);
+    rules = engine::checkFlowsAndScripts(*readable);
     addSecrets(rules.secrets);
     all.insert(all.end(), rules.diagnostics.begin(), rules.diagnostics.end());
     std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
@@ -195,7 +195,7 @@ int pluginsCommand(const std::string& config_flag, const std::vector<std::string
   auto loaded = loadChosen(choice);
   config::Config cfg = loaded.config ? *loaded.config : config::Config{};
   plugin::PluginCatalog catalog;
-  catalog.scan(app::pluginSearchPath(plugin_dirs, cfg));
+  catalog.scan(daemon::pluginSearchPath(plugin_dirs, cfg));
   if (format == "json") {
     nlohmann::json out = {{"plugins", nlohmann::json::array()},
                           {"failures", nlohmann::json::array()},

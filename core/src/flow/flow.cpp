@@ -50,11 +50,22 @@ std::string_view answerKindName(AnswerKind kind) {
   return "text";
 }
 
+namespace {
+
+template <typename... Kinds>
+std::vector<std::string> kindNames(const std::variant<Kinds...>*) {
+  return {std::string(Kinds::kKind)...};
+}
+
+}  // namespace
+
 const std::vector<std::string>& stepKinds() {
-  static const std::vector<std::string> kKinds = {
-      "reply", "ai",   "classify", "set",  "tag",  "untag", "handoff", "release", "ask",
-      "delay", "wait", "schedule", "http", "emit", "lua",   "call",    "goto",    "stop"};
+  static const std::vector<std::string> kKinds = kindNames(static_cast<const StepSpec*>(nullptr));
   return kKinds;
+}
+
+std::string_view stepKindOf(const StepSpec& spec) {
+  return std::visit([](const auto& kind) { return std::decay_t<decltype(kind)>::kKind; }, spec);
 }
 
 std::string Step::label(size_t index) const {

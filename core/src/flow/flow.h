@@ -184,6 +184,7 @@ struct TemplateMessage {
 };
 
 struct ReplyStep {
+  static constexpr std::string_view kKind = "reply";
   Text text;
   Text header;
   Text footer;
@@ -219,6 +220,7 @@ struct AiTool {
 };
 
 struct AiStep {
+  static constexpr std::string_view kKind = "ai";
   std::vector<std::string> providers;  // tried in order; empty = the default AI instance
   Text prompt;                         // empty = the contact's message(s)
   Text system;
@@ -243,6 +245,7 @@ struct AiStep {
 std::vector<ClassifyField> defaultClassifyFields();
 
 struct ClassifyStep {
+  static constexpr std::string_view kKind = "classify";
   std::vector<std::string> providers;  // tried in order; empty = the default AI instance
   Text text;                           // empty = the contact's message
   std::vector<std::pair<std::string, std::string>> categories;  // name, description ("" = none)
@@ -260,24 +263,29 @@ struct Assignment {
 };
 
 struct SetStep {
+  static constexpr std::string_view kKind = "set";
   std::vector<Assignment> values;
 };
 
 struct TagStep {
+  static constexpr std::string_view kKind = "tag";
   std::vector<std::string> tags;
 };
 
 struct UntagStep {
+  static constexpr std::string_view kKind = "untag";
   std::vector<std::string> tags;
 };
 
 struct HandoffStep {
+  static constexpr std::string_view kKind = "handoff";
   Text note;
   std::string team;
   int64_t release_after_ms = 0;  // 0 = flows.handoff_release_after
 };
 
 struct ReleaseStep {
+  static constexpr std::string_view kKind = "release";
   Text note;
 };
 
@@ -285,6 +293,7 @@ enum class AnswerKind { kText, kName, kNumber, kDate, kEmail, kPhone, kRegex, kL
 std::string_view answerKindName(AnswerKind kind);
 
 struct AskStep {
+  static constexpr std::string_view kKind = "ask";
   Text question;
   std::vector<Button> buttons;
   AnswerKind validate = AnswerKind::kText;
@@ -298,15 +307,18 @@ struct AskStep {
 };
 
 struct DelayStep {
+  static constexpr std::string_view kKind = "delay";
   int64_t duration_ms = 0;
 };
 
 struct WaitStep {
+  static constexpr std::string_view kKind = "wait";
   std::string event;
   std::optional<LuaSnippet> match;
 };
 
 struct ScheduleStep {
+  static constexpr std::string_view kKind = "schedule";
   std::optional<int64_t> after_ms;
   Text at;           // a local date-time, or a template producing one
   std::string tz;    // for `at`
@@ -316,6 +328,7 @@ struct ScheduleStep {
 };
 
 struct HttpStep {
+  static constexpr std::string_view kKind = "http";
   std::string method = "GET";
   Text url;
   std::vector<std::pair<std::string, Text>> headers;
@@ -326,25 +339,30 @@ struct HttpStep {
 };
 
 struct EmitStep {
+  static constexpr std::string_view kKind = "emit";
   std::string event;
   nlohmann::json data = nlohmann::json::object();  // strings are templates
 };
 
 struct LuaStep {
+  static constexpr std::string_view kKind = "lua";
   std::string function;
   nlohmann::json args = nlohmann::json::object();  // strings are templates
 };
 
 struct CallStep {
+  static constexpr std::string_view kKind = "call";
   std::string flow;
   nlohmann::json with = nlohmann::json::object();  // strings are templates
 };
 
 struct GotoStep {
+  static constexpr std::string_view kKind = "goto";
   std::string flow;
 };
 
 struct StopStep {
+  static constexpr std::string_view kKind = "stop";
   std::string reason;
 };
 
@@ -365,8 +383,14 @@ using StepSpec = std::variant<ReplyStep, AiStep, ClassifyStep, SetStep, TagStep,
                               HandoffStep, ReleaseStep, AskStep, DelayStep, WaitStep, ScheduleStep,
                               HttpStep, EmitStep, LuaStep, CallStep, GotoStep, StopStep>;
 
+// StepSpec is the one list of step kinds: each alternative names its key in `kKind`, and
+// everything else (stepKinds(), the engine's dispatch, the schema test) is derived from it.
+
 // The step kind keys, in StepSpec's order: "reply", "ai", ..., "stop".
 const std::vector<std::string>& stepKinds();
+
+// The key of the kind `spec` holds ("reply" for a ReplyStep).
+std::string_view stepKindOf(const StepSpec& spec);
 
 struct Step {
   std::string id;  // "" when not given

@@ -7,10 +7,10 @@
 
 #include "lua/bounded_match.h"
 #include "lua/bounded_table.h"
-#include "lua/business_hours.h"
 #include "lua/sandbox_internal.h"
-#include "lua/text.h"
-#include "lua/time_zone.h"
+#include "text/normalize.h"
+#include "time/business_hours.h"
+#include "time/time_zone.h"
 
 namespace waflow::core::lua::detail {
 
@@ -19,6 +19,14 @@ namespace {
 constexpr const char* kStopped = "rule stopped: budget exceeded";
 
 using Impl = LuaSandbox::Impl;
+using text::KeywordMatcher;
+using text::normalizedCapacity;
+using text::normalizeInto;
+using text::normalizeText;
+using text::splitWords;
+using time::BusinessHours;
+using time::LocalTime;
+using time::TimeZone;
 
 // ---- base library wrappers -------------------------------------------------------------
 

@@ -10,13 +10,13 @@
 #include <CLI/CLI.hpp>
 
 #include "lua/sandbox.h"
-#include "lua/text.h"
+#include "text/normalize.h"
 
 namespace {
 
-using waflow::core::lua::KeywordMatcher;
 using waflow::core::lua::LuaSandbox;
 using waflow::core::lua::RuleContext;
+using waflow::core::text::KeywordMatcher;
 using Clock = std::chrono::steady_clock;
 
 const std::vector<std::string> kTexts = {"berapa harganya kak?",

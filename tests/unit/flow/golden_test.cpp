@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "flow_test_support.h"
@@ -73,6 +74,23 @@ TEST(FlowGoldenTest, ValidFixturesLoadWithoutDiagnostics) {
   }
   EXPECT_EQ(result.flows.size(), yamlFiles(fixtures() / "valid").size());
   EXPECT_TRUE(result.ok());
+}
+
+// The loader reads a step's kind from its key and builds the StepSpec alternative for it; every
+// step of the valid fixtures (which use every kind) holds the alternative its key names, and
+// every kind appears.
+TEST(FlowGoldenTest, EveryStepHoldsTheKindItsKeyNames) {
+  const FlowLoadResult result = loadFlows(fixtures() / "valid", fixtureOptions());
+  std::set<std::string, std::less<>> seen;
+  for (const Flow& f : result.flows) {
+    for (const Step& step : f.steps) {
+      EXPECT_EQ(step.kind, stepKindOf(step.spec)) << f.file << ":" << step.pos.line;
+      seen.insert(std::string(stepKindOf(step.spec)));
+    }
+  }
+  for (const std::string& kind : stepKinds()) {
+    EXPECT_TRUE(seen.count(kind)) << "no valid fixture has a '" << kind << "' step";
+  }
 }
 
 TEST(FlowGoldenTest, InvalidFixturesGiveExactlyTheExpectedDiagnostics) {

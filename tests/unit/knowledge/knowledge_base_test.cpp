@@ -1,7 +1,7 @@
 // KnowledgeBase against the real storage-sqlite plugin (loaded by the daemon's plugin loader)
 // and, for embeddings, FakeAi over real HTTP: retrieval quality on a small Indonesian shop's
 // FAQ and English policy pages, re-indexing on change, and hybrid search.
-#include "app/knowledge_base.h"
+#include "knowledge/knowledge_base.h"
 
 #include "fake_ai.h"
 #include "storage_harness.h"
@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-namespace waflow::core::app {
+namespace waflow::core::knowledge {
 namespace {
 
 namespace fs = std::filesystem;
@@ -444,4 +444,4 @@ TEST_F(KnowledgeEmbeddingsTest, ARejectedKeyFailsTheFileWhichIsRetriedByTheNextS
 }
 
 }  // namespace
-}  // namespace waflow::core::app
+}  // namespace waflow::core::knowledge

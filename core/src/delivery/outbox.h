@@ -1,0 +1,175 @@
+// Outbox — every message the daemon sends goes through here. It is written to
+// storage first (outbox.add) and only then sent, so a reply survives a crash;
+// after a restart what was pending goes out once, and a send interrupted in
+// the middle ("in doubt") is settled by the provider's status webhook or the
+// configured policy (docs/reliability.md).
+//
+// The sender keeps
+//  - a rate limit per channel instance (a WhatsApp number's messages/s) and
+//    pacing per recipient (Meta's pair rate limit), paused when the provider
+//    answers "too many";
+//  - retries of transient failures with exponential backoff and jitter, or the
+//    provider's Retry-After; after max_attempts, or on a permanent error, the
+//    message is marked failed with its reason and message.failed is published;
+//  - per-conversation order through retries: storage lets a conversation's
+//    next message be claimed only after the earlier ones are settled;
+//  - the 24-hour customer-service window: a free-form message to a contact who
+//    has not written for 24 hours is replaced by the configured template or
+//    refused before the provider is called.
+// Failures that arrive later in a `failed` status are recorded the same way.
+//
+// Thread-safety: public methods may be called from any thread; the sender's
+// state lives on one strand of the io_context.
+#pragma once
+
+#include "bus/event_bus.h"
+#include "config/config.h"
+#include "delivery/customer_window.h"
+#include "delivery/token_bucket.h"
+#include "metrics/metrics.h"
+#include "plugin/plugin_instance.h"
+#include "storage/storage_batch.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace waflow::core::delivery {
+
+class Outbox {
+ public:
+  // One message to send. `id` is unique and stable: adding the same id twice
+  // stores and sends it once (a reply to a message handled again after a
+  // restart is recognised this way).
+  struct Message {
+    std::string id;
+    std::string channel;
+    std::string to;
+    std::string conversation;  // ordering key; "" = "<channel>:<to>"
+    std::string type = "text";
+    std::string text;
+    std::string reply_to;      // the customer message quoted, or ""
+    std::string payload_json;  // a JSON object for non-text types, or ""
+    std::string request_id;    // for log lines about this send
+  };
+
+  Outbox(const config::OutboxConfig& config, plugin::PluginInstance& storage,
+         std::map<std::string, plugin::PluginInstance*> channels, bus::EventBus& bus,
+         metrics::Registry& metrics, boost::asio::io_context& io);
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  // Settles sends interrupted by the last stop (in doubt) and starts sending
+  // what is due. Call once the io_context runs.
+  void start();
+
+  // Stores the message and calls `stored(true)` once it is durable (or was
+  // already stored), `stored(false)` when storage failed. Sending follows.
+  void enqueue(Message message, std::function<void(bool stored)> stored);
+
+  // A customer wrote at `at_ms` (Unix ms): opens their 24-hour window.
+  void noteInbound(const std::string& channel, const std::string& contact, int64_t at_ms);
+
+  // Statuses stored by the inbox; `outbox_ids[i]` is the outbox message the
+  // i-th status belongs to ("" when none). Failed ones are recorded and
+  // published as message.failed.
+  void onStatuses(const std::string& channel, const std::vector<waflow::StatusUpdate>& statuses,
+                  const std::vector<std::string>& outbox_ids);
+
+  // Stops claiming, lets queued sends go out for up to `drain`, hands the rest
+  // back to storage as pending, and waits for storage writes. Call before the
+  // channel and storage plugins stop.
+  void stop(std::chrono::milliseconds drain);
+
+  // This daemon's name on the leases it holds (outbox.owner, else the host name).
+  const std::string& owner() const { return owner_; }
+
+  // Messages claimed and not yet answered by the channel.
+  std::size_t backlog() const { return backlog_.load(); }
+
+  // The outbox id a status names in its biz_opaque_callback_data, or "".
+  static std::string outboxIdOf(const waflow::StatusUpdate& status);
+
+ private:
+  struct Item;
+  struct ChannelQueue;
+  using Clock = std::chrono::steady_clock;
+
+  void dispatch(std::shared_ptr<Item> item);
+  void checkWindow(std::shared_ptr<Item> item);
+  void applyWindow(std::shared_ptr<Item> item, int64_t last_inbound_ms);
+  void queueForChannel(std::shared_ptr<Item> item);
+  void pump(ChannelQueue& queue);
+  void send(std::shared_ptr<Item> item);
+  void onSendResult(std::shared_ptr<Item> item, plugin::CallOutcome outcome);
+  void retryLater(std::shared_ptr<Item> item, std::chrono::milliseconds delay,
+                  const std::string& error);
+  void fail(std::shared_ptr<Item> item, const std::string& reason, int32_t code);
+  void publishOutcome(const Item& item, bool sent, const std::string& detail, int32_t code);
+  void requestClaim();
+  void claim();
+  void scheduleTick(std::chrono::milliseconds after);
+  // A send whose outcome is unknown (no answer after the request went out) waits for a status.
+  void holdInDoubt(std::shared_ptr<Item> item, const std::string& error);
+  void recoverInDoubt(bool at_start, std::function<void()> done = {});
+  // After in_doubt_grace: what no status settled is sent again or failed (outbox.in_doubt);
+  // `cause` says why they were in doubt, for the log and the row's last error.
+  void settleInDoubtLater(std::vector<std::string> ids, std::string cause);
+  void settleInDoubt(std::vector<std::string> ids, const std::string& cause);
+  metrics::Counter& inDoubtCounter();
+  void sendWindowTemplate(const std::string& outbox_id);
+  void release(std::shared_ptr<Item> item);
+  std::shared_ptr<Item> itemFromRow(const nlohmann::json& row);
+  std::string outboxAddJson(const Item& item) const;
+  ChannelQueue* queueOf(const std::string& channel);
+  std::size_t claimRoom() const;
+  std::chrono::milliseconds backoff(int attempt) const;
+  int64_t nowMs() const;
+
+  config::OutboxConfig config_;
+  plugin::PluginInstance& storage_;
+  bus::EventBus& bus_;
+  metrics::Registry& metrics_;
+  boost::asio::io_context& io_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  std::string owner_;
+  CustomerWindow window_;
+
+  storage::StorageBatch adds_;
+  storage::StorageBatch sent_marks_;
+
+  // --- on strand_ ---
+  std::map<std::string, std::unique_ptr<ChannelQueue>> queues_;
+  std::unordered_map<std::string, TokenBucket> recipients_;
+  boost::asio::steady_timer tick_timer_;
+  Clock::time_point tick_at_{Clock::time_point::max()};
+  bool claim_in_flight_ = false;
+  bool claim_again_ = false;
+  bool stopping_ = false;
+  bool released_ = false;  // stop() handed the queue back to storage
+  int ticks_ = 0;
+  std::size_t queued_ = 0;     // claimed, waiting for a window check, pacing or a rate token
+  std::size_t in_flight_ = 0;  // handed to a channel, no answer yet
+  // Rows believed pending in storage (added unclaimed, retried, released): while
+  // positive, every recorded send is followed by a claim, so a conversation's
+  // next message goes out at once rather than at the next tick. Starts positive:
+  // the last run may have left some.
+  int64_t pending_hint_ = 1;
+
+  std::atomic<std::size_t> backlog_{0};  // queued_ + in_flight_, readable anywhere
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace waflow::core::delivery
