@@ -1,12 +1,12 @@
 // ai-anthropic: Claude through the Anthropic Messages API (non-streaming, protocols.md §F.2).
 // waflow's OpenAI-style AI requests are mapped to Messages bodies by lib/anthropic_messages.h
-// and sent by ai-openai's ChatClient (POST {base_url}/messages with x-api-key and
+// and sent by plugins/lib/ai_provider's ProviderClient (POST {base_url}/messages with x-api-key and
 // anthropic-version, the same retry policy); results come back in the shape ai-openai returns.
 //
-// Thread-safety: configuration is immutable after construction; ChatClient is thread-safe, so
+// Thread-safety: configuration is immutable after construction; ProviderClient is thread-safe, so
 // complete() runs concurrently.
 #include "anthropic_messages.h"
-#include "openai_client.h"
+#include "provider_client.h"
 
 #include <waflow/sdk/plugin.hpp>
 
@@ -16,7 +16,7 @@ namespace {
 
 using Json = nlohmann::json;
 namespace anthropic = waflow::anthropic;
-namespace openai = waflow::openai;
+namespace ai_provider = waflow::ai_provider;
 
 constexpr const char* kSchema = R"({
   "type": "object",
@@ -66,11 +66,11 @@ constexpr const char* kSchema = R"({
   "required": ["model", "api_key"]
 })";
 
-openai::ClientOptions clientOptions(const waflow::Config& config) {
-  openai::ClientOptions o =
-      openai::clientOptionsFrom(config, "Anthropic", "https://api.anthropic.com/v1");
+ai_provider::ClientOptions clientOptions(const waflow::Config& config) {
+  ai_provider::ClientOptions o =
+      ai_provider::clientOptionsFrom(config, "Anthropic", "https://api.anthropic.com/v1");
   o.path = "/messages";
-  o.key_header = openai::KeyHeader::kXApiKey;
+  o.key_header = ai_provider::KeyHeader::kXApiKey;
   // Ahead of the user's extra_headers, so one of those with the same name replaces it.
   waflow::Headers built_in = {
       {"anthropic-version", config.value("anthropic_version", "2023-06-01")}};
@@ -111,17 +111,17 @@ class AnthropicMessages {
   }
 
   waflow::Task<waflow::AiResult> complete(waflow::AiRequest request) {
-    const Json req = openai::parseAiRequest(request.request_json);
+    const Json req = ai_provider::parseAiRequest(request.request_json);
     Json body = anthropic::buildMessagesRequest(req, defaults_);
     const bool answer_tool = req.contains("json_schema") && !req["json_schema"].is_null();
-    std::string answer = co_await client_.post(body.dump(), openai::requestBudget(req));
+    std::string answer = co_await client_.post(body.dump(), ai_provider::requestBudget(req));
     anthropic::MessagesReply reply = anthropic::parseMessagesResponse(answer, answer_tool);
     co_return waflow::AiResult{std::move(reply.content), reply.result.dump()};
   }
 
  private:
   const anthropic::MessagesDefaults defaults_;
-  openai::ChatClient client_;
+  ai_provider::ProviderClient client_;
 };
 
 }  // namespace

@@ -9,10 +9,10 @@
 //   - the limit field is max_tokens; blank keep-alive lines before the JSON are skipped; 402
 //     (insufficient balance) is not retried, 429 and 503 (overloaded) are.
 //
-// Thread-safety: configuration is immutable after construction; ChatClient is thread-safe, so
+// Thread-safety: configuration is immutable after construction; ProviderClient is thread-safe, so
 // complete() runs concurrently.
 #include "openai_chat.h"
-#include "openai_client.h"
+#include "provider_client.h"
 
 #include <waflow/sdk/plugin.hpp>
 
@@ -22,6 +22,7 @@ namespace {
 
 using Json = nlohmann::json;
 namespace openai = waflow::openai;
+namespace ai_provider = waflow::ai_provider;
 
 constexpr const char* kSchema = R"({
   "type": "object",
@@ -72,8 +73,8 @@ constexpr const char* kSchema = R"({
   "required": ["model", "api_key"]
 })";
 
-openai::ClientOptions clientOptions(const waflow::Config& config) {
-  return openai::clientOptionsFrom(config, "DeepSeek", "https://api.deepseek.com");
+ai_provider::ClientOptions clientOptions(const waflow::Config& config) {
+  return ai_provider::clientOptionsFrom(config, "DeepSeek", "https://api.deepseek.com");
 }
 
 openai::ChatDefaults chatDefaults(const waflow::Config& config) {
@@ -124,7 +125,7 @@ class DeepSeekChat {
 
  private:
   const openai::ChatDefaults defaults_;
-  openai::ChatClient client_;
+  ai_provider::ProviderClient client_;
 };
 
 }  // namespace

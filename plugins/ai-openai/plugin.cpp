@@ -1,12 +1,12 @@
 // ai-openai: OpenAI Chat Completions (non-streaming) and every server that speaks it: OpenAI,
 // OpenRouter, Ollama's /v1, vLLM, LM Studio and the like. base_url, model, API key and extra
-// headers are configuration. The wire format lives in lib/ (openai_chat.h, openai_client.h) so
-// other OpenAI-compatible provider plugins reuse it.
+// headers are configuration. The wire format lives in lib/ (openai_chat.h) and the retrying client
+// in plugins/lib/ai_provider, so other OpenAI-compatible provider plugins reuse it.
 //
-// Thread-safety: configuration is immutable after construction; ChatClient is thread-safe, so
+// Thread-safety: configuration is immutable after construction; ProviderClient is thread-safe, so
 // complete() runs concurrently.
 #include "openai_chat.h"
-#include "openai_client.h"
+#include "provider_client.h"
 
 #include <waflow/sdk/plugin.hpp>
 
@@ -16,6 +16,7 @@ namespace {
 
 using Json = nlohmann::json;
 namespace openai = waflow::openai;
+namespace ai_provider = waflow::ai_provider;
 
 constexpr const char* kSchema = R"({
   "type": "object",
@@ -70,9 +71,9 @@ constexpr const char* kSchema = R"({
   "required": ["model"]
 })";
 
-openai::ClientOptions clientOptions(const waflow::Config& config) {
-  openai::ClientOptions o =
-      openai::clientOptionsFrom(config, "OpenAI-compatible server", "https://api.openai.com/v1");
+ai_provider::ClientOptions clientOptions(const waflow::Config& config) {
+  ai_provider::ClientOptions o = ai_provider::clientOptionsFrom(config, "OpenAI-compatible server",
+                                                                "https://api.openai.com/v1");
   if (std::string org = config.value("organization", ""); !org.empty()) {
     o.extra_headers.emplace_back("OpenAI-Organization", org);
   }
@@ -115,7 +116,7 @@ class OpenAiChat {
 
  private:
   const openai::ChatDefaults defaults_;
-  openai::ChatClient client_;
+  ai_provider::ProviderClient client_;
 };
 
 }  // namespace

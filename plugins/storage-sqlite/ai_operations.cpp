@@ -485,11 +485,11 @@ Json runUsageSummary(Db& db, const Json& in) {
 }
 
 const std::array<Operation, 5> kAiOperations = {{
-    {st::kMessageHistory, false, &validateMessageHistory, &dumped<&runMessageHistory>},
-    {st::kInsightPut, true, &validateInsightPut, &runInsightPut},
-    {st::kInsightList, false, &validateInsightList, &dumped<&runInsightList>},
-    {st::kUsageAdd, true, &validateUsageAdd, &runUsageAdd},
-    {st::kUsageSummary, false, &validateUsageSummary, &dumped<&runUsageSummary>},
+    {st::kMessageHistory, &validateMessageHistory, &dumped<&runMessageHistory>},
+    {st::kInsightPut, &validateInsightPut, &runInsightPut},
+    {st::kInsightList, &validateInsightList, &dumped<&runInsightList>},
+    {st::kUsageAdd, &validateUsageAdd, &runUsageAdd},
+    {st::kUsageSummary, &validateUsageSummary, &dumped<&runUsageSummary>},
 }};
 
 }  // namespace

@@ -85,8 +85,8 @@ Json runAuditList(Db& db, const Json& in) {
 }
 
 const std::array<Operation, 2> kAuditOperations = {{
-    {st::kAuditAppend, true, &validateAuditAppend, &runAuditAppend},
-    {st::kAuditList, false, &validateAuditList, &dumped<&runAuditList>},
+    {st::kAuditAppend, &validateAuditAppend, &runAuditAppend},
+    {st::kAuditList, &validateAuditList, &dumped<&runAuditList>},
 }};
 
 }  // namespace

@@ -546,20 +546,19 @@ Json runJobGet(Db& db, const Json& in) {
 }
 
 const std::array<Operation, 13> kFlowOperations = {{
-    {st::kContactGet, false, &validateContactGet, &dumped<&runContactGet>},
-    {st::kContactUpdate, true, &validateContactUpdate, &dumped<&runContactUpdate>},
-    {st::kContactList, false, &validateContactList, &dumped<&runContactList>},
-    {st::kConversationGet, false, &validateConversationGet, &dumped<&runConversationGet>},
-    {st::kConversationPut, true, &validateConversationPut, &runConversationPut},
-    {st::kConversationWaiting, false, &validateConversationWaiting,
-     &dumped<&runConversationWaiting>},
-    {st::kJobAdd, true, &validateJobAdd, &runJobAdd},
-    {st::kJobClaim, true, &validateJobClaim, &dumped<&runJobClaim>},
-    {st::kJobDone, true, &validateJobDone, &dumped<&runJobDone>},
-    {st::kJobCancel, true, &validateJobCancel, &dumped<&runJobCancel>},
-    {st::kJobRecover, true, &validateJobRecover, &dumped<&runJobRecover>},
-    {st::kJobNext, false, &validateJobNext, &dumped<&runJobNext>},
-    {st::kJobGet, false, &validateJobGet, &dumped<&runJobGet>},
+    {st::kContactGet, &validateContactGet, &dumped<&runContactGet>},
+    {st::kContactUpdate, &validateContactUpdate, &dumped<&runContactUpdate>},
+    {st::kContactList, &validateContactList, &dumped<&runContactList>},
+    {st::kConversationGet, &validateConversationGet, &dumped<&runConversationGet>},
+    {st::kConversationPut, &validateConversationPut, &runConversationPut},
+    {st::kConversationWaiting, &validateConversationWaiting, &dumped<&runConversationWaiting>},
+    {st::kJobAdd, &validateJobAdd, &runJobAdd},
+    {st::kJobClaim, &validateJobClaim, &dumped<&runJobClaim>},
+    {st::kJobDone, &validateJobDone, &dumped<&runJobDone>},
+    {st::kJobCancel, &validateJobCancel, &dumped<&runJobCancel>},
+    {st::kJobRecover, &validateJobRecover, &dumped<&runJobRecover>},
+    {st::kJobNext, &validateJobNext, &dumped<&runJobNext>},
+    {st::kJobGet, &validateJobGet, &dumped<&runJobGet>},
 }};
 
 }  // namespace

@@ -354,12 +354,12 @@ void runKbVectors(Db& db, const Json& in, std::string& out) {
 }
 
 const std::array<Operation, 6> kKnowledgeOperations = {{
-    {st::kKbDocuments, false, &validateKbDocuments, &dumped<&runKbDocuments>},
-    {st::kKbPut, true, &validateKbPut, &runKbPut},
-    {st::kKbDelete, true, &validateKbDelete, &runKbDelete},
-    {st::kKbRetain, true, &validateKbRetain, &runKbRetain},
-    {st::kKbSearch, false, &validateKbSearch, &runKbSearch},
-    {st::kKbVectors, false, &validateKbVectors, &runKbVectors},
+    {st::kKbDocuments, &validateKbDocuments, &dumped<&runKbDocuments>},
+    {st::kKbPut, &validateKbPut, &runKbPut},
+    {st::kKbDelete, &validateKbDelete, &runKbDelete},
+    {st::kKbRetain, &validateKbRetain, &runKbRetain},
+    {st::kKbSearch, &validateKbSearch, &runKbSearch},
+    {st::kKbVectors, &validateKbVectors, &runKbVectors},
 }};
 
 }  // namespace

@@ -933,21 +933,21 @@ Json runKvDelete(Db& db, const Json& in) {
 namespace st = waflow::storage;
 
 const std::array<Operation, 15> kOperations = {{
-    {st::kInboxPut, true, &validateInboxPut, &runInboxPut},
-    {st::kInboxPending, false, &validateInboxPending, &dumped<&runInboxPending>},
-    {st::kInboxDone, true, &validateInboxDone, &runInboxDone},
-    {st::kStatusPut, true, &validateStatusPut, &runStatusPut},
-    {st::kOutboxAdd, true, &validateOutboxAdd, &runOutboxAdd},
-    {st::kOutboxClaim, true, &validateOutboxClaim, &dumped<&runOutboxClaim>},
-    {st::kOutboxSent, true, &validateOutboxSent, &runOutboxSent},
-    {st::kOutboxRetry, true, &validateOutboxRetry, &runOutboxRetry},
-    {st::kOutboxFailed, true, &validateOutboxFailed, &runOutboxFailed},
-    {st::kOutboxInDoubt, true, &validateOutboxInDoubt, &runOutboxInDoubt},
-    {st::kOutboxRecover, true, &validateOutboxRecover, &dumped<&runOutboxRecover>},
-    {st::kOutboxGet, false, &validateOutboxGet, &dumped<&runOutboxGet>},
-    {st::kKvGet, false, &validateKvGet, &dumped<&runKvGet>},
-    {st::kKvPut, true, &validateKvPut, &dumped<&runKvPut>},
-    {st::kKvDelete, true, &validateKvDelete, &dumped<&runKvDelete>},
+    {st::kInboxPut, &validateInboxPut, &runInboxPut},
+    {st::kInboxPending, &validateInboxPending, &dumped<&runInboxPending>},
+    {st::kInboxDone, &validateInboxDone, &runInboxDone},
+    {st::kStatusPut, &validateStatusPut, &runStatusPut},
+    {st::kOutboxAdd, &validateOutboxAdd, &runOutboxAdd},
+    {st::kOutboxClaim, &validateOutboxClaim, &dumped<&runOutboxClaim>},
+    {st::kOutboxSent, &validateOutboxSent, &runOutboxSent},
+    {st::kOutboxRetry, &validateOutboxRetry, &runOutboxRetry},
+    {st::kOutboxFailed, &validateOutboxFailed, &runOutboxFailed},
+    {st::kOutboxInDoubt, &validateOutboxInDoubt, &runOutboxInDoubt},
+    {st::kOutboxRecover, &validateOutboxRecover, &dumped<&runOutboxRecover>},
+    {st::kOutboxGet, &validateOutboxGet, &dumped<&runOutboxGet>},
+    {st::kKvGet, &validateKvGet, &dumped<&runKvGet>},
+    {st::kKvPut, &validateKvPut, &dumped<&runKvPut>},
+    {st::kKvDelete, &validateKvDelete, &dumped<&runKvDelete>},
 }};
 
 }  // namespace
@@ -963,6 +963,18 @@ const Operation* findOperation(std::string_view name) {
     }
   }
   return nullptr;
+}
+
+Json describe() {
+  Json operations = Json::array();
+  for (const waflow::storage::OperationInfo& info : waflow::storage::kOperations) {
+    const std::string_view name = info.name;
+    if (findOperation(name) != nullptr || name == waflow::storage::kStats ||
+        name == waflow::storage::kDescribe) {
+      operations.push_back(info.name);
+    }
+  }
+  return {{"protocol", waflow::storage::kProtocolVersion}, {"operations", std::move(operations)}};
 }
 
 int64_t nowMs() {

@@ -162,9 +162,9 @@ void runRelease(Db& db, const Json& in, std::string& out) {
 }
 
 const std::array<Operation, 3> kOperations = {{
-    {st::kInboxAttempt, true, &validateAttempt, &runAttempt},
-    {st::kInboxQuarantined, false, &validateQuarantined, &dumped<&runQuarantined>},
-    {st::kInboxRelease, true, &validateRelease, &runRelease},
+    {st::kInboxAttempt, &validateAttempt, &runAttempt},
+    {st::kInboxQuarantined, &validateQuarantined, &dumped<&runQuarantined>},
+    {st::kInboxRelease, &validateRelease, &runRelease},
 }};
 
 }  // namespace

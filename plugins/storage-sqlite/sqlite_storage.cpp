@@ -333,6 +333,9 @@ class SqliteStorage {
     if (operation == waflow::storage::kStats) {
       co_return waflow::CallResult{stats().dump()};
     }
+    if (operation == waflow::storage::kDescribe) {
+      co_return waflow::CallResult{describe().dump()};
+    }
     const Operation* op = findOperation(operation);
     if (op == nullptr) {
       throw waflow::Error(waflow::Rc::kUnsupported,

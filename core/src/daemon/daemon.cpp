@@ -20,6 +20,7 @@
 #include "metrics/metrics.h"
 #include "plugin/plugin_catalog.h"
 #include "plugin/plugin_instance.h"
+#include "storage/storage_protocol.h"
 
 #include <sys/resource.h>
 
@@ -170,6 +171,9 @@ class Daemon::Impl {
       return false;
     }
     storage_ = storage;
+    if (!checkStorageProtocol(*storage, error)) {
+      return false;
+    }
     inbox_ = std::make_unique<delivery::Inbox>(*storage, bus_, metrics_, work_io_,
                                                config_.inbox.max_attempts);
     buildRoutes();
@@ -450,6 +454,23 @@ class Daemon::Impl {
 
   // A sandbox channel on an address other machines reach needs a token (its validated config,
   // so a ${...} that came out empty counts as none): else anyone could write as any customer.
+  // storage.describe, before anything is stored: see storage/storage_protocol.h.
+  bool checkStorageProtocol(plugin::PluginInstance& storage, std::string* error) {
+    storage::StorageNeeds needs;
+    needs.knowledge = !config_.knowledge.empty();
+    needs.audit = config_.flows.enabled && !config_.flows.admin_token.empty();
+    storage::StorageVerdict verdict =
+        storage::checkStorage(storage, needs, std::chrono::seconds(30));
+    for (const std::string& warning : verdict.warnings) {
+      logger_->warn("{}", warning);
+    }
+    if (!verdict.ok()) {
+      *error = verdict.error;
+      return false;
+    }
+    return true;
+  }
+
   bool refuseExposedSandbox(std::string* error, std::vector<diag::Diagnostic>* diagnostics) {
     auto has_token = [this](const config::InstanceConfig& channel) {
       for (const auto& planned : plan_.instances) {

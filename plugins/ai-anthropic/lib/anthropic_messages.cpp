@@ -313,9 +313,9 @@ int statusOfErrorType(const std::string& type) {
   return 500;
 }
 
-openai::Failure classify(int status, const Headers& headers, const std::string& base) {
-  openai::Failure f;
-  f.retry_after = openai::parseRetryAfter(headers);
+ai_provider::Failure classify(int status, const Headers& headers, const std::string& base) {
+  ai_provider::Failure f;
+  f.retry_after = ai_provider::parseRetryAfter(headers);
   if (status == 401) {
     f.rc = Rc::kAuth;
     f.message = base + " (check api_key in the AI provider's config)";
@@ -338,11 +338,11 @@ openai::Failure classify(int status, const Headers& headers, const std::string& 
     f.rc = Rc::kError;
     f.message = base;
   }
-  openai::applyShouldRetry(headers, f);
+  ai_provider::applyShouldRetry(headers, f);
   return f;
 }
 
-std::string describe(const openai::ErrorBody& error) {
+std::string describe(const ai_provider::ErrorBody& error) {
   return error.type.empty() ? error.message : error.type + ": " + error.message;
 }
 
@@ -353,7 +353,7 @@ Json buildMessagesRequest(const Json& request, const MessagesDefaults& defaults)
     throw Error(Rc::kInvalid, "request_json must be a JSON object");
   }
   Json body = Json::object();
-  body["model"] = openai::requestModel(request, defaults.model);
+  body["model"] = ai_provider::requestModel(request, defaults.model);
 
   int64_t max_tokens = defaults.max_tokens;
   if (auto it = request.find("max_tokens"); it != request.end() && !it->is_null()) {
@@ -428,12 +428,12 @@ Json buildMessagesRequest(const Json& request, const MessagesDefaults& defaults)
 }
 
 MessagesReply parseMessagesResponse(std::string_view body, bool answer_tool) {
-  Json doc = openai::parseJsonBody(body);
+  Json doc = ai_provider::parseJsonBody(body);
   if (doc.is_discarded() || !doc.is_object()) {
-    throw Error(Rc::kError,
-                "Anthropic answered with a body that is not JSON: " + openai::bodyExcerpt(body) +
-                    " (is base_url the Messages API root, e.g. "
-                    "https://api.anthropic.com/v1?)");
+    throw Error(Rc::kError, "Anthropic answered with a body that is not JSON: " +
+                                ai_provider::bodyExcerpt(body) +
+                                " (is base_url the Messages API root, e.g. "
+                                "https://api.anthropic.com/v1?)");
   }
   if (auto failure = classifyErrorBody(body, "Anthropic")) {
     throw Error(failure->rc, failure->message, failure->retry_after);
@@ -441,7 +441,7 @@ MessagesReply parseMessagesResponse(std::string_view body, bool answer_tool) {
   auto content = doc.find("content");
   if (content == doc.end() || !content->is_array()) {
     throw Error(Rc::kError,
-                "Anthropic answered without a content array: " + openai::bodyExcerpt(body));
+                "Anthropic answered without a content array: " + ai_provider::bodyExcerpt(body));
   }
   MessagesReply reply;
   std::string text;
@@ -493,20 +493,21 @@ MessagesReply parseMessagesResponse(std::string_view body, bool answer_tool) {
   return reply;
 }
 
-openai::Failure classifyHttpError(int status, const Headers& headers, std::string_view body,
-                                  std::string_view provider) {
-  const openai::ErrorBody error = openai::parseErrorBody(body);
+ai_provider::Failure classifyHttpError(int status, const Headers& headers, std::string_view body,
+                                       std::string_view provider) {
+  const ai_provider::ErrorBody error = ai_provider::parseErrorBody(body);
   const std::string base =
       std::string(provider) + " answered HTTP " + std::to_string(status) + ": " + describe(error);
   return classify(status, headers, base);
 }
 
-std::optional<openai::Failure> classifyErrorBody(std::string_view body, std::string_view provider) {
-  Json doc = openai::parseJsonBody(body);
+std::optional<ai_provider::Failure> classifyErrorBody(std::string_view body,
+                                                      std::string_view provider) {
+  Json doc = ai_provider::parseJsonBody(body);
   if (stringField(doc, "type") != "error") {
     return std::nullopt;
   }
-  const openai::ErrorBody error = openai::parseErrorBody(body);
+  const ai_provider::ErrorBody error = ai_provider::parseErrorBody(body);
   const std::string base = std::string(provider) + " reported an error: " + describe(error);
   return classify(statusOfErrorType(error.type), {}, base);
 }

@@ -2,12 +2,13 @@
 // (OpenAI-style messages and tools, abi.h) to a Messages body, a Messages response to waflow's
 // AI result in the same normalized shape ai-openai returns, and an HTTP failure to a result code
 // plus whether to retry. No I/O here, so every rule is unit-tested without a server; the plugin
-// sends the body with openai::ChatClient (path /messages, x-api-key).
+// sends the body with ai_provider::ProviderClient (path /messages, x-api-key).
 //
 // Thread-safety: pure functions and plain values.
 #pragma once
 
-#include "openai_chat.h"
+#include "ai_request.h"
+#include "provider_errors.h"
 
 #include <waflow/sdk/types.hpp>
 
@@ -74,11 +75,12 @@ MessagesReply parseMessagesResponse(std::string_view body, bool answer_tool);
 // An HTTP error answer ({"type": "error", "error": {"type", "message"}}): 401/403 auth;
 // 400/404/413 invalid; 402 billing (not retried); 408/409/429/5xx including 529 overloaded
 // retryable; x-should-retry: true|false overrides whether to retry.
-openai::Failure classifyHttpError(int status, const Headers& headers, std::string_view body,
-                                  std::string_view provider);
+ai_provider::Failure classifyHttpError(int status, const Headers& headers, std::string_view body,
+                                       std::string_view provider);
 
 // A 2xx body that is an error ({"type": "error", ...}), classified by its error type as the
 // matching HTTP status would be; nullopt for any other body.
-std::optional<openai::Failure> classifyErrorBody(std::string_view body, std::string_view provider);
+std::optional<ai_provider::Failure> classifyErrorBody(std::string_view body,
+                                                      std::string_view provider);
 
 }  // namespace waflow::anthropic

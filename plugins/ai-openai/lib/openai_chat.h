@@ -1,14 +1,19 @@
 // The OpenAI Chat Completions wire format (protocols.md §F.1), as pure functions: waflow's AI
-// request (abi.h, waflow_ai_request) to a request body, a response body to waflow's AI result, and
-// an HTTP failure to a result code plus whether and when to retry. No I/O here, so every rule is
-// unit-tested without a server; ChatClient (openai_client.h) does the HTTP. Shared by every
-// OpenAI-compatible provider plugin (ai-openai, ai-deepseek); the provider-neutral parts (retry
-// hints, backoff, transport failures, error bodies) are also used by ai-anthropic.
+// request (abi.h, waflow_ai_request) to a request body and a response body to waflow's AI
+// result; and completeChat(), one call through the shared ProviderClient. No I/O in the pure
+// functions, so every rule is unit-tested without a server. Shared by every OpenAI-compatible
+// provider plugin (ai-openai, ai-deepseek); what every provider shares (the retrying client,
+// error classification, the request's model and budget) is plugins/lib/ai_provider.
 //
-// Thread-safety: pure functions and plain values.
+// Thread-safety: pure functions and plain values; completeChat() as ProviderClient::post().
 #pragma once
 
+#include <waflow/sdk/task.hpp>
 #include <waflow/sdk/types.hpp>
+
+#include "ai_request.h"
+#include "provider_client.h"
+#include "provider_errors.h"
 
 #include <nlohmann/json.hpp>
 
@@ -47,17 +52,6 @@ struct ChatDefaults {
   nlohmann::json extra_body = nlohmann::json::object();
 };
 
-// The model to ask: the request's "model" (a flow step's choice), else the configured one.
-// Throws waflow::Error(kInvalid) when neither names one.
-std::string requestModel(const nlohmann::json& request, const std::string& configured);
-
-// The engine's request_json parsed; throws waflow::Error(kInvalid) when it is not a JSON object.
-nlohmann::json parseAiRequest(std::string_view request_json);
-
-// How long the whole call may take: the request's "timeout_ms" (the flow step's timeout), 0 =
-// only the per-attempt timeout.
-std::chrono::milliseconds requestBudget(const nlohmann::json& request);
-
 // model, temperature and max_tokens from a provider plugin's config block; the rest default.
 ChatDefaults chatDefaultsFrom(const nlohmann::json& config);
 
@@ -95,56 +89,9 @@ struct ReplyOptions {
 ChatReply parseChatResponse(std::string_view body, std::string_view provider,
                             const ReplyOptions& options = {});
 
-// What to do about one failed attempt.
-struct Failure {
-  Rc rc = Rc::kError;
-  bool retryable = false;                   // worth another attempt now (after a backoff)
-  std::chrono::milliseconds retry_after{};  // the server's hint, 0 = none
-  std::string message;                      // for the operator; never contains the API key
-};
-
-// The server's wait hint: retry-after-ms (milliseconds), else retry-after (seconds, fractions
-// allowed, or an HTTP date relative to `now`). 0 when absent, unparsable or not positive.
-std::chrono::milliseconds parseRetryAfter(
-    const Headers& headers,
-    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
-
-// A body parsed as JSON after skipping surrounding whitespace and blank lines; discarded (see
-// nlohmann::json::is_discarded) when it is not JSON.
-nlohmann::json parseJsonBody(std::string_view body);
-
-// The start of a body for an error message, enough to recognise an HTML error page.
-std::string bodyExcerpt(std::string_view body);
-
-// The fields of an error answer: {"error": {"message", "type", "code"}} (OpenAI, DeepSeek,
-// Anthropic's {"type": "error", "error": {...}}) or {"error": "text"} (Ollama). `message` falls
-// back to an excerpt of the body.
-struct ErrorBody {
-  std::string message;
-  std::string type;
-  std::string code;
-};
-ErrorBody parseErrorBody(std::string_view body);
-
-// x-should-retry: true|false, when present, decides whether the failure is retried.
-void applyShouldRetry(const Headers& headers, Failure& failure);
-
-// An HTTP error answer: 401/403 auth; 400/404/422 invalid; 429 insufficient_quota and 402 out of
-// credit (not retried); 408/409/429/5xx retryable; x-should-retry: true|false overrides whether
-// to retry. The message carries the provider's error.message.
-Failure classifyHttpError(int status, const Headers& headers, std::string_view body,
-                          std::string_view provider);
-
-// A transport failure (no HTTP answer): timeouts and connection errors are retryable; TLS and
-// oversize answers are not; a stopping daemon is kRetry but not retried here.
-Failure classifyTransportError(waflow_http_error error, std::string_view detail,
-                               std::string_view provider, std::chrono::milliseconds timeout);
-
-// The wait before retry number `retry` (0-based): min(0.5 s * 2^retry, 8 s) scaled by
-// (1 - 0.25 * jitter), jitter in [0, 1), as the OpenAI SDKs do.
-std::chrono::milliseconds backoffDelay(int retry, double jitter);
-
-// Server hints longer than this are not waited for in-process; the caller gets them instead.
-inline constexpr std::chrono::milliseconds kMaxRetryAfter{120000};
+// One Chat Completions call for an AI plugin's complete(): the request mapped with `defaults`,
+// posted with its budget, the answer parsed. Shared by the OpenAI-compatible plugins.
+Task<AiResult> completeChat(ai_provider::ProviderClient& client, const ChatDefaults& defaults,
+                            AiRequest request, ReplyOptions options = {});
 
 }  // namespace waflow::openai

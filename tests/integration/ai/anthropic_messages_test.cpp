@@ -306,7 +306,7 @@ TEST(AnthropicErrors, StatusesMapToCodesAndRetries) {
         Case{429, "rate_limit_error", Rc::kRetry, true}, Case{500, "api_error", Rc::kRetry, true},
         Case{503, "api_error", Rc::kRetry, true}, Case{504, "timeout_error", Rc::kRetry, true},
         Case{529, "overloaded_error", Rc::kRetry, true}}) {
-    openai::Failure f = classifyHttpError(
+    ai_provider::Failure f = classifyHttpError(
         c.status, {}, errorBody(c.type, "msg " + std::to_string(c.status)), "Anthropic");
     EXPECT_EQ(f.rc, c.rc) << c.status;
     EXPECT_EQ(f.retryable, c.retryable) << c.status;
@@ -322,8 +322,8 @@ TEST(AnthropicErrors, StatusesMapToCodesAndRetries) {
 }
 
 TEST(AnthropicErrors, RetryAfterAndShouldRetryHeadersApply) {
-  openai::Failure f = classifyHttpError(429, {{"retry-after", "7"}},
-                                        errorBody("rate_limit_error", "slow down"), "Anthropic");
+  ai_provider::Failure f = classifyHttpError(
+      429, {{"retry-after", "7"}}, errorBody("rate_limit_error", "slow down"), "Anthropic");
   EXPECT_EQ(f.retry_after, milliseconds(7000));
   f = classifyHttpError(529, {{"x-should-retry", "false"}}, errorBody("overloaded_error", "x"),
                         "Anthropic");

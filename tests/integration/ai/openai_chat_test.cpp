@@ -1,5 +1,5 @@
 // The OpenAI Chat Completions wire format without HTTP: request bodies built from waflow's AI
-// requests, responses parsed into results, failures classified into result codes and retries.
+// requests and responses parsed into results (failures: provider_errors_test.cpp).
 #include "openai_chat.h"
 
 #include <gmock/gmock.h>
@@ -8,6 +8,8 @@
 
 namespace waflow::openai {
 namespace {
+
+using namespace waflow::ai_provider;  // NOLINT: the request helpers every provider shares
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -285,109 +287,6 @@ TEST(OpenAiChatResponse, UnusableAnswersAreErrorsThatSayWhy) {
 
   EXPECT_EQ(parseError(R"({"error": {"message": "upstream died", "code": 502}})").code(),
             Rc::kRetry);
-}
-
-std::string errorBody(const std::string& code, const std::string& message) {
-  return Json{{"error",
-               {{"message", message},
-                {"type", "invalid_request_error"},
-                {"param", nullptr},
-                {"code", code.empty() ? Json(nullptr) : Json(code)}}}}
-      .dump();
-}
-
-TEST(OpenAiChatErrors, StatusesMapToCodesAndRetries) {
-  struct Case {
-    int status;
-    std::string code;
-    Rc rc;
-    bool retryable;
-  };
-  const Case cases[] = {
-      {401, "invalid_api_key", Rc::kAuth, false},
-      {403, "", Rc::kAuth, false},
-      {400, "", Rc::kInvalid, false},
-      {404, "model_not_found", Rc::kInvalid, false},
-      {422, "", Rc::kInvalid, false},
-      {429, "insufficient_quota", Rc::kError, false},
-      {402, "", Rc::kError, false},
-      {429, "rate_limit_exceeded", Rc::kRetry, true},
-      {408, "", Rc::kRetry, true},
-      {409, "", Rc::kRetry, true},
-      {500, "", Rc::kRetry, true},
-      {502, "", Rc::kRetry, true},
-      {503, "", Rc::kRetry, true},
-      {418, "", Rc::kError, false},
-  };
-  for (const Case& c : cases) {
-    Failure f = classifyHttpError(c.status, {}, errorBody(c.code, "the reason"), "OpenAI");
-    EXPECT_EQ(f.rc, c.rc) << c.status << " " << c.code;
-    EXPECT_EQ(f.retryable, c.retryable) << c.status << " " << c.code;
-    EXPECT_THAT(f.message, HasSubstr("the reason")) << c.status;
-    EXPECT_THAT(f.message, HasSubstr("HTTP " + std::to_string(c.status)));
-  }
-  EXPECT_THAT(classifyHttpError(401, {}, errorBody("", "bad key"), "OpenAI").message,
-              HasSubstr("check api_key"));
-  EXPECT_THAT(
-      classifyHttpError(429, {}, errorBody("insufficient_quota", "quota"), "OpenAI").message,
-      HasSubstr("billing"));
-}
-
-TEST(OpenAiChatErrors, ShouldRetryHeaderOverridesTheStatus) {
-  Failure yes = classifyHttpError(400, {{"X-Should-Retry", "true"}}, errorBody("", "x"), "OpenAI");
-  EXPECT_TRUE(yes.retryable);
-  EXPECT_EQ(yes.rc, Rc::kRetry);
-  Failure no = classifyHttpError(503, {{"x-should-retry", "false"}}, errorBody("", "x"), "OpenAI");
-  EXPECT_FALSE(no.retryable);
-  EXPECT_EQ(no.rc, Rc::kRetry);
-}
-
-TEST(OpenAiChatErrors, NonJsonAndOllamaErrorBodiesStillGiveAMessage) {
-  Failure html = classifyHttpError(502, {}, "<html>Bad Gateway</html>", "OpenRouter");
-  EXPECT_THAT(html.message, HasSubstr("Bad Gateway"));
-  EXPECT_THAT(html.message, HasSubstr("OpenRouter"));
-  Failure ollama = classifyHttpError(404, {}, R"({"error":"model 'llama9' not found"})", "Ollama");
-  EXPECT_EQ(ollama.rc, Rc::kInvalid);
-  EXPECT_THAT(ollama.message, HasSubstr("model 'llama9' not found"));
-}
-
-TEST(OpenAiChatErrors, RetryAfterHeaders) {
-  EXPECT_EQ(parseRetryAfter({{"retry-after-ms", "250"}, {"retry-after", "9"}}), milliseconds(250));
-  EXPECT_EQ(parseRetryAfter({{"Retry-After", "2"}}), milliseconds(2000));
-  EXPECT_EQ(parseRetryAfter({{"retry-after", "1.5"}}), milliseconds(1500));
-  EXPECT_EQ(parseRetryAfter({{"retry-after", "soon"}}), milliseconds(0));
-  EXPECT_EQ(parseRetryAfter({{"retry-after", "-3"}}), milliseconds(0));
-  EXPECT_EQ(parseRetryAfter({}), milliseconds(0));
-  auto now = std::chrono::system_clock::from_time_t(1750000000);  // Sun, 15 Jun 2025 15:06:40
-  EXPECT_EQ(parseRetryAfter({{"retry-after", "Sun, 15 Jun 2025 15:06:50 GMT"}}, now),
-            milliseconds(10000));
-  EXPECT_EQ(
-      classifyHttpError(429, {{"retry-after", "7"}}, errorBody("", "slow"), "OpenAI").retry_after,
-      milliseconds(7000));
-}
-
-TEST(OpenAiChatErrors, TransportFailures) {
-  Failure timeout = classifyTransportError(WAFLOW_HTTP_TIMEOUT, "", "OpenAI", milliseconds(300));
-  EXPECT_TRUE(timeout.retryable);
-  EXPECT_EQ(timeout.rc, Rc::kRetry);
-  EXPECT_THAT(timeout.message, HasSubstr("300 ms"));
-  EXPECT_TRUE(classifyTransportError(WAFLOW_HTTP_CONNECT, "refused", "OpenAI", {}).retryable);
-  Failure tls = classifyTransportError(WAFLOW_HTTP_TLS, "bad cert", "OpenAI", {});
-  EXPECT_FALSE(tls.retryable);
-  EXPECT_EQ(tls.rc, Rc::kError);
-  Failure shutdown = classifyTransportError(WAFLOW_HTTP_SHUTDOWN, "", "OpenAI", {});
-  EXPECT_FALSE(shutdown.retryable);
-  EXPECT_EQ(shutdown.rc, Rc::kRetry);
-}
-
-TEST(OpenAiChatErrors, BackoffDoublesUpToEightSecondsWithJitterBelow) {
-  EXPECT_EQ(backoffDelay(0, 0.0), milliseconds(500));
-  EXPECT_EQ(backoffDelay(1, 0.0), milliseconds(1000));
-  EXPECT_EQ(backoffDelay(3, 0.0), milliseconds(4000));
-  EXPECT_EQ(backoffDelay(4, 0.0), milliseconds(8000));
-  EXPECT_EQ(backoffDelay(9, 0.0), milliseconds(8000));
-  EXPECT_EQ(backoffDelay(0, 0.5), milliseconds(437));
-  EXPECT_EQ(backoffDelay(1, 1.0), milliseconds(750));
 }
 
 }  // namespace

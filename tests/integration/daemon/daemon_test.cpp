@@ -271,6 +271,48 @@ TEST(Daemon, RunRefusesAnInvalidConfigWithLineAndColumn) {
   EXPECT_THAT(d.log(), HasSubstr("did you mean 'channel-sandbox'?"));
 }
 
+// The storage check at start (storage.describe): a store that speaks an older protocol, lacks an
+// operation the daemon needs, or predates storage.describe is refused before anything is
+// stored, with a message naming the plugin and what is missing.
+std::string partialStorageConfig(const std::string& storage_config, const std::string& extra = "") {
+  return "plugins: { paths: [" + (buildDir() / "tests" / "plugins").string() +
+         "] }\nchannels: { sandbox: { plugin: channel-sandbox } }"
+         "\nstorage: { plugin: storage-partial, config: " +
+         storage_config + " }\n" + extra;
+}
+
+TEST(Daemon, RunRefusesAStorageThatLacksACoreOperation) {
+  DaemonProcess d(partialStorageConfig("{ omit: [outbox.claim] }"));
+  EXPECT_FALSE(d.start());
+  EXPECT_EQ(d.waitExit(), 1);
+  EXPECT_THAT(d.log(), HasSubstr("storage 'storage' cannot be used: it lacks the core "
+                                 "operation(s) outbox.claim"));
+}
+
+TEST(Daemon, RunRefusesAStorageOfAnOlderProtocolOrWithoutDescribe) {
+  DaemonProcess old(partialStorageConfig("{ protocol: 0 }"));
+  EXPECT_FALSE(old.start());
+  EXPECT_EQ(old.waitExit(), 1);
+  EXPECT_THAT(old.log(), HasSubstr("it speaks storage protocol 0"));
+  DaemonProcess before(partialStorageConfig("{ describe: false }"));
+  EXPECT_FALSE(before.start());
+  EXPECT_EQ(before.waitExit(), 1);
+  EXPECT_THAT(before.log(), HasSubstr("does not answer storage.describe"));
+}
+
+TEST(Daemon, RunNeedsTheKnowledgeOperationsOnlyWhenKnowledgeIsConfigured) {
+  const std::string no_kb =
+      "{ omit: [kb.documents, kb.put, kb.delete, kb.search, kb.vectors, kb.retain] }";
+  DaemonProcess without(partialStorageConfig(no_kb, "auto_reply: { mode: echo }\n"));
+  ASSERT_TRUE(without.start()) << without.log();
+  EXPECT_EQ(without.terminate(), 0);
+  DaemonProcess with(partialStorageConfig(
+      no_kb, "knowledge: { faq: { sources: [" + without.dir().string() + "] } }\n"));
+  EXPECT_FALSE(with.start());
+  EXPECT_EQ(with.waitExit(), 1);
+  EXPECT_THAT(with.log(), HasSubstr("lacks the knowledge operation(s) kb.documents"));
+}
+
 TEST(Daemon, RunExplainsAPortInUse) {
   DaemonProcess first(kSandboxConfig);
   ASSERT_TRUE(first.start());

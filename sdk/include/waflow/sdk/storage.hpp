@@ -17,6 +17,8 @@
 // Thread-safety: constants only.
 #pragma once
 
+#include <string_view>
+
 namespace waflow::storage {
 
 // ---- inbox: customer messages received ----------------------------------------
@@ -511,5 +513,136 @@ inline constexpr const char* kAuditAppend = "audit.append";
 //   The entries with seq > after_seq in the time range, in the order they were appended, up
 //   to limit. `next` is null on the last page; otherwise pass it as `after_seq` for the next.
 inline constexpr const char* kAuditList = "audit.list";
+
+// ---- the protocol itself: its version, describe, and the table of operations -----------------
+//
+// storage.describe
+//   in:  {}
+//   out: {"protocol": n, "operations": [string...]}: the protocol version the plugin was
+//        written against (kProtocolVersion of its SDK) and every operation it answers,
+//        storage.describe included. Answered without touching the store.
+//   The daemon asks at start and refuses a storage whose protocol is older than its own, or
+//   that lacks an operation of the core group or of a group the configuration uses; a
+//   missing optional group it does not need is logged. A plugin built before the protocol
+//   had a version answers Rc::kUnsupported and is refused with a message saying to rebuild it.
+inline constexpr const char* kDescribe = "storage.describe";
+
+// The protocol's version. It only grows, and only by additions old daemons can ignore (a new
+// operation, a new optional field): a store answering version n answers every operation of
+// the versions before it, the same way.
+//   1  the operations below (the first version with a number; the protocol had changed
+//      since ABI 1.1 without one).
+inline constexpr int kProtocolVersion = 1;
+
+// The groups a store answers. kCore is what every daemon needs: the inbox, statuses,
+// contacts, conversations, jobs, the outbox, key-value, stats and describe. The others serve
+// one feature each, and a store may leave them out.
+enum class Group {
+  kCore,
+  kMemory,     // message.history: the AI steps' conversation memory
+  kInsights,   // insight.*: what classify steps extract
+  kUsage,      // usage.*: AI token usage and its cost
+  kKnowledge,  // kb.*: the knowledge bases of waflow.yaml's `knowledge:`
+  kAudit,      // audit.*: the admin API's audit log
+};
+
+// One operation: its name, whether it writes (a write answers only once it is durable, and
+// the daemon may batch it), its group, and the shape of its input and output as documented
+// above (field names; "?" marks an optional one).
+struct OperationInfo {
+  const char* name;
+  bool writes;
+  Group group;
+  const char* input;
+  const char* output;
+};
+
+// Every operation of the protocol, in the order of this header. The daemon's storage check,
+// the SQLite plugin's dispatch test, the conformance suite and docs/storage.md's test read it.
+// `input` and `output` list the top-level fields ("x[]" an array, "x?" optional, "a | b" two
+// forms); the comments above say what each holds.
+inline constexpr OperationInfo kOperations[] = {
+    {kInboxPut, true, Group::kCore, "messages[]", "new[], contacts[]"},
+    {kInboxPending, false, Group::kCore, "limit", "messages[]"},
+    {kInboxAttempt, true, Group::kCore, "messages[], max_attempts, reason", "messages[]"},
+    {kInboxQuarantined, false, Group::kCore, "limit, after_seq?", "messages[], next"},
+    {kInboxRelease, true, Group::kCore, "messages[]", "released[]"},
+    {kInboxDone, true, Group::kCore, "messages[]", "{}"},
+    {kStatusPut, true, Group::kCore, "statuses[]", "new[], outbox_ids[]"},
+    {kContactGet, false, Group::kCore, "channel, contact", "contact"},
+    {kContactUpdate, true, Group::kCore, "channel, contact, name?, set?, tags_add?, tags_remove?",
+     "contact"},
+    {kContactList, false, Group::kCore, "channel?, tag?, after?, limit", "contacts[], next"},
+    {kConversationGet, false, Group::kCore, "channel, contact", "state"},
+    {kConversationPut, true, Group::kCore, "channel, contact, state, waits?", "{}"},
+    {kConversationWaiting, false, Group::kCore, "event", "conversations[]"},
+    {kJobAdd, true, Group::kCore, "jobs[], replace?", "added[]"},
+    {kJobClaim, true, Group::kCore, "owner, lease_ms, now, limit", "jobs[]"},
+    {kJobDone, true, Group::kCore, "ids[]", "done"},
+    {kJobCancel, true, Group::kCore, "ids[]", "cancelled"},
+    {kJobRecover, true, Group::kCore, "owner", "recovered"},
+    {kJobNext, false, Group::kCore, "{}", "due_at"},
+    {kJobGet, false, Group::kCore, "id", "job"},
+    {kOutboxAdd, true, Group::kCore, "messages[], claim?", "added[], claimed[]"},
+    {kOutboxClaim, true, Group::kCore, "limit, now, lease_ms, owner", "messages[]"},
+    {kOutboxSent, true, Group::kCore, "id, provider_message_id, now | messages[], now",
+     "{} | unknown[]"},
+    {kOutboxRetry, true, Group::kCore, "id, not_before, error", "changed"},
+    {kOutboxFailed, true, Group::kCore, "id, error, now", "changed"},
+    {kOutboxInDoubt, true, Group::kCore, "id, error, now", "changed"},
+    {kOutboxRecover, true, Group::kCore, "now, owner?", "in_doubt[]"},
+    {kOutboxGet, false, Group::kCore, "id", "message"},
+    {kKvGet, false, Group::kCore, "key", "value"},
+    {kKvPut, true, Group::kCore, "key, value", "{}"},
+    {kKvDelete, true, Group::kCore, "key", "deleted"},
+    {kMessageHistory, false, Group::kMemory, "channel, contact, limit?, before?",
+     "messages[], next"},
+    {kInsightPut, true, Group::kInsights,
+     "channel, contact, kind, data, flow?, step?, source?, at?", "seq"},
+    {kInsightList, false, Group::kInsights,
+     "channel?, contact?, kind?, flow?, since?, until?, after_seq?, limit?", "insights[], next"},
+    {kUsageAdd, true, Group::kUsage, "records[]", "added"},
+    {kUsageSummary, false, Group::kUsage, "group_by, since?, until?, channel?, contact?, flow?",
+     "rows[]"},
+    {kStats, false, Group::kCore, "{}", "writes, commits, batches_max, schema_version"},
+    {kKbDocuments, false, Group::kKnowledge, "knowledge", "documents[]"},
+    {kKbPut, true, Group::kKnowledge, "knowledge, path, checksum, chunks[]", "{}"},
+    {kKbDelete, true, Group::kKnowledge, "knowledge, path", "deleted"},
+    {kKbSearch, false, Group::kKnowledge, "knowledge, terms[], limit", "passages[]"},
+    {kKbVectors, false, Group::kKnowledge, "knowledge", "vectors[]"},
+    {kKbRetain, true, Group::kKnowledge, "knowledge[]", "removed[]"},
+    {kAuditAppend, true, Group::kAudit, "at, actor, action, summary, address, status", "seq"},
+    {kAuditList, false, Group::kAudit, "after_seq?, limit?, since?, until?", "entries[], next"},
+    {kDescribe, false, Group::kCore, "{}", "protocol, operations[]"},
+};
+
+// The table's entry for `name`, or nullptr when the protocol has no such operation.
+constexpr const OperationInfo* findOperationInfo(std::string_view name) {
+  for (const OperationInfo& op : kOperations) {
+    if (name == op.name) {
+      return &op;
+    }
+  }
+  return nullptr;
+}
+
+// The group's name as docs/storage.md and the daemon's messages spell it.
+constexpr const char* groupName(Group group) {
+  switch (group) {
+    case Group::kCore:
+      return "core";
+    case Group::kMemory:
+      return "memory";
+    case Group::kInsights:
+      return "insights";
+    case Group::kUsage:
+      return "usage";
+    case Group::kKnowledge:
+      return "knowledge";
+    case Group::kAudit:
+      return "audit";
+  }
+  return "core";
+}
 
 }  // namespace waflow::storage

@@ -1,18 +1,9 @@
-#include "openai_client.h"
+#include "provider_client.h"
 
 #include <algorithm>
 #include <optional>
 
-namespace waflow::openai {
-
-Task<AiResult> completeChat(ChatClient& client, const ChatDefaults& defaults, AiRequest request,
-                            ReplyOptions options) {
-  const nlohmann::json req = parseAiRequest(request.request_json);
-  const nlohmann::json body = buildChatRequest(req, defaults);
-  std::string answer = co_await client.post(body.dump(), requestBudget(req));
-  ChatReply reply = parseChatResponse(answer, client.options().provider, options);
-  co_return AiResult{std::move(reply.content), reply.result.dump()};
-}
+namespace waflow::ai_provider {
 
 ClientOptions clientOptionsFrom(const nlohmann::json& config, std::string provider,
                                 std::string default_base_url) {
@@ -56,7 +47,7 @@ std::string describeWait(milliseconds wait) {
 
 }  // namespace
 
-ChatClient::ChatClient(const Host& host, ClientOptions options)
+ProviderClient::ProviderClient(const Host& host, ClientOptions options)
     : host_(host),
       options_(std::move(options)),
       url_(joinUrl(options_.base_url, options_.path)),
@@ -74,12 +65,12 @@ ChatClient::ChatClient(const Host& host, ClientOptions options)
   }
 }
 
-double ChatClient::jitter() {
+double ProviderClient::jitter() {
   std::lock_guard lock(rng_mutex_);
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
-Task<std::string> ChatClient::post(std::string body, milliseconds budget) {
+Task<std::string> ProviderClient::post(std::string body, milliseconds budget) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   auto remaining = [&]() -> std::optional<milliseconds> {
@@ -138,4 +129,4 @@ Task<std::string> ChatClient::post(std::string body, milliseconds budget) {
   throw Error(Rc::kRetry, last.message, last.retry_after);  // unreachable: the loop throws
 }
 
-}  // namespace waflow::openai
+}  // namespace waflow::ai_provider

@@ -1,4 +1,4 @@
-// ChatClient: POSTs JSON bodies to an AI provider through the host's HTTP client, with the
+// ProviderClient: POSTs JSON bodies to an AI provider through the host's HTTP client, with the
 // OpenAI and Anthropic SDKs' retry policy (protocols.md §F.1, §F.2): connection errors, timeouts
 // and the answers the error classifier calls retryable (408/409/429/5xx) are retried up to
 // max_retries times after min(0.5 s * 2^n, 8 s) with jitter, or after the server's
@@ -15,7 +15,7 @@
 #include <waflow/sdk/task.hpp>
 #include <waflow/sdk/types.hpp>
 
-#include "openai_chat.h"
+#include "provider_errors.h"
 
 #include <nlohmann/json.hpp>
 
@@ -26,7 +26,7 @@
 #include <random>
 #include <string>
 
-namespace waflow::openai {
+namespace waflow::ai_provider {
 
 // How the API key is sent.
 enum class KeyHeader {
@@ -62,16 +62,9 @@ struct ClientOptions {
 ClientOptions clientOptionsFrom(const nlohmann::json& config, std::string provider,
                                 std::string default_base_url);
 
-class ChatClient;
-
-// One Chat Completions call for an AI plugin's complete(): the request mapped with `defaults`,
-// posted with its budget, the answer parsed. Shared by the OpenAI-compatible plugins.
-Task<AiResult> completeChat(ChatClient& client, const ChatDefaults& defaults, AiRequest request,
-                            ReplyOptions options = {});
-
-class ChatClient {
+class ProviderClient {
  public:
-  ChatClient(const Host& host, ClientOptions options);
+  ProviderClient(const Host& host, ClientOptions options);
 
   // POSTs `body` to {base_url}{path} and returns the 2xx response body. `budget`
   // bounds the whole call, retries and waits included (0 = only the per-attempt timeout).
@@ -91,4 +84,4 @@ class ChatClient {
   std::minstd_rand rng_;
 };
 
-}  // namespace waflow::openai
+}  // namespace waflow::ai_provider
