@@ -40,6 +40,15 @@ class CountingIterator {
 
 // nlohmann's messages start with "[json.exception.parse_error.101] parse error at line 1,
 // column 5: "; the byte offset is given separately, so keep what follows.
+std::string problem(const nlohmann::json::exception& e) {
+  std::string what = e.what();
+  if (auto bracket = what.find("] ");
+      what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) {
+    what.erase(0, bracket + 2);
+  }
+  return what;
+}
+
 std::string syntaxProblem(const nlohmann::json::parse_error& e) {
   std::string what = e.what();
   if (auto colon = what.find(": "); colon != std::string::npos) {
@@ -82,6 +91,13 @@ BoundedJson parseBounded(std::string_view text, const JsonLimits& limits) {
   } catch (const nlohmann::json::parse_error& e) {
     out.offset = e.byte > 0 ? e.byte - 1 : 0;
     out.error = "not valid JSON at byte " + std::to_string(out.offset) + ": " + syntaxProblem(e);
+    out.value = nlohmann::json(nlohmann::json::value_t::discarded);
+  } catch (const nlohmann::json::exception& e) {
+    // Not a parse_error, yet the parser's: a number too large for a double ("1e999") is
+    // out_of_range 406. Found by storage_describe_fuzz; every caller expects a refusal here,
+    // never an exception.
+    out.offset = furthest > text.data() ? static_cast<std::size_t>(furthest - text.data()) - 1 : 0;
+    out.error = "not valid JSON at byte " + std::to_string(out.offset) + ": " + problem(e);
     out.value = nlohmann::json(nlohmann::json::value_t::discarded);
   }
   return out;

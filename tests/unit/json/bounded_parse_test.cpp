@@ -47,6 +47,21 @@ TEST(BoundedParse, ThreeHundredThousandLevelsAreRefusedWithoutRecursion) {
   EXPECT_FALSE(r.ok());
 }
 
+// nlohmann throws out_of_range, not parse_error, for a number a double cannot hold; it must
+// come back as a refusal like any other, never as an exception (found by storage_describe_fuzz,
+// reproducer tests/fuzz/storage/regressions/number_too_large_for_a_double).
+TEST(BoundedParse, ANumberTooLargeForADoubleIsRefusedNotThrown) {
+  for (const char* text : {"1e999", "[1, -4e400]", "{\"protocol\": 0.4e24420}", "0.4e24420{"}) {
+    BoundedJson j;
+    ASSERT_NO_THROW(j = parseBounded(text)) << text;
+    EXPECT_FALSE(j.ok()) << text;
+    EXPECT_TRUE(j.value.is_discarded()) << text;
+    EXPECT_THAT(j.error, ::testing::HasSubstr("not valid JSON at byte")) << text;
+    EXPECT_THAT(j.error, ::testing::HasSubstr("number overflow")) << text;
+    EXPECT_TRUE(parseOrDiscarded(text).is_discarded()) << text;
+  }
+}
+
 TEST(BoundedParse, SyntaxErrorsNameTheirByte) {
   BoundedJson r = parseBounded(R"({"a": tru})");
   EXPECT_FALSE(r.ok());
