@@ -47,7 +47,8 @@ std::string authHeader() {
   return std::string("Authorization: Bearer ") + kToken;
 }
 
-// A remote system for `http` steps: GET /price answers JSON, POST /fail answers 500.
+// A remote system for `http` steps: GET /price answers JSON, GET /huge JSON with a number too
+// large for a double, POST /fail answers 500.
 // Records what it received.
 class FakeService {
  public:
@@ -57,6 +58,12 @@ class FakeService {
                   record(req);
                   respond(core::httpd::HttpResponse::json(
                       200, R"({"item":"cake","price":45000,"stock":{"left":3}})"));
+                });
+    // A number no double holds: the JSON parser's out_of_range, which once ended the daemon.
+    router_.add("GET", "/huge",
+                [this](core::httpd::HttpRequest&& req, core::httpd::Respond respond) {
+                  record(req);
+                  respond(core::httpd::HttpResponse::json(200, R"({"n": 1e999})"));
                 });
     router_.add("POST", "/fail",
                 [this](core::httpd::HttpRequest&& req, core::httpd::Respond respond) {
@@ -872,6 +879,29 @@ steps:
   Json body = Json::parse(calls[1].body, nullptr, false);
   EXPECT_EQ(body, Json({{"who", "628111000050"}, {"count", 2}})) << calls[1].body;
   EXPECT_THAT(d->log(), HasSubstr("answered HTTP 500"));
+  EXPECT_EQ(d->terminate(), 0);
+}
+
+// Whatever a remote system answers, the daemon goes on: a body with a number no double holds
+// ({"n": 1e999}) is kept as text, and the flow continues (before, the parser's exception ended
+// the process).
+TEST_F(FlowEngineTest, AnHttpResponseWithANumberTooLargeForADoubleIsKeptAsText) {
+  FakeService service;
+  flow("huge", R"(
+id: huge
+triggers: [{ on: message.received, keywords: [huge] }]
+steps:
+  - id: call
+    http: { url: ")" +
+                   service.url("/huge") + R"(" }
+  - reply: "body: {{ steps.call.output.body }}"
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat chat(*d, "628111000051");
+  chat.say("huge");
+  EXPECT_EQ(chat.text(), R"(body: {"n": 1e999})") << d->log();
+  EXPECT_EQ(service.requests("/huge").size(), 1u);
   EXPECT_EQ(d->terminate(), 0);
 }
 
