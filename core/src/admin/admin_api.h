@@ -19,7 +19,7 @@
 #include "delivery/inbox.h"
 #include "http_server/router.h"
 #include "metrics/metrics.h"
-#include "plugin/plugin_instance.h"
+#include "storage/storage_client.h"
 
 #include <boost/asio/io_context.hpp>
 
@@ -36,7 +36,7 @@ class AdminApi {
  public:
   struct Services {
     engine::FlowEngine& flows;
-    plugin::PluginInstance& storage;
+    storage::StorageClient& storage;
     metrics::Registry& metrics;
     delivery::Inbox& inbox;              // its quarantine
     boost::asio::io_context& work;       // where actions run

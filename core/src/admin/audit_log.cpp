@@ -1,7 +1,7 @@
 #include "admin/audit_log.h"
 
 #include "log/log.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 
 #include <waflow/sdk/storage.hpp>
 
@@ -59,7 +59,7 @@ std::optional<int64_t> integerParam(const httpd::HttpRequest& request, const cha
 
 }  // namespace
 
-AuditLog::AuditLog(plugin::PluginInstance& storage, double failure_burst)
+AuditLog::AuditLog(storage::StorageClient& storage, double failure_burst)
     : storage_(storage), failures_(1.0, failure_burst) {}
 
 void AuditLog::append(AuditEntry entry) {
@@ -69,13 +69,12 @@ void AuditLog::append(AuditEntry entry) {
                 {"summary", cut(std::move(entry.summary), kMaxSummaryBytes)},
                 {"address", std::move(entry.address)},
                 {"status", entry.status}};
-  storage::callStorage(storage_, waflow::storage::kAuditAppend, input,
-                       [](const plugin::CallOutcome& o, const Json&) {
-                         if (!o.ok()) {
-                           log::get("waflow")->warn(
-                               "an admin action was not written to the audit log: {}", o.error);
-                         }
-                       });
+  storage_.call(
+      waflow::storage::kAuditAppend, input, [](const plugin::CallOutcome& o, const Json&) {
+        if (!o.ok()) {
+          log::get("waflow")->warn("an admin action was not written to the audit log: {}", o.error);
+        }
+      });
 }
 
 void AuditLog::appendFailure(AuditEntry entry) {
@@ -97,7 +96,7 @@ void AuditLog::appendFailure(AuditEntry entry) {
   append(std::move(entry));
 }
 
-void serveAudit(plugin::PluginInstance& storage, const httpd::HttpRequest& request,
+void serveAudit(storage::StorageClient& storage, const httpd::HttpRequest& request,
                 httpd::Respond respond) {
   Json input = Json::object();
   bool bad = false;
@@ -116,15 +115,15 @@ void serveAudit(plugin::PluginInstance& storage, const httpd::HttpRequest& reque
   if (input.contains("limit") && (input["limit"] < 1 || input["limit"] > 1000)) {
     return respond(badRequest("limit: give a number from 1 to 1000"));
   }
-  storage::callStorage(storage, waflow::storage::kAuditList, input,
-                       [respond = std::move(respond)](const plugin::CallOutcome& o, Json out) {
-                         if (!o.ok()) {
-                           return respond(httpd::HttpResponse::json(
-                               o.rc == waflow::Rc::kInvalid ? 400 : 503,
-                               Json{{"error", "audit.list: " + o.error}}.dump()));
-                         }
-                         respond(httpd::HttpResponse::json(200, out.dump()));
-                       });
+  storage.call(waflow::storage::kAuditList, input,
+               [respond = std::move(respond)](const plugin::CallOutcome& o, Json out) {
+                 if (!o.ok()) {
+                   return respond(
+                       httpd::HttpResponse::json(o.rc == waflow::Rc::kInvalid ? 400 : 503,
+                                                 Json{{"error", "audit.list: " + o.error}}.dump()));
+                 }
+                 respond(httpd::HttpResponse::json(200, out.dump()));
+               });
 }
 
 }  // namespace waflow::core::admin

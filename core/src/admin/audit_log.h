@@ -12,7 +12,7 @@
 
 #include "delivery/token_bucket.h"
 #include "http_server/http_types.h"
-#include "plugin/plugin_instance.h"
+#include "storage/storage_client.h"
 
 #include <cstdint>
 #include <mutex>
@@ -30,14 +30,14 @@ struct AuditEntry {
 
 class AuditLog {
  public:
-  explicit AuditLog(plugin::PluginInstance& storage, double failure_burst = 60);
+  explicit AuditLog(storage::StorageClient& storage, double failure_burst = 60);
 
   void append(AuditEntry entry);
   // A failed authentication: written unless failures are arriving faster than the log takes.
   void appendFailure(AuditEntry entry);
 
  private:
-  plugin::PluginInstance& storage_;
+  storage::StorageClient& storage_;
   std::mutex mutex_;
   delivery::TokenBucket failures_;
   uint64_t failures_left_out_ = 0;
@@ -45,7 +45,7 @@ class AuditLog {
 
 // GET /api/audit?after=<seq>&limit=<1..1000>&since=&until= : the audit log, oldest first,
 // in pages; `next` is the `after` of the next page (null on the last).
-void serveAudit(plugin::PluginInstance& storage, const httpd::HttpRequest& request,
+void serveAudit(storage::StorageClient& storage, const httpd::HttpRequest& request,
                 httpd::Respond respond);
 
 }  // namespace waflow::core::admin

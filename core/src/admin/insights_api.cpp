@@ -1,6 +1,6 @@
 #include "admin/insights_api.h"
 
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 #include "text/csv.h"
 
 #include <fmt/format.h>
@@ -76,7 +76,7 @@ std::string isoTime(int64_t ms) {
 
 // Reads pages of insight.list until `wanted` rows or the end, then answers.
 struct CsvExport {
-  plugin::PluginInstance* storage;
+  storage::StorageClient* storage;
   Json input;
   size_t wanted;
   std::vector<Json> rows;
@@ -85,8 +85,8 @@ struct CsvExport {
 
 void readPage(std::shared_ptr<CsvExport> job) {
   job->input["limit"] = std::min<size_t>(1000, job->wanted - job->rows.size());
-  storage::callStorage(
-      *job->storage, "insight.list", job->input, [job](const plugin::CallOutcome& o, Json out) {
+  job->storage->call(
+      waflow::storage::kInsightList, job->input, [job](const plugin::CallOutcome& o, Json out) {
         if (!o.ok()) {
           job->respond(
               httpd::HttpResponse::json(o.rc == waflow::Rc::kInvalid ? 400 : 503,
@@ -147,7 +147,7 @@ std::string insightsCsv(const std::vector<Json>& insights) {
   return out;
 }
 
-void serveInsights(plugin::PluginInstance& storage, const httpd::HttpRequest& request,
+void serveInsights(storage::StorageClient& storage, const httpd::HttpRequest& request,
                    httpd::Respond respond) {
   Json input = Json::object();
   std::string error;
@@ -176,33 +176,33 @@ void serveInsights(plugin::PluginInstance& storage, const httpd::HttpRequest& re
     return;
   }
   input["limit"] = std::min<long long>(limit, 1000);
-  storage::callStorage(storage, "insight.list", input,
-                       [respond = std::move(respond)](const plugin::CallOutcome& o, Json out) {
-                         if (!o.ok()) {
-                           return respond(httpd::HttpResponse::json(
-                               o.rc == waflow::Rc::kInvalid ? 400 : 503,
-                               Json{{"error", "insight.list: " + o.error}}.dump()));
-                         }
-                         respond(httpd::HttpResponse::json(200, out.dump()));
-                       });
+  storage.call(waflow::storage::kInsightList, input,
+               [respond = std::move(respond)](const plugin::CallOutcome& o, Json out) {
+                 if (!o.ok()) {
+                   return respond(httpd::HttpResponse::json(
+                       o.rc == waflow::Rc::kInvalid ? 400 : 503,
+                       Json{{"error", "insight.list: " + o.error}}.dump()));
+                 }
+                 respond(httpd::HttpResponse::json(200, out.dump()));
+               });
 }
 
-void serveUsage(plugin::PluginInstance& storage, const httpd::HttpRequest& request,
+void serveUsage(storage::StorageClient& storage, const httpd::HttpRequest& request,
                 httpd::Respond respond) {
   Json input = {{"group_by", request.queryParam("group_by").value_or("flow")}};
   std::string error;
   if (!addFilters(request, input, error, {"channel", "contact", "flow"})) {
     return respond(badRequest(error));
   }
-  storage::callStorage(storage, "usage.summary", input,
-                       [respond = std::move(respond)](const plugin::CallOutcome& o, Json out) {
-                         if (!o.ok()) {
-                           return respond(httpd::HttpResponse::json(
-                               o.rc == waflow::Rc::kInvalid ? 400 : 503,
-                               Json{{"error", "usage.summary: " + o.error}}.dump()));
-                         }
-                         respond(httpd::HttpResponse::json(200, out.dump()));
-                       });
+  storage.call(waflow::storage::kUsageSummary, input,
+               [respond = std::move(respond)](const plugin::CallOutcome& o, Json out) {
+                 if (!o.ok()) {
+                   return respond(httpd::HttpResponse::json(
+                       o.rc == waflow::Rc::kInvalid ? 400 : 503,
+                       Json{{"error", "usage.summary: " + o.error}}.dump()));
+                 }
+                 respond(httpd::HttpResponse::json(200, out.dump()));
+               });
 }
 
 }  // namespace waflow::core::admin

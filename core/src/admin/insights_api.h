@@ -6,7 +6,7 @@
 #pragma once
 
 #include "http_server/http_types.h"
-#include "plugin/plugin_instance.h"
+#include "storage/storage_client.h"
 
 #include <nlohmann/json.hpp>
 
@@ -18,12 +18,12 @@ namespace waflow::core::admin {
 // GET /api/insights?channel=&contact=&kind=&flow=&since=&until=&limit=&after=&format=json|csv
 // since/until are Unix milliseconds or ISO dates (2026-11-01). JSON pages with `next`; CSV
 // holds every matching insight (up to `limit`, default 100,000), one column per data field.
-void serveInsights(plugin::PluginInstance& storage, const httpd::HttpRequest& request,
+void serveInsights(storage::StorageClient& storage, const httpd::HttpRequest& request,
                    httpd::Respond respond);
 
 // GET
 // /api/usage?group_by=flow|contact|provider|model|day|none&channel=&contact=&flow=&since=&until=
-void serveUsage(plugin::PluginInstance& storage, const httpd::HttpRequest& request,
+void serveUsage(storage::StorageClient& storage, const httpd::HttpRequest& request,
                 httpd::Respond respond);
 
 // Insights as CSV (RFC 4180): at (UTC, ISO 8601), channel, contact, kind, flow, step, source,

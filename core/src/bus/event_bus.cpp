@@ -47,6 +47,8 @@ struct Subscription {
   Match match = Match::kExact;
   EventBus::Handler handler;  // exactly one of handler / async_handler is set
   EventBus::AsyncHandler async_handler;
+  // subscribeWhenHandled(): kept after every other subscription, so it runs once they are done.
+  bool after_all = false;
   metrics::Counter* errors = nullptr;  // null without a metrics registry
   metrics::Histogram* seconds = nullptr;
 
@@ -93,7 +95,8 @@ class BusCore : public std::enable_shared_from_this<BusCore> {
   explicit BusCore(const EventBus::Options& options);
 
   uint64_t subscribe(std::string pattern, EventBus::Handler handler,
-                     EventBus::AsyncHandler async_handler, std::string name);
+                     EventBus::AsyncHandler async_handler, std::string name,
+                     bool after_all = false);
   void unsubscribe(uint64_t id);
   bool hasSubscribers(const std::string& type) const;
   EventBus::PublishResult publish(Event event, std::chrono::milliseconds max_wait);
@@ -207,7 +210,8 @@ void BusCore::removeCollector() {
 }
 
 uint64_t BusCore::subscribe(std::string pattern, EventBus::Handler handler,
-                            EventBus::AsyncHandler async_handler, std::string name) {
+                            EventBus::AsyncHandler async_handler, std::string name,
+                            bool after_all) {
   Subscription sub;
   const std::size_t star = pattern.find('*');
   if (pattern == "*") {
@@ -230,6 +234,7 @@ uint64_t BusCore::subscribe(std::string pattern, EventBus::Handler handler,
                                                           : std::move(pattern);
   sub.handler = std::move(handler);
   sub.async_handler = std::move(async_handler);
+  sub.after_all = after_all;
   if (registry_ != nullptr) {
     const metrics::Labels labels = {{"handler", sub.name}};
     sub.errors = &registry_->counter("waflow_bus_handler_errors_total",
@@ -241,10 +246,16 @@ uint64_t BusCore::subscribe(std::string pattern, EventBus::Handler handler,
 
   std::lock_guard lock(mu_);
   sub.id = next_subscription_id_++;
+  const uint64_t id = sub.id;
   auto next = std::make_shared<SubscriptionList>(*subscriptions_);
-  next->push_back(std::move(sub));
+  // Handlers run in list order, and an async one holds back those after it: a handler that
+  // must see the event fully handled goes last, and a later ordinary one goes before it.
+  auto position = after_all ? next->end()
+                            : std::find_if(next->begin(), next->end(),
+                                           [](const Subscription& s) { return s.after_all; });
+  next->insert(position, std::move(sub));
   subscriptions_ = std::move(next);
-  return subscriptions_->back().id;
+  return id;
 }
 
 bool BusCore::hasSubscribers(const std::string& type) const {
@@ -762,6 +773,11 @@ uint64_t EventBus::subscribe(std::string pattern, Handler handler, std::string n
 
 uint64_t EventBus::subscribeAsync(std::string pattern, AsyncHandler handler, std::string name) {
   return core_->subscribe(std::move(pattern), nullptr, std::move(handler), std::move(name));
+}
+
+uint64_t EventBus::subscribeWhenHandled(std::string pattern, Handler handler, std::string name) {
+  return core_->subscribe(std::move(pattern), std::move(handler), nullptr, std::move(name),
+                          /*after_all=*/true);
 }
 
 bool EventBus::hasSubscribers(const std::string& type) const {

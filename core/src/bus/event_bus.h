@@ -11,6 +11,7 @@
 //   with handler name and event type) and counted; the next handler and event still run.
 // - An async handler receives a Done; the conversation (and the rest of the event's handlers)
 //   waits until it is called, from any thread. Use it for handlers that await an AI call.
+// - subscribeWhenHandled() handlers run after all the others of the event are done.
 //
 // Thread-safety: all members are thread-safe, and may be called from handlers, except stop()
 // and the destructor, which must not be called from a handler.
@@ -95,6 +96,10 @@ class EventBus {
   // unsubscribe(). Events already being handled may use the previous handler set.
   uint64_t subscribe(std::string pattern, Handler handler, std::string name);
   uint64_t subscribeAsync(std::string pattern, AsyncHandler handler, std::string name);
+  // `handler` runs once every other handler of the event is done (async ones included, when
+  // they call their Done), whenever those subscribed, before or after it: for work that must
+  // follow the event's handling, such as marking a stored message handled.
+  uint64_t subscribeWhenHandled(std::string pattern, Handler handler, std::string name);
   // Events taken by a worker after this returns no longer reach the handler; an invocation
   // already running is not waited for. Unknown ids are ignored.
   void unsubscribe(uint64_t id);

@@ -63,16 +63,16 @@ bool Daemon::Impl::start(std::string* error, std::vector<diag::Diagnostic>* diag
         "acknowledges in storage, by default storage-sqlite";
     return false;
   }
-  storage_ = storage;
-  if (!checkStorageProtocol(*storage, error)) {
+  storage_ = std::make_unique<storage::PluginStorage>(*storage);
+  if (!checkStorageProtocol(*storage_, error)) {
     return false;
   }
-  inbox_ = std::make_unique<delivery::Inbox>(*storage, bus_, metrics_, work_io_,
+  inbox_ = std::make_unique<delivery::Inbox>(*storage_, window_, bus_, metrics_, work_io_,
                                              config_.inbox.max_attempts);
   buildRoutes();
-  outbox_ = std::make_unique<delivery::Outbox>(config_.outbox, *storage, channels_, bus_, metrics_,
-                                               work_io_);
-  inbox_->setOutbox(outbox_.get());
+  outbox_ = std::make_unique<delivery::Outbox>(config_.outbox, *storage_, window_, channels_, bus_,
+                                               metrics_, work_io_);
+  outbox_->attach();
   if (config_.auto_reply.enabled && !channels_.empty()) {
     plugin::PluginInstance* ai = nullptr;
     if (!config_.auto_reply.ai.empty()) {
@@ -83,7 +83,7 @@ bool Daemon::Impl::start(std::string* error, std::vector<diag::Diagnostic>* diag
   }
   std::map<std::string, knowledge::KnowledgeBase*> knowledge;
   for (const auto& [id, entry] : config_.knowledge) {
-    knowledge_.push_back(knowledge::KnowledgeBase::create(entry, *storage, &http_client_));
+    knowledge_.push_back(knowledge::KnowledgeBase::create(entry, *storage_, &http_client_));
     knowledge[id] = knowledge_.back().get();
   }
   if (config_.flows.enabled) {
@@ -94,25 +94,28 @@ bool Daemon::Impl::start(std::string* error, std::vector<diag::Diagnostic>* diag
       }
     }
     flows_ = std::make_unique<engine::FlowEngine>(
-        config_, engine::FlowEngine::Services{
-                     *storage, *outbox_, bus_, metrics_, work_io_, http_client_, channels_,
-                     std::move(ai), auto_reply_.get(), outbox_->owner(), std::move(knowledge)});
+        config_, engine::FlowEngine::Services{*storage_, *outbox_, bus_, metrics_, work_io_,
+                                              http_client_, channels_, std::move(ai),
+                                              outbox_->owner(), std::move(knowledge)});
     if (!flows_->load(diagnostics)) {
       *error = "the flows or scripts have errors";
       return false;
     }
-    flows_->attach();  // messages no flow takes go to the auto-reply
+    flows_->attach();
+    inbound_.add(*flows_, "flows");
     if (!config_.flows.admin_token.empty()) {
       admin_ = std::make_unique<admin::AdminApi>(
           config_.flows.admin_token,
-          admin::AdminApi::Services{*flows_, *storage, metrics_, *inbox_, work_io_,
+          admin::AdminApi::Services{*flows_, *storage_, metrics_, *inbox_, work_io_,
                                     [this] { syncKnowledge("admin API"); }});
       admin_->addRoutes(router_);
     }
-  } else if (auto_reply_) {
-    auto_reply_->attach();
   }
-  inbox_->attachCompletion();  // after every other message.received handler
+  if (auto_reply_) {
+    inbound_.add(*auto_reply_, "auto-reply");  // what no flow takes, or everything
+  }
+  inbound_.attach(bus_);
+  inbox_->attachCompletion();
   addCollectors();
   httpd::ServerOptions server_options;
   server_options.address = config_.server.address;
@@ -270,7 +273,7 @@ bool Daemon::Impl::createInstances(std::string* error) {
   return true;
 }
 
-bool Daemon::Impl::checkStorageProtocol(plugin::PluginInstance& storage, std::string* error) {
+bool Daemon::Impl::checkStorageProtocol(storage::StorageClient& storage, std::string* error) {
   storage::StorageNeeds needs;
   needs.knowledge = !config_.knowledge.empty();
   needs.audit = config_.flows.enabled && !config_.flows.admin_token.empty();

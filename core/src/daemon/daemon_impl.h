@@ -18,7 +18,9 @@
 #include "daemon/plugin_plan.h"
 #include "daemon/shutdown_watchdog.h"
 #include "delivery/auto_reply.h"
+#include "delivery/customer_window.h"
 #include "delivery/events.h"
+#include "delivery/inbound_chain.h"
 #include "delivery/inbox.h"
 #include "http_client/http_client.h"
 #include "http_server/http_server.h"
@@ -119,7 +121,7 @@ class Daemon::Impl {
   bool createInstances(std::string* error);
 
   // storage.describe, before anything is stored: see storage/storage_protocol.h.
-  bool checkStorageProtocol(plugin::PluginInstance& storage, std::string* error);
+  bool checkStorageProtocol(storage::StorageClient& storage, std::string* error);
 
   // A sandbox channel on an address other machines reach needs a token (its validated config,
   // so a ${...} that came out empty counts as none): else anyone could write as any customer.
@@ -167,17 +169,22 @@ class Daemon::Impl {
   plugin::PluginCatalog catalog_;
   InstancePlan plan_;
   std::vector<std::unique_ptr<plugin::PluginInstance>> instances_;
+  // The door to the storage among instances_; declared before everything that calls it.
+  std::unique_ptr<storage::PluginStorage> storage_;
+  // When each contact last wrote: the inbox opens it, the outbox checks it before a send.
+  delivery::CustomerWindow window_;
   std::map<std::string, plugin::PluginInstance*> channels_;
   std::unique_ptr<delivery::Outbox>
       outbox_;  // used by the auto-reply and the inbox: declared first
   std::unique_ptr<delivery::AutoReply> auto_reply_;
   std::unique_ptr<engine::FlowEngine> flows_;
+  // What answers a stored customer message: flows_, then auto_reply_ (either may be absent).
+  delivery::InboundChain inbound_;
   boost::asio::signal_set reload_signals_{signal_io_};
   std::vector<std::shared_ptr<knowledge::KnowledgeBase>> knowledge_;
   boost::asio::steady_timer knowledge_timer_{work_io_};
   std::mutex knowledge_mutex_;
   std::map<std::string, std::vector<std::string>> knowledge_errors_;  // last reported, by id
-  plugin::PluginInstance* storage_ = nullptr;                         // one of instances_
   std::unique_ptr<delivery::Inbox> inbox_;  // destroyed after the threads end (see ~Impl)
   httpd::Router router_;
   std::unique_ptr<admin::AdminApi> admin_;  // its routes are in router_: outlives server_

@@ -67,16 +67,6 @@ AutoReply::AutoReply(const config::AutoReplyConfig& config, Outbox& outbox, bus:
       channels_(std::move(channels)),
       ai_(ai) {}
 
-void AutoReply::attach() {
-  bus_.subscribeAsync(
-      kMessageReceived,
-      [this](const bus::Event& e, bus::Done d) {
-        auto shared = std::make_shared<bus::Done>(std::move(d));
-        handle(e, [shared] { (*shared)(); });
-      },
-      "auto-reply");
-}
-
 std::string AutoReply::ruleReply(const std::string& text, const std::string& type) const {
   for (const auto& [keyword, reply] : config_.keywords) {
     if (matchesKeyword(text, keyword)) {
@@ -128,7 +118,8 @@ std::shared_ptr<AutoReply::Job> AutoReply::jobFor(const bus::Event& event) const
   return job;
 }
 
-void AutoReply::handle(const bus::Event& event, std::function<void()> done) {
+void AutoReply::handleInbound(const bus::Event& event, InboundNext /*next*/,
+                              std::function<void()> done) {
   std::shared_ptr<Job> job = jobFor(event);
   if (job == nullptr) {
     done();

@@ -10,11 +10,11 @@
 // that should be answered and cannot be (no sender, an unknown channel, the AI
 // failed) is logged and published as message.failed.
 //
-// It subscribes asynchronously to message.received, so one conversation's
-// messages are answered one at a time and in order, while different
-// conversations proceed in parallel. A message counts as handled once its
-// reply is stored in the outbox. The reply's outbox id derives from the
-// message's id, so a message handled again after a crash is not answered twice.
+// It is the last link of the inbound chain (inbound_chain.h), which the bus calls
+// asynchronously for message.received, so one conversation's messages are answered one at a
+// time and in order, while different conversations proceed in parallel. A message counts as handled
+// once its reply is stored in the outbox. The reply's outbox id derives from the message's id, so a
+// message handled again after a crash is not answered twice.
 //
 // Thread-safety: handlers run on bus workers and io threads; state is
 // immutable after construction except the metrics' atomics.
@@ -22,6 +22,7 @@
 
 #include "bus/event_bus.h"
 #include "config/config.h"
+#include "delivery/inbound_chain.h"
 #include "delivery/outbox.h"
 #include "metrics/metrics.h"
 #include "plugin/plugin_instance.h"
@@ -33,18 +34,16 @@
 
 namespace waflow::core::delivery {
 
-class AutoReply {
+class AutoReply final : public InboundLink {
  public:
   AutoReply(const config::AutoReplyConfig& config, Outbox& outbox, bus::EventBus& bus,
             metrics::Registry& metrics, std::map<std::string, plugin::PluginInstance*> channels,
             plugin::PluginInstance* ai);
 
-  // Subscribes to message.received. Call once, before the bus starts. Not called when the
-  // flow engine runs: it hands over the messages no flow takes through handle().
-  void attach();
-
   // Answers one message.received event; `done` once the reply is stored (or there is none).
-  void handle(const bus::Event& event, std::function<void()> done);
+  // The last link of the inbound chain: it answers everything it is handed (`next` unused).
+  void handleInbound(const bus::Event& event, InboundNext next,
+                     std::function<void()> done) override;
 
   // The reply text chosen without AI (keyword, echo or text mode), or "" when
   // the AI decides.

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <memory>
 
 namespace waflow::core::delivery {
 namespace {
@@ -68,6 +69,13 @@ const ReceivedMessage* receivedMessage(const bus::Event& event) {
     return nullptr;
   }
   return static_cast<const ReceivedMessage*>(event.native.get());
+}
+
+const StatusReport* statusReport(const bus::Event& event) {
+  if (event.type != kMessageStatus || !event.native) {
+    return nullptr;
+  }
+  return static_cast<const StatusReport*>(event.native.get());
 }
 
 std::string conversationKey(const std::string& channel, const std::string& contact) {
@@ -146,6 +154,7 @@ bus::Event messageStatusEvent(const std::string& channel, const waflow::StatusUp
   ev.conversation = conversationKey(channel, s.recipient);
   ev.payload = std::move(p);
   ev.request_id = request_id;
+  ev.native = std::make_shared<const StatusReport>(StatusReport{channel, s, outbox_id});
   return ev;
 }
 

@@ -27,6 +27,17 @@ struct ReceivedMessage {
 // The ReceivedMessage carried by a message.received event, or null.
 const ReceivedMessage* receivedMessage(const bus::Event& event);
 
+// The native form of a message.status event the inbox stored: only the inbox's own events
+// carry it, so a part that acts on statuses (the outbox) cannot be driven by a plugin's
+// hand-made event.
+struct StatusReport {
+  std::string channel;
+  waflow::StatusUpdate status;
+  std::string outbox_id;  // the outbox message the status is about; "" when unknown
+};
+// The StatusReport carried by a message.status event, or null.
+const StatusReport* statusReport(const bus::Event& event);
+
 // Appends `s` as a JSON string literal (quotes included) to `out`.
 void appendJsonString(std::string& out, std::string_view s);
 

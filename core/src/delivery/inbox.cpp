@@ -1,6 +1,7 @@
 #include "delivery/inbox.h"
 
 #include "delivery/events.h"
+#include "delivery/outbox.h"
 #include "json/bounded_parse.h"
 #include "log/log.h"
 
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <future>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -90,10 +92,11 @@ struct Inbox::Batch {
   bool failed = false;
 };
 
-Inbox::Inbox(plugin::PluginInstance& storage, bus::EventBus& bus, metrics::Registry& metrics,
-             boost::asio::io_context& io, int max_attempts)
+Inbox::Inbox(storage::StorageClient& storage, CustomerWindow& window, bus::EventBus& bus,
+             metrics::Registry& metrics, boost::asio::io_context& io, int max_attempts)
     : storage_(storage),
       quarantine_(storage, bus, metrics, max_attempts),
+      window_(window),
       bus_(bus),
       metrics_(metrics),
       io_(io),
@@ -240,18 +243,12 @@ void Inbox::accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
               }
             }
           }
-          std::vector<waflow::StatusUpdate> fresh_statuses;
-          std::vector<std::string> fresh_ids;
+          // The outbox and the flows learn of each new status from the bus.
           for (std::size_t i = 0; i < fresh.size(); ++i) {
             if (fresh[i]) {
               bus_.tryPublish(messageStatusEvent(batch->channel, batch->statuses[i], request_id,
                                                  outbox_ids[i]));
-              fresh_statuses.push_back(batch->statuses[i]);
-              fresh_ids.push_back(outbox_ids[i]);
             }
-          }
-          if (outbox_ != nullptr && !fresh_statuses.empty()) {
-            outbox_->onStatuses(batch->channel, fresh_statuses, fresh_ids);
           }
           finishOne(true);
         });
@@ -283,9 +280,7 @@ void Inbox::publishNew(Batch& batch, const std::vector<bool>& fresh,
     if (contact != senderContact(m)) {
       batch.events[i].conversation = conversationKey(batch.channel, contact);
     }
-    if (outbox_ != nullptr) {
-      outbox_->noteInbound(batch.channel, contact, nowMs());
-    }
+    window_.note(batch.channel, contact, nowMs());
     log::get("inbox")->debug("message {} ({}) from {} on {} stored", m.id, m.type, contact,
                              batch.channel);
     if (bus_.tryPublish(std::move(batch.events[i])) != bus::EventBus::PublishResult::kAccepted) {
@@ -300,7 +295,7 @@ void Inbox::publishNew(Batch& batch, const std::vector<bool>& fresh,
 }
 
 void Inbox::attachCompletion() {
-  bus_.subscribe(
+  bus_.subscribeWhenHandled(
       kMessageReceived,
       [this](const bus::Event& event) {
         std::string channel;
@@ -346,10 +341,11 @@ bool Inbox::flushDone(std::chrono::milliseconds timeout) {
 }
 
 std::size_t Inbox::recover(std::chrono::milliseconds timeout) {
-  std::promise<plugin::CallOutcome> answer;
-  auto future = answer.get_future();
+  // Shared with the callback: it may run after the wait below has given up.
+  auto answer = std::make_shared<std::promise<plugin::CallOutcome>>();
+  auto future = answer->get_future();
   storage_.execute(waflow::storage::kInboxPending, Json{{"limit", 100000}}.dump(),
-                   [&answer](plugin::CallOutcome o) { answer.set_value(std::move(o)); });
+                   [answer](plugin::CallOutcome o) { answer->set_value(std::move(o)); });
   if (future.wait_for(timeout) != std::future_status::ready) {
     log::get("inbox")->error("storage did not list pending messages within {} ms", timeout.count());
     return 0;

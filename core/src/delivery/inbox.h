@@ -10,11 +10,12 @@
 // the business-scoped user id of a customer who has none; storage links the two on the contact,
 // see inbox.put in <waflow/sdk/storage.hpp>) and published in that contact's conversation.
 //
-// A message stays "pending" in storage until every message.received handler
-// has run (a completion handler subscribed last marks it done). After a crash,
+// A message stays "pending" in storage until every message.received handler has run (a
+// completion handler the bus runs after all the others marks it done). After a crash,
 // recover() publishes what was stored but not finished, after counting the attempt
 // (a message whose handling keeps ending the daemon is quarantined instead; see
-// quarantine.h). If the bus is full
+// quarantine.h). Statuses are published as message.status; the outbox learns of failed
+// sends from there. If the bus is full
 // when a stored message is to be published, the message is not lost: it stays
 // pending and a background replay publishes it once there is room.
 //
@@ -22,7 +23,7 @@
 #pragma once
 
 #include "bus/event_bus.h"
-#include "delivery/outbox.h"
+#include "delivery/customer_window.h"
 #include "delivery/quarantine.h"
 #include "metrics/metrics.h"
 #include "plugin/plugin_instance.h"
@@ -46,8 +47,9 @@ namespace waflow::core::delivery {
 class Inbox {
  public:
   // `max_attempts`: handlings a message may begin before it is quarantined (inbox.max_attempts).
-  Inbox(plugin::PluginInstance& storage, bus::EventBus& bus, metrics::Registry& metrics,
-        boost::asio::io_context& io, int max_attempts);
+  // Every stored message opens its contact's 24-hour `window` (shared with the outbox).
+  Inbox(storage::StorageClient& storage, CustomerWindow& window, bus::EventBus& bus,
+        metrics::Registry& metrics, boost::asio::io_context& io, int max_attempts);
   ~Inbox();
 
   // Stores and then publishes. `done(true)` once everything is durable;
@@ -56,12 +58,8 @@ class Inbox {
   void accept(const std::string& channel, plugin::WebhookOutcome&& outcome,
               const std::string& request_id, std::function<void(bool stored)> done);
 
-  // Where stored messages open contacts' 24-hour windows and stored statuses
-  // settle sends. Call before the first accept().
-  void setOutbox(Outbox* outbox) { outbox_ = outbox; }
-
-  // Subscribes the completion handler. Call after every other
-  // message.received subscriber, before the bus starts.
+  // Subscribes the completion handler: a message is marked handled once every handler of its
+  // message.received is done (EventBus::subscribeWhenHandled). Call before the bus starts.
   void attachCompletion();
 
   // Publishes messages stored but not finished before the last stop, each after counting
@@ -95,9 +93,9 @@ class Inbox {
   void replay();
   std::string keyOf(const std::string& channel, const std::string& id) const;
 
-  plugin::PluginInstance& storage_;
+  storage::StorageClient& storage_;
   Quarantine quarantine_;
-  Outbox* outbox_ = nullptr;
+  CustomerWindow& window_;
   bus::EventBus& bus_;
   metrics::Registry& metrics_;
   boost::asio::io_context& io_;

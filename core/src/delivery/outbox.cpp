@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <future>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -20,11 +21,12 @@ namespace waflow::core::delivery {
 
 using namespace outbox_internal;  // NOLINT: the outbox's own helpers and limits
 
-Outbox::Outbox(const config::OutboxConfig& config, plugin::PluginInstance& storage,
-               std::map<std::string, plugin::PluginInstance*> channels, bus::EventBus& bus,
-               metrics::Registry& metrics, boost::asio::io_context& io)
+Outbox::Outbox(const config::OutboxConfig& config, storage::StorageClient& storage,
+               CustomerWindow& window, std::map<std::string, plugin::PluginInstance*> channels,
+               bus::EventBus& bus, metrics::Registry& metrics, boost::asio::io_context& io)
     : config_(config),
       storage_(storage),
+      window_(window),
       bus_(bus),
       metrics_(metrics),
       io_(io),
@@ -159,10 +161,6 @@ void Outbox::enqueue(Message message, std::function<void(bool stored)> stored) {
                });
 }
 
-void Outbox::noteInbound(const std::string& channel, const std::string& contact, int64_t at_ms) {
-  window_.note(channel, contact, at_ms);
-}
-
 // ---- claiming (on strand_) ------------------------------------------------------------------
 
 void Outbox::requestClaim() {
@@ -264,9 +262,10 @@ void Outbox::scheduleTick(std::chrono::milliseconds after) {
 void Outbox::start() {
   // Settle our stale leases before anything new is claimed under our name:
   // recover() would otherwise take this run's fresh claims for the last run's.
-  std::promise<void> recovered;
-  auto recovered_future = recovered.get_future();
-  recoverInDoubt(true, [&recovered] { recovered.set_value(); });
+  // Shared with the callback: it may run after the wait below has given up.
+  auto recovered = std::make_shared<std::promise<void>>();
+  auto recovered_future = recovered->get_future();
+  recoverInDoubt(true, [recovered] { recovered->set_value(); });
   if (recovered_future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     log::get("outbox")->warn(
         "storage did not answer outbox.recover within 30 s; sends "
@@ -295,9 +294,10 @@ void Outbox::stop(std::chrono::milliseconds drain) {
   }
   // What is still queued (paced or rate-limited) goes back to pending: it is
   // sent after the next start, not presumed in doubt.
-  std::promise<void> released;
-  auto released_future = released.get_future();
-  boost::asio::post(strand_, [this, &released] {
+  // Shared with the callback: it may run after the wait below has given up.
+  auto released = std::make_shared<std::promise<void>>();
+  auto released_future = released->get_future();
+  boost::asio::post(strand_, [this, released] {
     released_ = true;
     std::size_t n = 0;
     for (auto& [id, q] : queues_) {
@@ -312,7 +312,7 @@ void Outbox::stop(std::chrono::milliseconds drain) {
     if (n > 0) {
       log::get("outbox")->info("{} queued message(s) will be sent after the next start", n);
     }
-    released.set_value();
+    released->set_value();
   });
   released_future.wait_for(std::chrono::seconds(5));
   adds_.waitIdle(std::chrono::seconds(10));

@@ -16,7 +16,8 @@
 //  - the 24-hour customer-service window: a free-form message to a contact who
 //    has not written for 24 hours is replaced by the configured template or
 //    refused before the provider is called.
-// Failures that arrive later in a `failed` status are recorded the same way.
+// Failures that arrive later in a `failed` status are recorded the same way: the outbox learns
+// them from the inbox's message.status events on the bus (attach()).
 //
 // Thread-safety: public methods may be called from any thread; the sender's
 // state lives on one strand of the io_context.
@@ -25,6 +26,7 @@
 #include "bus/event_bus.h"
 #include "config/config.h"
 #include "delivery/customer_window.h"
+#include "delivery/events.h"
 #include "delivery/token_bucket.h"
 #include "metrics/metrics.h"
 #include "plugin/plugin_instance.h"
@@ -64,9 +66,10 @@ class Outbox {
     std::string request_id;    // for log lines about this send
   };
 
-  Outbox(const config::OutboxConfig& config, plugin::PluginInstance& storage,
-         std::map<std::string, plugin::PluginInstance*> channels, bus::EventBus& bus,
-         metrics::Registry& metrics, boost::asio::io_context& io);
+  // `window` is shared with the inbox, which opens it when a customer writes.
+  Outbox(const config::OutboxConfig& config, storage::StorageClient& storage,
+         CustomerWindow& window, std::map<std::string, plugin::PluginInstance*> channels,
+         bus::EventBus& bus, metrics::Registry& metrics, boost::asio::io_context& io);
   ~Outbox();
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
@@ -79,14 +82,10 @@ class Outbox {
   // already stored), `stored(false)` when storage failed. Sending follows.
   void enqueue(Message message, std::function<void(bool stored)> stored);
 
-  // A customer wrote at `at_ms` (Unix ms): opens their 24-hour window.
-  void noteInbound(const std::string& channel, const std::string& contact, int64_t at_ms);
-
-  // Statuses stored by the inbox; `outbox_ids[i]` is the outbox message the
-  // i-th status belongs to ("" when none). Failed ones are recorded and
-  // published as message.failed.
-  void onStatuses(const std::string& channel, const std::vector<waflow::StatusUpdate>& statuses,
-                  const std::vector<std::string>& outbox_ids);
+  // Subscribes to the statuses the inbox stores (message.status): a send that failed after
+  // the provider took it is recorded and published as message.failed. Call once, before the
+  // bus starts.
+  void attach();
 
   // Stops claiming, lets queued sends go out for up to `drain`, hands the rest
   // back to storage as pending, and waits for storage writes. Call before the
@@ -129,6 +128,8 @@ class Outbox {
   void settleInDoubtLater(std::vector<std::string> ids, std::string cause);
   void settleInDoubt(std::vector<std::string> ids, const std::string& cause);
   metrics::Counter& inDoubtCounter();
+  // A status the inbox stored: a failure of one of our sends is recorded.
+  void onStatus(const StatusReport& report);
   void sendWindowTemplate(const std::string& outbox_id);
   void release(std::shared_ptr<Item> item);
   std::shared_ptr<Item> itemFromRow(const nlohmann::json& row);
@@ -139,13 +140,13 @@ class Outbox {
   int64_t nowMs() const;
 
   config::OutboxConfig config_;
-  plugin::PluginInstance& storage_;
+  storage::StorageClient& storage_;
+  CustomerWindow& window_;  // shared with the inbox
   bus::EventBus& bus_;
   metrics::Registry& metrics_;
   boost::asio::io_context& io_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::string owner_;
-  CustomerWindow window_;
 
   storage::StorageBatch adds_;
   storage::StorageBatch sent_marks_;

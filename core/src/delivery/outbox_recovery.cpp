@@ -161,35 +161,43 @@ void Outbox::settleInDoubt(std::vector<std::string> ids, const std::string& caus
 
 // ---- statuses -----------------------------------------------------------------------------
 
-void Outbox::onStatuses(const std::string& channel,
-                        const std::vector<waflow::StatusUpdate>& statuses,
-                        const std::vector<std::string>& outbox_ids) {
-  for (std::size_t i = 0; i < statuses.size() && i < outbox_ids.size(); ++i) {
-    const waflow::StatusUpdate& s = statuses[i];
-    if (s.status != "failed" || outbox_ids[i].empty()) {
-      continue;
-    }
-    const std::string& id = outbox_ids[i];
-    log::get("outbox")->error("message {} to {} failed after it was sent: ({}) {}", id, s.recipient,
-                              s.error_code, s.error_message);
-    if (ChannelQueue* q = queueOf(channel)) {
-      q->failed->inc();
-    }
-    Json p = {{"id", id},
-              {"channel", channel},
-              {"to", s.recipient},
-              {"provider_message_id", s.message_id},
-              {"error", s.error_message},
-              {"error_code", s.error_code},
-              {"reported_by", "status"}};
-    bus::Event ev;
-    ev.type = kMessageFailed;
-    ev.payload = dump(p);
-    bus_.tryPublish(std::move(ev));
-    if (s.error_code == kReEngagement && !config_.window_template.is_null()) {
-      window_.close(channel, s.recipient);
-      sendWindowTemplate(id);
-    }
+void Outbox::attach() {
+  bus_.subscribe(
+      kMessageStatus,
+      [this](const bus::Event& event) {
+        if (const StatusReport* report = statusReport(event)) {
+          onStatus(*report);
+        }
+      },
+      "outbox-statuses");
+}
+
+void Outbox::onStatus(const StatusReport& report) {
+  const waflow::StatusUpdate& s = report.status;
+  const std::string& channel = report.channel;
+  const std::string& id = report.outbox_id;
+  if (s.status != "failed" || id.empty()) {
+    return;
+  }
+  log::get("outbox")->error("message {} to {} failed after it was sent: ({}) {}", id, s.recipient,
+                            s.error_code, s.error_message);
+  if (ChannelQueue* q = queueOf(channel)) {
+    q->failed->inc();
+  }
+  Json p = {{"id", id},
+            {"channel", channel},
+            {"to", s.recipient},
+            {"provider_message_id", s.message_id},
+            {"error", s.error_message},
+            {"error_code", s.error_code},
+            {"reported_by", "status"}};
+  bus::Event ev;
+  ev.type = kMessageFailed;
+  ev.payload = dump(p);
+  bus_.tryPublish(std::move(ev));
+  if (s.error_code == kReEngagement && !config_.window_template.is_null()) {
+    window_.close(channel, s.recipient);
+    sendWindowTemplate(id);
   }
 }
 

@@ -2,13 +2,14 @@
 
 #include "delivery/events.h"
 #include "log/log.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 
 #include <waflow/sdk/storage.hpp>
 
 #include <fmt/format.h>
 
 #include <future>
+#include <memory>
 
 namespace waflow::core::delivery {
 namespace {
@@ -30,7 +31,7 @@ Json keyOf(const Json& m) {
 
 }  // namespace
 
-Quarantine::Quarantine(plugin::PluginInstance& storage, bus::EventBus& bus,
+Quarantine::Quarantine(storage::StorageClient& storage, bus::EventBus& bus,
                        metrics::Registry& metrics, int max_attempts)
     : storage_(storage), bus_(bus), metrics_(metrics), max_attempts_(max_attempts) {}
 
@@ -43,15 +44,16 @@ std::vector<Json> Quarantine::admit(std::vector<Json> stored, std::chrono::milli
     for (std::size_t i = start; i < end; ++i) {
       keys.push_back(keyOf(stored[i]));
     }
-    std::promise<std::pair<plugin::CallOutcome, Json>> answer;
-    auto future = answer.get_future();
-    storage::callStorage(storage_, waflow::storage::kInboxAttempt,
-                         {{"messages", std::move(keys)},
-                          {"max_attempts", max_attempts_},
-                          {"reason", reasonFor(max_attempts_)}},
-                         [&answer](const plugin::CallOutcome& o, Json out) {
-                           answer.set_value({o, std::move(out)});
-                         });
+    // Shared with the callback: an answer that comes after the timeout must still find it.
+    auto answer = std::make_shared<std::promise<std::pair<plugin::CallOutcome, Json>>>();
+    auto future = answer->get_future();
+    storage_.call(waflow::storage::kInboxAttempt,
+                  {{"messages", std::move(keys)},
+                   {"max_attempts", max_attempts_},
+                   {"reason", reasonFor(max_attempts_)}},
+                  [answer](const plugin::CallOutcome& o, Json out) {
+                    answer->set_value({o, std::move(out)});
+                  });
     const Json* results = nullptr;
     std::pair<plugin::CallOutcome, Json> outcome;
     if (future.wait_for(timeout) == std::future_status::ready) {
@@ -114,14 +116,13 @@ void Quarantine::report(const Json& message, int64_t attempts) {
 }
 
 void Quarantine::list(int limit, int64_t after_seq, ListDone done) {
-  storage::callStorage(storage_, waflow::storage::kInboxQuarantined,
-                       {{"limit", limit}, {"after_seq", after_seq}}, std::move(done));
+  storage_.call(waflow::storage::kInboxQuarantined, {{"limit", limit}, {"after_seq", after_seq}},
+                std::move(done));
 }
 
 void Quarantine::release(const std::string& channel, const std::string& id, ReleaseDone done) {
-  storage::callStorage(
-      storage_, waflow::storage::kInboxRelease,
-      {{"messages", {{{"channel", channel}, {"id", id}}}}},
+  storage_.call(
+      waflow::storage::kInboxRelease, {{"messages", {{{"channel", channel}, {"id", id}}}}},
       [done = std::move(done)](const plugin::CallOutcome& o, Json out) {
         if (!o.ok()) {
           done(false, o.error);

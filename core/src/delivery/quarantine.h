@@ -15,6 +15,7 @@
 #include "bus/event_bus.h"
 #include "metrics/metrics.h"
 #include "plugin/plugin_instance.h"
+#include "storage/storage_client.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +30,7 @@ inline constexpr const char* kMessageQuarantined = "message.quarantined";
 
 class Quarantine {
  public:
-  Quarantine(plugin::PluginInstance& storage, bus::EventBus& bus, metrics::Registry& metrics,
+  Quarantine(storage::StorageClient& storage, bus::EventBus& bus, metrics::Registry& metrics,
              int max_attempts);
 
   // Counts one more attempt for each message of inbox.pending that a new start is about to
@@ -54,7 +55,7 @@ class Quarantine {
  private:
   void report(const nlohmann::json& message, int64_t attempts);
 
-  plugin::PluginInstance& storage_;
+  storage::StorageClient& storage_;
   bus::EventBus& bus_;
   metrics::Registry& metrics_;
   const int max_attempts_;

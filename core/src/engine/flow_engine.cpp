@@ -4,7 +4,7 @@
 #include "engine/flow_engine_impl.h"
 #include "json/bounded_parse.h"
 #include "log/log.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 #include "text/utf8.h"
 #include "time/time_zone.h"
 
@@ -218,8 +218,8 @@ void FlowEngine::Impl::withEntry(const std::string& channel, const std::string& 
     join->use(std::move(shared));
   };
   Json who = {{"channel", channel}, {"contact", contact}};
-  storage::callStorage(
-      services_.storage, waflow::storage::kContactGet, who,
+  services_.storage.call(
+      waflow::storage::kContactGet, who,
       [entry, finish](const plugin::CallOutcome& o, const Json& out) {
         if (!o.ok()) {
           flowLogger()->error("contact.get for {} failed: {}", entry->key, o.error);
@@ -236,17 +236,17 @@ void FlowEngine::Impl::withEntry(const std::string& channel, const std::string& 
         }
         finish();
       });
-  storage::callStorage(services_.storage, "conversation.get", who,
-                       [entry, finish](const plugin::CallOutcome& o, const Json& out) {
-                         if (!o.ok()) {
-                           flowLogger()->error("conversation.get for {} failed: {}", entry->key,
-                                               o.error);
-                         } else if (out.contains("state") && out["state"].is_object()) {
-                           entry->state = ConversationState::fromJson(out["state"]);
-                           entry->stored = true;
-                         }
-                         finish();
-                       });
+  services_.storage.call(waflow::storage::kConversationGet, who,
+                         [entry, finish](const plugin::CallOutcome& o, const Json& out) {
+                           if (!o.ok()) {
+                             flowLogger()->error("conversation.get for {} failed: {}", entry->key,
+                                                 o.error);
+                           } else if (out.contains("state") && out["state"].is_object()) {
+                             entry->state = ConversationState::fromJson(out["state"]);
+                             entry->stored = true;
+                           }
+                           finish();
+                         });
 }
 
 void FlowEngine::Impl::saveState(const std::shared_ptr<ConversationEntry>& entry,
@@ -262,8 +262,8 @@ void FlowEngine::Impl::saveState(const std::shared_ptr<ConversationEntry>& entry
              {"state", state},
              {"waits", entry->state.waits()}};
   bool now_stored = !state.empty();
-  storage::callStorage(
-      services_.storage, "conversation.put", in,
+  services_.storage.call(
+      waflow::storage::kConversationPut, in,
       [entry, now_stored, then = std::move(then)](const plugin::CallOutcome& o, const Json&) {
         if (o.ok()) {
           entry->stored = now_stored;
@@ -291,8 +291,8 @@ void FlowEngine::Impl::updateContact(const std::shared_ptr<ConversationEntry>& e
   if (!remove.empty()) {
     in["tags_remove"] = remove;
   }
-  storage::callStorage(
-      services_.storage, "contact.update", in,
+  services_.storage.call(
+      waflow::storage::kContactUpdate, in,
       [entry, done = std::move(done)](const plugin::CallOutcome& o, const Json& out) {
         if (!o.ok()) {
           done(false, "contact.update failed: " + o.error);
@@ -328,7 +328,8 @@ Json FlowEngine::Impl::conversationJson(const ConversationEntry* entry) const {
 
 // ---- events --------------------------------------------------------------------------------
 
-void FlowEngine::Impl::onMessage(const bus::Event& event, bus::Done done) {
+void FlowEngine::Impl::onMessage(const bus::Event& event, delivery::InboundNext rest,
+                                 std::function<void()> done) {
   Json message = messageJson(event, config_.flows.max_rule_text);
   std::string channel = jsonString(message, "channel");
   std::string sender = jsonString(message, "from");
@@ -337,11 +338,12 @@ void FlowEngine::Impl::onMessage(const bus::Event& event, bus::Done done) {
   }
   // The inbox may have stored the message under the contact its sender was first known as.
   std::string contact = delivery::eventContact(event, channel, sender);
-  auto finished = shareDone(std::move(done));
+  auto finished = std::move(done);
   auto set = current();
-  if (services_.fallback != nullptr && (set->flows.empty() || contact.empty())) {
-    // No flows: the auto-reply path. No sender: no flow can answer; the auto-reply says why.
-    services_.fallback->handle(event, std::move(finished));
+  if (rest && (set->flows.empty() || contact.empty())) {
+    // No flows: the rest of the chain (the auto-reply). No sender: no flow can answer; it says
+    // why.
+    rest(event, std::move(finished));
     return;
   }
   if (contact.empty() || channel.empty()) {
@@ -356,16 +358,17 @@ void FlowEngine::Impl::onMessage(const bus::Event& event, bus::Done done) {
     return;
   }
   withEntry(channel, contact,
-            [this, set, message = std::move(message), event,
+            [this, set, message = std::move(message), event, rest,
              finished](std::shared_ptr<ConversationEntry> entry) mutable {
               handleMessage(std::move(set), std::move(entry), std::move(message), std::move(event),
-                            std::move(finished));
+                            rest, std::move(finished));
             });
 }
 
 void FlowEngine::Impl::handleMessage(std::shared_ptr<const FlowSet> set,
                                      std::shared_ptr<ConversationEntry> entry, Json message,
-                                     bus::Event event, std::function<void()> done) {
+                                     bus::Event event, delivery::InboundNext rest,
+                                     std::function<void()> done) {
   const std::string id = jsonString(message, "id");
   if (entry->state.wasConsumed(id)) {
     done();  // handled before a restart: its answer is already in the run's state
@@ -378,11 +381,11 @@ void FlowEngine::Impl::handleMessage(std::shared_ptr<const FlowSet> set,
   if (entry->cancellable_jobs && (set->followups_cancel_on_reply || entry->scheduled_cancellable)) {
     // Follow-ups planned "unless the contact replies" are cancelled by any message.
     scheduler_.cancelOnReply(
-        entry->key, [this, set, entry, message = std::move(message), event = std::move(event),
+        entry->key, [this, set, entry, message = std::move(message), event = std::move(event), rest,
                      done = std::move(done)](bool ok) mutable {
           entry->cancellable_jobs = !ok;
           handleMessage(std::move(set), std::move(entry), std::move(message), std::move(event),
-                        std::move(done));
+                        rest, std::move(done));
         });
     return;
   }
@@ -452,11 +455,11 @@ void FlowEngine::Impl::handleMessage(std::shared_ptr<const FlowSet> set,
   if (asking != nullptr) {
     std::string run_id = asking->id;
     state.noteConsumed(id);
-    auto handle_as_new = [this, set, entry, message, event](std::function<void()> finished) {
+    auto handle_as_new = [this, set, entry, message, event, rest](std::function<void()> finished) {
       auto& consumed = entry->state.consumed;
       consumed.erase(std::remove(consumed.begin(), consumed.end(), jsonString(message, "id")),
                      consumed.end());
-      handleMessage(set, entry, message, event, std::move(finished));
+      handleMessage(set, entry, message, event, rest, std::move(finished));
     };
     const bool gathering = asking->waiting == "gather";
     resumeRun(
@@ -489,9 +492,9 @@ void FlowEngine::Impl::handleMessage(std::shared_ptr<const FlowSet> set,
     }
     return;
   }
-  auto fallback = [this, event = std::move(event), done = std::move(done)]() mutable {
-    if (services_.fallback != nullptr) {
-      services_.fallback->handle(event, std::move(done));
+  auto fallback = [this, event = std::move(event), rest, done = std::move(done)]() mutable {
+    if (rest) {
+      rest(event, std::move(done));  // no flow took it: the auto-reply's turn
       return;
     }
     messages_unhandled_->inc();
@@ -529,12 +532,14 @@ bool FlowEngine::load(std::vector<diag::Diagnostic>* diagnostics) {
   return true;
 }
 
+void FlowEngine::handleInbound(const bus::Event& event, delivery::InboundNext next,
+                               std::function<void()> done) {
+  impl_->onMessage(event, std::move(next), std::move(done));
+}
+
 void FlowEngine::attach() {
   auto* impl = impl_.get();
   auto& bus = impl->services_.bus;
-  bus.subscribeAsync(
-      delivery::kMessageReceived,
-      [impl](const bus::Event& e, bus::Done d) { impl->onMessage(e, std::move(d)); }, "flows");
   bus.subscribeAsync(
       delivery::kMessageStatus,
       [impl](const bus::Event& e, bus::Done d) { impl->onStatus(e, std::move(d)); },

@@ -1,9 +1,10 @@
 // FlowEngine — runs the flows in flows/ (docs/flows.md) with the rules in scripts/
-// (docs/lua.md). It takes over message.received from the auto-reply: a message that is the
-// answer a waiting `ask` expects continues that run; otherwise the matching flow of highest
-// priority starts (its mode decides what happens when it already runs for the contact); a
-// message no flow takes goes to the auto-reply (when enabled), unless a human has the
-// conversation. Statuses, custom events, schedules and idle contacts start flows too.
+// (docs/lua.md). It is the first link of the inbound chain (delivery/inbound_chain.h): a
+// message that is the answer a waiting `ask` expects continues that run; otherwise the
+// matching flow of highest priority starts (its mode decides what happens when it already
+// runs for the contact); a message no flow takes goes on to the next link (the auto-reply,
+// when enabled), unless a human has the conversation. Statuses, custom events, schedules and idle
+// contacts start flows too.
 //
 // Replies go through the outbox under ids derived from what started the run, so a message
 // handled again after a crash finds its replies already stored and nothing is sent twice. A
@@ -21,12 +22,13 @@
 
 #include "bus/event_bus.h"
 #include "config/config.h"
-#include "delivery/auto_reply.h"
+#include "delivery/inbound_chain.h"
 #include "delivery/outbox.h"
 #include "diag/diagnostic.h"
 #include "http_client/http_client.h"
 #include "metrics/metrics.h"
 #include "plugin/plugin_instance.h"
+#include "storage/storage_client.h"
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
@@ -42,10 +44,10 @@ class KnowledgeBase;
 
 namespace waflow::core::engine {
 
-class FlowEngine {
+class FlowEngine final : public delivery::InboundLink {
  public:
   struct Services {
-    plugin::PluginInstance& storage;
+    storage::StorageClient& storage;
     delivery::Outbox& outbox;
     bus::EventBus& bus;
     metrics::Registry& metrics;
@@ -53,14 +55,13 @@ class FlowEngine {
     HttpClient& http;
     std::map<std::string, plugin::PluginInstance*> channels;
     std::map<std::string, plugin::PluginInstance*> ai;
-    delivery::AutoReply* fallback;  // answers messages no flow takes; may be null
-    std::string owner;              // this daemon's name on scheduled jobs it holds
+    std::string owner;  // this daemon's name on scheduled jobs it holds
     std::map<std::string, knowledge::KnowledgeBase*> knowledge =
         {};  // knowledge: in waflow.yaml, by id
   };
 
   FlowEngine(const config::Config& config, Services services);
-  ~FlowEngine();
+  ~FlowEngine() override;
   FlowEngine(const FlowEngine&) = delete;
   FlowEngine& operator=(const FlowEngine&) = delete;
 
@@ -68,8 +69,13 @@ class FlowEngine {
   // every problem is in `diagnostics`.
   bool load(std::vector<diag::Diagnostic>* diagnostics);
 
-  // Subscribes to the bus. Call once, before the bus starts, before the inbox's completion.
+  // Subscribes to statuses, jobs and the events flows wait for. Call once, before the bus
+  // starts. Customer messages come through handleInbound(), as a link of the inbound chain.
   void attach();
+
+  // A customer message: continues a waiting run or starts a flow, else hands it to `next`.
+  void handleInbound(const bus::Event& event, delivery::InboundNext next,
+                     std::function<void()> done) override;
   // Starts the scheduler (jobs due while stopped fire now), the schedule triggers and the
   // file watch. Call once the io_context runs.
   void start();

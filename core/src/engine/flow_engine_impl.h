@@ -118,7 +118,7 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   Impl(const config::Config& config, Services services);
 
   // ---- events (flow_engine.cpp) ----
-  void onMessage(const bus::Event& event, bus::Done done);
+  void onMessage(const bus::Event& event, delivery::InboundNext rest, std::function<void()> done);
   void onStatus(const bus::Event& event, bus::Done done);
   void onAnyEvent(const bus::Event& event, bus::Done done);
   void onFlowEvent(const bus::Event& event, bus::Done done);
@@ -126,7 +126,8 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   void handleJob(Scheduler::Job job, std::shared_ptr<ConversationEntry> entry,
                  std::function<void()> done);
   void handleMessage(std::shared_ptr<const FlowSet> set, std::shared_ptr<ConversationEntry> entry,
-                     Json message, bus::Event event, std::function<void()> done);
+                     Json message, bus::Event event, delivery::InboundNext rest,
+                     std::function<void()> done);
   // Continues runs waiting for this event and starts `on: event` flows.
   void deliverEvent(const std::string& name, const Json& data,
                     std::shared_ptr<ConversationEntry> entry, const std::string& request_id,

@@ -3,7 +3,7 @@
 #include "delivery/events.h"
 #include "engine/flow_engine_impl.h"
 #include "log/log.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 #include "time/time_zone.h"
 
 #include <fmt/format.h>
@@ -130,8 +130,8 @@ void FlowEngine::Impl::onAnyEvent(const bus::Event& event, bus::Done done) {
   }
   // No conversation: flows triggered by the event run without a contact, and each
   // conversation with a run waiting for it gets it.
-  storage::callStorage(
-      services_.storage, "conversation.waiting", {{"event", event.type}},
+  services_.storage.call(
+      waflow::storage::kConversationWaiting, {{"event", event.type}},
       [this, name = event.type, data, request_id = event.request_id](const plugin::CallOutcome& o,
                                                                      const Json& out) {
         if (!o.ok()) {

@@ -3,7 +3,7 @@
 #include "delivery/events.h"
 #include "engine/flow_engine_impl.h"
 #include "log/log.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 #include "time/time_zone.h"
 
 #include <fmt/format.h>
@@ -246,8 +246,8 @@ void FlowEngine::Impl::fanOut(const std::shared_ptr<const FlowSet>& set, const f
   }
   std::string flow_id = flow.id;
   Json trigger = {{"id", flow.triggers[trigger_index].id}, {"on", "schedule"}};
-  storage::callStorage(
-      services_.storage, "contact.list", in,
+  services_.storage.call(
+      waflow::storage::kContactList, in,
       [this, set, &flow, trigger_index, job_id, tag, flow_id, trigger, done = std::move(done)](
           const plugin::CallOutcome& o, const Json& out) mutable {
         if (!o.ok()) {

@@ -3,7 +3,7 @@
 #include "delivery/events.h"
 #include "engine/flow_engine_impl.h"
 #include "log/log.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 #include "time/time_zone.h"
 
 #include <fmt/format.h>

@@ -1,11 +1,12 @@
 #include "engine/scheduler.h"
 
 #include "log/log.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 
 #include <boost/asio/post.hpp>
 
 #include <future>
+#include <memory>
 
 #include <algorithm>
 #include <atomic>
@@ -52,13 +53,13 @@ struct Scheduler::State {
   std::atomic<uint64_t> fired{0};
 };
 
-Scheduler::Scheduler(plugin::PluginInstance& storage, boost::asio::io_context& io,
+Scheduler::Scheduler(storage::StorageClient& storage, boost::asio::io_context& io,
                      std::string owner)
     : storage_(storage),
       strand_(boost::asio::make_strand(io)),
       timer_(strand_),
       owner_(std::move(owner)),
-      done_batch_(storage, "job.done", "ids", 500),
+      done_batch_(storage, waflow::storage::kJobDone, "ids", 500),
       state_(std::make_shared<State>()) {}
 
 Scheduler::~Scheduler() = default;
@@ -71,8 +72,8 @@ void Scheduler::start(Handler handler) {
   boost::asio::post(strand_, [this, handler = std::move(handler)]() mutable {
     state_->handler = std::move(handler);
     state_->started_at = nowMs();
-    storage::callStorage(
-        storage_, "job.recover", {{"owner", owner_}},
+    storage_.call(
+        waflow::storage::kJobRecover, {{"owner", owner_}},
         [this](const plugin::CallOutcome& o, const json& out) {
           if (!o.ok()) {
             log::get("scheduler")->error("job.recover failed: {}", o.error);
@@ -103,7 +104,7 @@ void Scheduler::poll() {
 
 void Scheduler::claim() {
   json in = {{"owner", owner_}, {"lease_ms", kLeaseMs}, {"now", nowMs()}, {"limit", kClaimLimit}};
-  storage::callStorage(storage_, "job.claim", in, [this](const plugin::CallOutcome& o, json out) {
+  storage_.call(waflow::storage::kJobClaim, in, [this](const plugin::CallOutcome& o, json out) {
     boost::asio::post(strand_, [this, ok = o.ok(), error = o.error, out = std::move(out)] {
       state_->claiming = false;
       if (state_->stopped) {
@@ -131,8 +132,8 @@ void Scheduler::claim() {
         poll();
         return;
       }
-      storage::callStorage(
-          storage_, "job.next", json::object(),
+      storage_.call(
+          waflow::storage::kJobNext, json::object(),
           [this](const plugin::CallOutcome& answer, const json& next) {
             int64_t due = nowMs() + (answer.ok() ? kMaxSleepMs : 5000);
             if (answer.ok() && next.contains("due_at") && next["due_at"].is_number_integer()) {
@@ -175,8 +176,8 @@ void Scheduler::add(std::vector<Job> jobs, bool replace, std::function<void(bool
     list.push_back(jobToJson(job));
   }
   json in = {{"jobs", std::move(list)}, {"replace", replace}};
-  storage::callStorage(
-      storage_, "job.add", in,
+  storage_.call(
+      waflow::storage::kJobAdd, in,
       [this, earliest, done = std::move(done)](const plugin::CallOutcome& o, const json&) {
         if (!o.ok()) {
           log::get("scheduler")->error("job.add failed: {}", o.error);
@@ -194,13 +195,13 @@ void Scheduler::add(std::vector<Job> jobs, bool replace, std::function<void(bool
 
 void Scheduler::cancelOnReply(const std::string& conversation, std::function<void(bool)> done) {
   json in = {{"conversation", conversation}, {"only_cancel_on_reply", true}};
-  storage::callStorage(storage_, "job.cancel", in,
-                       [done = std::move(done)](const plugin::CallOutcome& o, const json&) {
-                         if (!o.ok()) {
-                           log::get("scheduler")->error("job.cancel failed: {}", o.error);
-                         }
-                         done(o.ok());
-                       });
+  storage_.call(waflow::storage::kJobCancel, in,
+                [done = std::move(done)](const plugin::CallOutcome& o, const json&) {
+                  if (!o.ok()) {
+                    log::get("scheduler")->error("job.cancel failed: {}", o.error);
+                  }
+                  done(o.ok());
+                });
 }
 
 void Scheduler::cancel(std::vector<std::string> ids, std::function<void(bool)> done) {
@@ -208,13 +209,13 @@ void Scheduler::cancel(std::vector<std::string> ids, std::function<void(bool)> d
     done(true);
     return;
   }
-  storage::callStorage(storage_, "job.cancel", {{"ids", ids}},
-                       [done = std::move(done)](const plugin::CallOutcome& o, const json&) {
-                         if (!o.ok()) {
-                           log::get("scheduler")->error("job.cancel failed: {}", o.error);
-                         }
-                         done(o.ok());
-                       });
+  storage_.call(waflow::storage::kJobCancel, {{"ids", ids}},
+                [done = std::move(done)](const plugin::CallOutcome& o, const json&) {
+                  if (!o.ok()) {
+                    log::get("scheduler")->error("job.cancel failed: {}", o.error);
+                  }
+                  done(o.ok());
+                });
 }
 
 void Scheduler::complete(const std::string& id) {
@@ -229,12 +230,13 @@ void Scheduler::complete(const std::string& id) {
 }
 
 void Scheduler::stop() {
-  std::promise<void> stopped;
-  auto future = stopped.get_future();
-  boost::asio::post(strand_, [this, &stopped] {
+  // Shared with the callback: it may run after the wait below has given up.
+  auto stopped = std::make_shared<std::promise<void>>();
+  auto future = stopped->get_future();
+  boost::asio::post(strand_, [this, stopped] {
     state_->stopped = true;
     timer_.cancel();
-    stopped.set_value();
+    stopped->set_value();
   });
   future.wait_for(std::chrono::seconds(5));
   done_batch_.waitIdle(std::chrono::seconds(5));

@@ -13,8 +13,8 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
-#include "plugin/plugin_instance.h"
 #include "storage/storage_batch.h"
+#include "storage/storage_client.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -43,7 +43,7 @@ class Scheduler {
   };
   using Handler = std::function<void(Job job)>;
 
-  Scheduler(plugin::PluginInstance& storage, boost::asio::io_context& io, std::string owner);
+  Scheduler(storage::StorageClient& storage, boost::asio::io_context& io, std::string owner);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -73,7 +73,7 @@ class Scheduler {
   void claim();
   void sleepUntil(int64_t due_at);
 
-  plugin::PluginInstance& storage_;
+  storage::StorageClient& storage_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer timer_;
   std::string owner_;

@@ -4,7 +4,7 @@
 #include "knowledge/analyzer.h"
 #include "knowledge/chunker.h"
 #include "log/log.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 
 #include <waflow/sdk/storage.hpp>
 
@@ -98,29 +98,28 @@ std::string embeddingInput(const kb::Chunk& chunk) {
 }  // namespace
 
 void KnowledgeBase::retainOnly(
-    plugin::PluginInstance& storage, const std::vector<std::string>& ids,
+    storage::StorageClient& storage, const std::vector<std::string>& ids,
     std::function<void(std::vector<std::pair<std::string, int64_t>>, std::string)> done) {
-  storage::callStorage(
-      storage, waflow::storage::kKbRetain, {{"knowledge", ids}},
-      [done = std::move(done)](const plugin::CallOutcome& outcome, const json& out) {
-        std::vector<std::pair<std::string, int64_t>> removed;
-        if (!outcome.ok()) {
-          return done(std::move(removed), outcome.error);
-        }
-        for (const json& r : out.value("removed", json::array())) {
-          removed.emplace_back(r.value("knowledge", ""), r.value("documents", int64_t{0}));
-        }
-        done(std::move(removed), {});
-      });
+  storage.call(waflow::storage::kKbRetain, {{"knowledge", ids}},
+               [done = std::move(done)](const plugin::CallOutcome& outcome, const json& out) {
+                 std::vector<std::pair<std::string, int64_t>> removed;
+                 if (!outcome.ok()) {
+                   return done(std::move(removed), outcome.error);
+                 }
+                 for (const json& r : out.value("removed", json::array())) {
+                   removed.emplace_back(r.value("knowledge", ""), r.value("documents", int64_t{0}));
+                 }
+                 done(std::move(removed), {});
+               });
 }
 
 std::shared_ptr<KnowledgeBase> KnowledgeBase::create(config::KnowledgeConfig config,
-                                                     plugin::PluginInstance& storage,
+                                                     storage::StorageClient& storage,
                                                      HttpClient* http) {
   return std::shared_ptr<KnowledgeBase>(new KnowledgeBase(std::move(config), storage, http));
 }
 
-KnowledgeBase::KnowledgeBase(config::KnowledgeConfig config, plugin::PluginInstance& storage,
+KnowledgeBase::KnowledgeBase(config::KnowledgeConfig config, storage::StorageClient& storage,
                              HttpClient* http)
     : config_(std::move(config)), storage_(storage), http_(http), logger_(log::get("knowledge")) {}
 
@@ -214,8 +213,8 @@ void KnowledgeBase::listAndCompare(const std::shared_ptr<SyncRun>& run) {
   }
 
   auto self = shared_from_this();
-  storage::callStorage(
-      storage_, waflow::storage::kKbDocuments, {{"knowledge", config_.id}},
+  storage_.call(
+      waflow::storage::kKbDocuments, {{"knowledge", config_.id}},
       [self, run](const plugin::CallOutcome& outcome, json output) {
         if (!outcome.ok()) {
           run->report.errors.push_back("the storage failed listing the indexed files (" +
@@ -290,21 +289,21 @@ void KnowledgeBase::indexNext(const std::shared_ptr<SyncRun>& run) {
                   {"path", w.name},
                   {"checksum", w.checksum},
                   {"chunks", std::move(chunks)}};
-    storage::callStorage(self->storage_, waflow::storage::kKbPut, input,
-                         [self, run](const plugin::CallOutcome& outcome, const json&) {
-                           SyncRun::Work& done = run->work[run->next];
-                           if (outcome.ok()) {
-                             ++run->report.indexed;
-                             run->report.chunks += static_cast<int>(done.chunks.size());
-                           } else {
-                             run->report.errors.push_back(done.name +
-                                                          ": the storage refused the index (" +
-                                                          outcome.error + ")");
-                           }
-                           done.chunks.clear();
-                           ++run->next;
-                           self->indexNext(run);
-                         });
+    self->storage_.call(waflow::storage::kKbPut, input,
+                        [self, run](const plugin::CallOutcome& outcome, const json&) {
+                          SyncRun::Work& done = run->work[run->next];
+                          if (outcome.ok()) {
+                            ++run->report.indexed;
+                            run->report.chunks += static_cast<int>(done.chunks.size());
+                          } else {
+                            run->report.errors.push_back(done.name +
+                                                         ": the storage refused the index (" +
+                                                         outcome.error + ")");
+                          }
+                          done.chunks.clear();
+                          ++run->next;
+                          self->indexNext(run);
+                        });
   };
   if (!config_.embeddings || work.chunks.empty()) {
     put({});
@@ -333,19 +332,19 @@ void KnowledgeBase::deleteNext(const std::shared_ptr<SyncRun>& run) {
     return;
   }
   auto self = shared_from_this();
-  storage::callStorage(storage_, waflow::storage::kKbDelete,
-                       {{"knowledge", config_.id}, {"path", run->deletions[run->next]}},
-                       [self, run](const plugin::CallOutcome& outcome, const json&) {
-                         if (outcome.ok()) {
-                           ++run->report.removed;
-                         } else {
-                           run->report.errors.push_back(
-                               run->deletions[run->next] +
-                               ": the storage failed deleting its index (" + outcome.error + ")");
-                         }
-                         ++run->next;
-                         self->deleteNext(run);
-                       });
+  storage_.call(waflow::storage::kKbDelete,
+                {{"knowledge", config_.id}, {"path", run->deletions[run->next]}},
+                [self, run](const plugin::CallOutcome& outcome, const json&) {
+                  if (outcome.ok()) {
+                    ++run->report.removed;
+                  } else {
+                    run->report.errors.push_back(run->deletions[run->next] +
+                                                 ": the storage failed deleting its index (" +
+                                                 outcome.error + ")");
+                  }
+                  ++run->next;
+                  self->deleteNext(run);
+                });
 }
 
 void KnowledgeBase::loadVectors(const std::shared_ptr<SyncRun>& run) {
@@ -354,8 +353,8 @@ void KnowledgeBase::loadVectors(const std::shared_ptr<SyncRun>& run) {
     return;
   }
   auto self = shared_from_this();
-  storage::callStorage(
-      storage_, waflow::storage::kKbVectors, {{"knowledge", config_.id}},
+  storage_.call(
+      waflow::storage::kKbVectors, {{"knowledge", config_.id}},
       [self, run](const plugin::CallOutcome& outcome, json output) {
         if (!outcome.ok()) {
           run->report.errors.push_back("the storage failed loading the embeddings (" +
@@ -605,21 +604,20 @@ void KnowledgeBase::search(const std::string& question, std::size_t limit,
   if (terms.empty()) {
     arrive();
   } else {
-    storage::callStorage(
-        storage_, waflow::storage::kKbSearch,
-        {{"knowledge", config_.id}, {"terms", terms}, {"limit", candidates}},
-        [pending, arrive](const plugin::CallOutcome& outcome, json output) mutable {
-          if (!outcome.ok()) {
-            pending->storage_error = "knowledge search failed: " + outcome.error;
-          } else {
-            for (const json& p : output.value("passages", json::array())) {
-              pending->bm25.push_back({p.value("knowledge", ""), p.value("path", ""),
-                                       p.value("title", ""), p.value("text", ""),
-                                       p.value("score", 0.0)});
-            }
-          }
-          arrive();
-        });
+    storage_.call(waflow::storage::kKbSearch,
+                  {{"knowledge", config_.id}, {"terms", terms}, {"limit", candidates}},
+                  [pending, arrive](const plugin::CallOutcome& outcome, json output) mutable {
+                    if (!outcome.ok()) {
+                      pending->storage_error = "knowledge search failed: " + outcome.error;
+                    } else {
+                      for (const json& p : output.value("passages", json::array())) {
+                        pending->bm25.push_back({p.value("knowledge", ""), p.value("path", ""),
+                                                 p.value("title", ""), p.value("text", ""),
+                                                 p.value("score", 0.0)});
+                      }
+                    }
+                    arrive();
+                  });
   }
 
   if (!hybrid) {

@@ -26,7 +26,7 @@
 #include "config/config.h"
 #include "http_client/http_client.h"
 #include "knowledge/sources.h"
-#include "plugin/plugin_instance.h"
+#include "storage/storage_client.h"
 
 #include <spdlog/logger.h>
 
@@ -63,7 +63,7 @@ class KnowledgeBase : public std::enable_shared_from_this<KnowledgeBase> {
 
   // `http` is needed only when config.embeddings is set (it may be null otherwise).
   static std::shared_ptr<KnowledgeBase> create(config::KnowledgeConfig config,
-                                               plugin::PluginInstance& storage, HttpClient* http);
+                                               storage::StorageClient& storage, HttpClient* http);
 
   KnowledgeBase(const KnowledgeBase&) = delete;
   KnowledgeBase& operator=(const KnowledgeBase&) = delete;
@@ -78,7 +78,7 @@ class KnowledgeBase : public std::enable_shared_from_this<KnowledgeBase> {
   // Removes the index of every knowledge base whose id is not in `ids` (one taken out of
   // waflow.yaml). `done` gets each removed id with how many documents it had, or the error.
   static void retainOnly(
-      plugin::PluginInstance& storage, const std::vector<std::string>& ids,
+      storage::StorageClient& storage, const std::vector<std::string>& ids,
       std::function<void(std::vector<std::pair<std::string, int64_t>> removed, std::string error)>
           done);
 
@@ -102,7 +102,7 @@ class KnowledgeBase : public std::enable_shared_from_this<KnowledgeBase> {
   using EmbedCallback = std::function<void(std::string error, std::vector<std::vector<float>>)>;
 
  private:
-  KnowledgeBase(config::KnowledgeConfig config, plugin::PluginInstance& storage, HttpClient* http);
+  KnowledgeBase(config::KnowledgeConfig config, storage::StorageClient& storage, HttpClient* http);
 
   void startSync();
   void listAndCompare(const std::shared_ptr<SyncRun>& run);
@@ -117,7 +117,7 @@ class KnowledgeBase : public std::enable_shared_from_this<KnowledgeBase> {
                 std::shared_ptr<std::vector<std::vector<float>>> out, EmbedCallback done);
 
   const config::KnowledgeConfig config_;
-  plugin::PluginInstance& storage_;
+  storage::StorageClient& storage_;
   HttpClient* http_;
   std::shared_ptr<spdlog::logger> logger_;
 

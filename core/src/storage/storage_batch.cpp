@@ -6,10 +6,10 @@
 
 namespace waflow::core::storage {
 
-StorageBatch::StorageBatch(plugin::PluginInstance& storage, std::string operation,
-                           std::string array_key, std::size_t max_items, ExtraFields extra)
+StorageBatch::StorageBatch(StorageClient& storage, Operation operation, std::string array_key,
+                           std::size_t max_items, ExtraFields extra)
     : storage_(storage),
-      operation_(std::move(operation)),
+      operation_(operation),
       array_key_(std::move(array_key)),
       max_items_(std::max<std::size_t>(1, max_items)),
       extra_(std::move(extra)) {}
@@ -48,13 +48,14 @@ void StorageBatch::send(std::vector<Pending> items) {
     in += extra_();
   }
   in += '}';
-  storage_.execute(operation_, in, [this, items = std::move(items)](plugin::CallOutcome o) {
+  storage_.execute(operation_, std::move(in), [this, items = std::move(items)](Outcome o) {
     nlohmann::json output;
     if (o.ok()) {
       output = nlohmann::json::parse(o.value, nullptr, false);
       if (!output.is_object()) {
         o.rc = waflow::Rc::kError;
-        o.error = "storage answered " + operation_ + " with something other than a JSON object";
+        o.error = "storage answered " + std::string(operation_.name()) +
+                  " with something other than a JSON object";
       }
     }
     for (std::size_t i = 0; i < items.size(); ++i) {

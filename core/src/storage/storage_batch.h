@@ -11,7 +11,7 @@
 // callbacks run on the storage plugin's completion thread, one batch at a time.
 #pragma once
 
-#include "plugin/plugin_instance.h"
+#include "storage/storage_client.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,13 +29,13 @@ class StorageBatch {
  public:
   // `output` is the parsed answer of the call the item went out in (null when
   // the call failed); `index` is the item's position in that call.
-  using ItemDone = std::function<void(const plugin::CallOutcome& outcome,
-                                      const nlohmann::json* output, std::size_t index)>;
+  using ItemDone =
+      std::function<void(const Outcome& outcome, const nlohmann::json* output, std::size_t index)>;
   // Returns the fields written beside the array (",\"now\":123"), evaluated
   // per call; may be empty.
   using ExtraFields = std::function<std::string()>;
 
-  StorageBatch(plugin::PluginInstance& storage, std::string operation, std::string array_key,
+  StorageBatch(StorageClient& storage, Operation operation, std::string array_key,
                std::size_t max_items, ExtraFields extra = {});
 
   // `item_json` is one serialised JSON object.
@@ -51,8 +51,8 @@ class StorageBatch {
   };
   void send(std::vector<Pending> items);
 
-  plugin::PluginInstance& storage_;
-  const std::string operation_;
+  StorageClient& storage_;
+  const Operation operation_;
   const std::string array_key_;
   const std::size_t max_items_;
   const ExtraFields extra_;

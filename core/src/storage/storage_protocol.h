@@ -9,7 +9,7 @@
 // or the timeout passes.
 #pragma once
 
-#include "plugin/plugin_instance.h"
+#include "storage/storage_client.h"
 #include "storage/storage_description.h"
 
 #include <chrono>
@@ -18,7 +18,7 @@ namespace waflow::core::storage {
 
 // Asks `storage` to describe itself and judges the answer; a storage that does not answer
 // within `timeout` is refused.
-StorageVerdict checkStorage(plugin::PluginInstance& storage, const StorageNeeds& needs,
+StorageVerdict checkStorage(StorageClient& storage, const StorageNeeds& needs,
                             std::chrono::milliseconds timeout);
 
 }  // namespace waflow::core::storage

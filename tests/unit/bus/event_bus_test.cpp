@@ -571,6 +571,38 @@ TEST(EventBusTest, PatternsMatchExactPrefixAndAllInSubscriptionOrder) {
   EXPECT_EQ(seen, expected);
 }
 
+TEST(EventBusTest, AWhenHandledHandlerRunsAfterEveryOtherWhateverTheOrderOfSubscription) {
+  EventBus bus({.workers = 2});
+  std::mutex mu;
+  std::vector<std::string> seen;
+  auto record = [&](const std::string& what) {
+    std::lock_guard lock(mu);
+    seen.push_back(what);
+  };
+  bus.subscribeWhenHandled(
+      "message.received", [&](const Event&) { record("done"); }, "done");
+  // Subscribed after the when-handled one, and slow: it still goes first.
+  bus.subscribeAsync(
+      "message.received",
+      [&](const Event&, Done done) {
+        std::thread([&record, done = std::move(done)]() mutable {
+          std::this_thread::sleep_for(20ms);
+          record("flows");
+          done();
+        }).detach();
+      },
+      "flows");
+  bus.subscribe(
+      "message.*", [&](const Event&) { record("metrics"); }, "metrics");
+  bus.start();
+
+  ASSERT_EQ(bus.tryPublish(makeEvent("message.received", "c1")), PublishResult::kAccepted);
+  ASSERT_TRUE(waitUntil([&] { return bus.stats().handled == 1; }));
+
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"flows", "metrics", "done"}));
+}
+
 TEST(EventBusTest, HandlersSeeTheEventsRequestId) {
   EventBus bus({.workers = 1});
   std::mutex mu;

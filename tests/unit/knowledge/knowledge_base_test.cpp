@@ -46,6 +46,7 @@ class KnowledgeBaseTest : public ::testing::Test {
     harness_ = std::make_unique<StorageHarness>(
         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     harness_->openOrFail("storage-sqlite", {{"path", (harness_->dir() / "kb.db").string()}});
+    storage_ = std::make_unique<core::storage::PluginStorage>(harness_->instance());
     docs_ = harness_->dir() / "docs";
     fs::create_directories(docs_);
     fs::copy(kFixtures / "toko", docs_, fs::copy_options::recursive);
@@ -60,7 +61,7 @@ class KnowledgeBaseTest : public ::testing::Test {
   }
 
   std::shared_ptr<KnowledgeBase> make(config::KnowledgeConfig c) {
-    return KnowledgeBase::create(std::move(c), harness_->instance(), &harness_->services().http);
+    return KnowledgeBase::create(std::move(c), *storage_, &harness_->services().http);
   }
 
   static KnowledgeBase::SyncReport sync(KnowledgeBase& kb) {
@@ -87,6 +88,7 @@ class KnowledgeBaseTest : public ::testing::Test {
   }
 
   std::unique_ptr<StorageHarness> harness_;
+  std::unique_ptr<core::storage::PluginStorage> storage_;  // the door to harness_'s plugin
   fs::path docs_;
 };
 

@@ -7,7 +7,7 @@
 #include "flow/spintax.h"
 #include "json/bounded_parse.h"
 #include "log/log.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 #include "time/time_zone.h"
 
 #include <fmt/format.h>

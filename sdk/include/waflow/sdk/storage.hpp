@@ -579,7 +579,7 @@ inline constexpr OperationInfo kOperations[] = {
     {kJobAdd, true, Group::kCore, "jobs[], replace?", "added[]"},
     {kJobClaim, true, Group::kCore, "owner, lease_ms, now, limit", "jobs[]"},
     {kJobDone, true, Group::kCore, "ids[]", "done"},
-    {kJobCancel, true, Group::kCore, "ids[]", "cancelled"},
+    {kJobCancel, true, Group::kCore, "ids[] | conversation, only_cancel_on_reply?", "cancelled"},
     {kJobRecover, true, Group::kCore, "owner", "recovered"},
     {kJobNext, false, Group::kCore, "{}", "due_at"},
     {kJobGet, false, Group::kCore, "id", "job"},

@@ -7,7 +7,7 @@
 #include "json/bounded_parse.h"
 #include "knowledge/knowledge_base.h"
 #include "knowledge/sources.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 #include "text/ascii.h"
 
 #include <algorithm>

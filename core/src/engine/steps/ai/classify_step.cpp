@@ -4,7 +4,7 @@
 #include "engine/flow_engine_impl.h"
 
 #include "engine/steps/ai/classify_fields.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 
 #include <set>
 
@@ -165,15 +165,15 @@ void FlowEngine::Impl::classifyAndStore(std::shared_ptr<ClassifyJob> job, int at
                     {"flow", job->call->flow},
                     {"step", job->call->step},
                     {"source", source}};
-    storage::callStorage(services_.storage, "insight.put", insight,
-                         [where = job->call->where, finish = std::move(finish)](
-                             plugin::CallOutcome o, Json) mutable {
-                           if (!o.ok()) {
-                             flowLogger()->warn("{}: the insight was not stored: {}", where,
-                                                o.error);
-                           }
-                           finish();
-                         });
+    services_.storage.call(waflow::storage::kInsightPut, insight,
+                           [where = job->call->where, finish = std::move(finish)](
+                               plugin::CallOutcome o, Json) mutable {
+                             if (!o.ok()) {
+                               flowLogger()->warn("{}: the insight was not stored: {}", where,
+                                                  o.error);
+                             }
+                             finish();
+                           });
   });
 }
 }  // namespace waflow::core::engine

@@ -4,7 +4,7 @@
 #include "engine/flow_engine_impl.h"
 
 #include "knowledge/ranker.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 
 #include <algorithm>
 #include <set>
@@ -33,8 +33,8 @@ void FlowEngine::Impl::loadHistory(const ExecPtr& x, int limit, int64_t budget_t
   Json input = {{"channel", x->entry->channel},
                 {"contact", x->entry->contact},
                 {"limit", std::min<int64_t>(500, limit + static_cast<int64_t>(exclude.size()))}};
-  storage::callStorage(
-      services_.storage, "message.history", input,
+  services_.storage.call(
+      waflow::storage::kMessageHistory, input,
       [limit, budget_tokens, exclude = std::move(exclude), where = x->entry->key,
        done = std::move(done)](plugin::CallOutcome o, Json out) {
         if (!o.ok()) {
@@ -88,8 +88,8 @@ void FlowEngine::Impl::recallHistory(const ExecPtr& x, int count, const std::str
     return;
   }
   Json input = {{"channel", x->entry->channel}, {"contact", x->entry->contact}, {"limit", 500}};
-  storage::callStorage(
-      services_.storage, "message.history", input,
+  services_.storage.call(
+      waflow::storage::kMessageHistory, input,
       [count, question, exclude = std::move(exclude), done = std::move(done)](plugin::CallOutcome o,
                                                                               Json out) {
         if (!o.ok()) {

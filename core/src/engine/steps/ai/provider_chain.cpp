@@ -4,7 +4,7 @@
 #include "engine/flow_engine_impl.h"
 
 #include "json/bounded_parse.h"
-#include "storage/storage_call.h"
+#include "storage/storage_client.h"
 
 #include <boost/asio/post.hpp>
 
@@ -201,13 +201,13 @@ void FlowEngine::Impl::flushUsage() {
     return;
   }
   size_t n = batch.size();
-  storage::callStorage(services_.storage, "usage.add", {{"records", std::move(batch)}},
-                       [n](plugin::CallOutcome stored, Json) {
-                         if (!stored.ok()) {
-                           flowLogger()->warn("token usage of {} AI call(s) was not recorded: {}",
-                                              n, stored.error);
-                         }
-                       });
+  services_.storage.call(waflow::storage::kUsageAdd, {{"records", std::move(batch)}},
+                         [n](plugin::CallOutcome stored, Json) {
+                           if (!stored.ok()) {
+                             flowLogger()->warn("token usage of {} AI call(s) was not recorded: {}",
+                                                n, stored.error);
+                           }
+                         });
 }
 
 std::shared_ptr<FlowEngine::Impl::AiCall> FlowEngine::Impl::newAiCall(
