@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "flow/answer.h"
+#include "flow/answer/answer.h"
 
 namespace {
 

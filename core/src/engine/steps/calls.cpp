@@ -3,7 +3,7 @@
 #include "delivery/events.h"
 #include "engine/flow_engine_impl.h"
 #include "engine/reply_message.h"
-#include "flow/answer.h"
+#include "flow/answer/answer.h"
 #include "flow/spintax.h"
 #include "json/bounded_parse.h"
 #include "log/log.h"

@@ -5,6 +5,10 @@
 // customers typing on phones, mostly in Indonesian or English, so it is forgiving about how
 // things are written but strict about what they mean (31/04 is not a date).
 //
+// This is the public entry of flow/answer/: checkAnswer() trims the message and hands it to the
+// check of its kind, one file per family (name.cpp, number.cpp, date.cpp, contact.cpp for email
+// and phone, pattern.cpp for regex; checks.h declares them).
+//
 // Thread-safety: checkAnswer() is safe to call from any thread; compiled `regex` patterns are
 // kept in a small shared cache guarded by a mutex.
 #pragma once

@@ -1,4 +1,4 @@
-#include "flow/answer.h"
+#include "flow/answer/answer.h"
 
 #include <thread>
 #include <vector>
@@ -474,7 +474,7 @@ TEST(AnswerRegexTest, A40000CharacterAnswerIsCheckedWithoutCrashing) {
 TEST(AnswerRegexTest, PatternsUseRe2SyntaxWithUnicodeCharacters) {
   AnswerRules rules;
   rules.kind = AnswerKind::kRegex;
-  rules.pattern = "^.{1,5}$";  // characters, not bytes
+  rules.pattern = "^.{1,5}$";                           // characters, not bytes
   EXPECT_TRUE(checkAnswer(rules, "kue🍰!", kToday).ok);  // 5 characters, 8 bytes
   EXPECT_FALSE(checkAnswer(rules, "kue🍰ok", kToday).ok);
   rules.pattern = "(\\w+) \\1";  // a backreference: RE2 refuses it
