@@ -4,6 +4,7 @@
 #include "engine/flow_engine_impl.h"
 #include "log/log.h"
 #include "storage/storage_client.h"
+#include "time/civil_time.h"
 #include "time/time_zone.h"
 
 #include <fmt/format.h>
@@ -301,7 +302,7 @@ std::optional<int64_t> FlowEngine::Impl::nextFire(const flow::ScheduleTrigger& t
     return std::nullopt;
   }
   if (t.at) {
-    int64_t local = flow::secondsFromCivil(*t.at);
+    int64_t local = time::secondsFromCivil(*t.at);
     int64_t utc = local - zone->utcOffset(local);
     utc = local - zone->utcOffset(utc);
     if (utc * 1000 > after_ms) {

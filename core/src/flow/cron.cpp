@@ -10,6 +10,12 @@ namespace waflow::core::flow {
 
 namespace {
 
+using time::civilFromSeconds;
+using time::CivilTime;
+using time::daysFromCivil;
+using time::secondsFromCivil;
+using time::weekdayOf;
+
 struct Field {
   const char* name;
   int min;

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "flow/time_check.h"
+#include "time/civil_time.h"
 
 namespace waflow::core::flow {
 
@@ -27,11 +27,11 @@ class CronSchedule {
   static CronParseResult parse(std::string_view text);
 
   // Whether the schedule fires at this wall-clock minute (seconds ignored).
-  bool matches(const CivilTime& time) const;
+  bool matches(const time::CivilTime& time) const;
 
   // The first matching wall-clock minute strictly after `after`, or nullopt when there is none
   // within the following 8 years (e.g. "0 0 30 2 *", February 30th).
-  std::optional<CivilTime> nextAfter(const CivilTime& after) const;
+  std::optional<time::CivilTime> nextAfter(const time::CivilTime& after) const;
 
   // The first UTC instant strictly after `after_unix_seconds` whose local time in a zone with
   // the given offsets matches. Local times skipped by a daylight-saving jump do not fire; a

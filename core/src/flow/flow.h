@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flow/cron.h"
-#include "flow/time_check.h"
+#include "time/civil_time.h"
 
 namespace waflow::core::flow {
 
@@ -70,11 +70,11 @@ struct MessageStatusTrigger {
 };
 
 struct ScheduleTrigger {
-  std::string cron_text;             // "" when `at` is used
-  std::optional<CronSchedule> cron;  // parsed cron_text
-  std::optional<CivilTime> at;       // a one-off local date and time
-  std::string tz;                    // IANA zone name, checked to exist
-  std::string tag;                   // "" = run once, with no contact
+  std::string cron_text;              // "" when `at` is used
+  std::optional<CronSchedule> cron;   // parsed cron_text
+  std::optional<time::CivilTime> at;  // a one-off local date and time
+  std::string tz;                     // IANA zone name, checked to exist
+  std::string tag;                    // "" = run once, with no contact
 };
 
 struct ContactIdleTrigger {

@@ -242,7 +242,7 @@ int timeDate(lua_State* L) {
   return 1;
 }
 
-template <int LocalTime::*Field>
+template <auto Field>  // a member of LocalTime, or of the CivilTime it is
 int timeField(lua_State* L) {
   const TimeZone* zone = zoneArg(L, 1);
   lua_pushinteger(L, zone->toLocal(instantArg(L, 2)).*Field);

@@ -26,12 +26,6 @@ int64_t floorDiv(int64_t a, int64_t b) {
   return q;
 }
 
-int64_t daysFromCivil(int year, unsigned month, unsigned day) {
-  return chr::sys_days{chr::year{year} / chr::month{month} / chr::day{day}}
-      .time_since_epoch()
-      .count();
-}
-
 bool isLeap(int year) {
   return chr::year{year}.is_leap();
 }
@@ -355,17 +349,9 @@ LocalTime TimeZone::toLocal(int64_t unix_seconds) const {
   Type type = lookup(unix_seconds);
   int64_t local = unix_seconds + type.offset;
   int64_t days = floorDiv(local, kSecondsPerDay);
-  int64_t secs = local - days * kSecondsPerDay;
-  chr::sys_days date{chr::days{days}};
-  chr::year_month_day ymd{date};
   LocalTime out;
-  out.year = static_cast<int>(ymd.year());
-  out.month = static_cast<int>(static_cast<unsigned>(ymd.month()));
-  out.day = static_cast<int>(static_cast<unsigned>(ymd.day()));
-  out.hour = static_cast<int>(secs / 3600);
-  out.minute = static_cast<int>(secs % 3600 / 60);
-  out.second = static_cast<int>(secs % 60);
-  out.weekday = static_cast<int>(chr::weekday{date}.iso_encoding());
+  static_cast<CivilTime&>(out) = civilFromSeconds(local);
+  out.weekday = static_cast<int>(chr::weekday{chr::sys_days{chr::days{days}}}.iso_encoding());
   out.yearday = static_cast<int>(days - daysFromCivil(out.year, 1, 1) + 1);
   out.utc_offset_seconds = type.offset;
   out.dst = type.dst;

@@ -13,20 +13,20 @@
 #include <string_view>
 #include <vector>
 
+#include "time/civil_time.h"
+
 namespace waflow::core::time {
 
-// A wall-clock reading in some zone.
-struct LocalTime {
-  int year = 1970;
-  int month = 1;    // 1..12
-  int day = 1;      // 1..31
-  int hour = 0;     // 0..23
-  int minute = 0;   // 0..59
-  int second = 0;   // 0..59
+// A wall-clock reading in some zone: the civil date and time (year .. second, see
+// civil_time.h) and what the zone knows about it. A LocalTime is a CivilTime, so it goes
+// wherever a wall-clock time is wanted.
+struct LocalTime : CivilTime {
   int weekday = 4;  // ISO: 1 = Monday .. 7 = Sunday
   int yearday = 1;  // 1..366
   int utc_offset_seconds = 0;
   bool dst = false;
+
+  bool operator==(const LocalTime&) const = default;
 };
 
 class TimeZone {

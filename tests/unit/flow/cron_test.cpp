@@ -5,6 +5,9 @@
 namespace waflow::core::flow {
 namespace {
 
+using time::CivilTime;
+using time::secondsFromCivil;
+
 CronSchedule parse(std::string_view text) {
   CronParseResult result = CronSchedule::parse(text);
   EXPECT_TRUE(result.schedule.has_value()) << text << ": " << result.error;

@@ -20,6 +20,7 @@ namespace {
 
 using testing::fixtureOptions;
 using testing::fixtures;
+using time::CivilTime;
 
 const Flow& findFlow(const FlowLoadResult& result, std::string_view id) {
   for (const Flow& flow : result.flows) {

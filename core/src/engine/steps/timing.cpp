@@ -7,6 +7,8 @@
 #include "json/bounded_parse.h"
 #include "log/log.h"
 #include "storage/storage_client.h"
+#include "time/civil_time.h"
+#include "time/time_check.h"
 #include "time/time_zone.h"
 
 #include <fmt/format.h>
@@ -66,7 +68,7 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::Schedu
     if (auto e = render(x, sc.at, false, at)) {
       return done(StepOutcome::failed(*e));
     }
-    auto civil = flow::parseDateTime(at);
+    auto civil = time::parseDateTime(at);
     if (!civil) {
       return done(
           StepOutcome::failed("'" + at + "' is not a date and time like \"2025-08-17 09:00\""));
@@ -77,7 +79,7 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::Schedu
     if (zone == nullptr) {
       return done(StepOutcome::failed(error));
     }
-    int64_t local = flow::secondsFromCivil(*civil);
+    int64_t local = time::secondsFromCivil(*civil);
     int64_t utc = local - zone->utcOffset(local);
     utc = local - zone->utcOffset(utc);
     due = utc * 1000;

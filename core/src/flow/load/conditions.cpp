@@ -7,9 +7,15 @@
 
 #include "flow/flow_schema.h"
 #include "flow/load/loaders.h"
+#include "time/time_check.h"
 
 namespace waflow::core::flow::load {
 namespace {
+
+using time::CivilTime;
+using time::parseClock;
+using time::parseDate;
+using time::parseDays;
 
 using ConditionSpec = decltype(Condition::spec);
 

@@ -10,7 +10,7 @@
 #include "config/schema_validator.h"
 #include "diag/closest_match.h"
 #include "flow/template_text.h"
-#include "flow/time_check.h"
+#include "time/time_check.h"
 
 namespace waflow::core::flow::load {
 
@@ -319,7 +319,7 @@ Position LoadContext::regexErrorPosition(const YAML::Node& node, const std::stri
 
 void LoadContext::checkTimeZone(const YAML::Node& node, const std::string& tz,
                                 std::string_view anchor) {
-  const TimeZoneCheck check = flow::checkTimeZone(tz);
+  const time::TimeZoneCheck check = time::checkTimeZone(tz);
   if (!check.known) {
     reportAt(node, "flow-tz", check.error, check.hint, anchor);
   }

@@ -4,9 +4,12 @@
 // Thread-safety: see loaders.h.
 #include "flow/flow_schema.h"
 #include "flow/load/loaders.h"
+#include "time/time_check.h"
 
 namespace waflow::core::flow::load {
 namespace {
+
+using time::parseDateTime;
 
 // Keys the schema knows for triggers but that this `on:` does not take, and required keys
 // missing.

@@ -3,8 +3,11 @@
 // Thread-safety: see step_loaders.h.
 #include "flow/load/steps/step_loaders.h"
 #include "text/names.h"
+#include "time/time_check.h"
 
 namespace waflow::core::flow::load {
+
+using time::parseDateTime;
 
 using text::isEventName;
 

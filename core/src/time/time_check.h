@@ -1,8 +1,10 @@
-// Calendar and clock helpers for flow files: civil (wall-clock) dates and times, the "HH:MM",
-// "YYYY-MM-DD" and "YYYY-MM-DD HH:MM[:SS]" spellings flows use, weekday lists ("mon-sat"), and
-// the check that a time zone name exists in the system's tz database (/usr/share/zoneinfo, or
-// $TZDIR). Converting instants between zones is the engine's job; this module only validates.
-// Pure functions (isKnownTimeZone reads the file system); thread-safe.
+// Reading dates and times as people write them in flow files: the "HH:MM", "YYYY-MM-DD" and
+// "YYYY-MM-DD HH:MM[:SS]" spellings, weekday lists ("mon-sat", "senin-sabtu"), and the check
+// that a time zone name exists in the system's tz database (/usr/share/zoneinfo, or $TZDIR),
+// with a hint when it does not. Converting instants between zones is TimeZone's job
+// (time_zone.h); this only reads and validates.
+//
+// Thread-safety: pure functions (checkTimeZone reads the file system); thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -10,29 +12,9 @@
 #include <string>
 #include <string_view>
 
-namespace waflow::core::flow {
+#include "time/civil_time.h"
 
-// A wall-clock date and time with no zone attached.
-struct CivilTime {
-  int year = 1970;
-  int month = 1;  // 1..12
-  int day = 1;    // 1..31
-  int hour = 0;   // 0..23
-  int minute = 0;
-  int second = 0;
-
-  auto operator<=>(const CivilTime&) const = default;
-};
-
-// Days since 1970-01-01 of a proleptic Gregorian date, and back.
-int64_t daysFromCivil(int year, int month, int day);
-CivilTime civilFromDays(int64_t days);
-// Seconds since the epoch, reading `time` as if it were UTC; and back.
-int64_t secondsFromCivil(const CivilTime& time);
-CivilTime civilFromSeconds(int64_t seconds);
-// 0 = Sunday .. 6 = Saturday.
-int weekdayOf(int year, int month, int day);
-int daysInMonth(int year, int month);
+namespace waflow::core::time {
 
 // "08:00" -> minutes after midnight (0..1439); "24:00" -> 1440 when allow_24 is set.
 std::optional<int> parseClock(std::string_view text, bool allow_24);
@@ -57,4 +39,4 @@ struct TimeZoneCheck {
 // $TZDIR or /usr/share/zoneinfo.
 TimeZoneCheck checkTimeZone(std::string_view name);
 
-}  // namespace waflow::core::flow
+}  // namespace waflow::core::time

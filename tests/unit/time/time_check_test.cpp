@@ -1,8 +1,8 @@
-#include "flow/time_check.h"
+#include "time/time_check.h"
 
 #include <gtest/gtest.h>
 
-namespace waflow::core::flow {
+namespace waflow::core::time {
 namespace {
 
 TEST(TimeCheckTest, CivilDaysRoundTripAndWeekdays) {
@@ -71,4 +71,4 @@ TEST(TimeCheckTest, TimeZonesComeFromTheTzDatabase) {
 }
 
 }  // namespace
-}  // namespace waflow::core::flow
+}  // namespace waflow::core::time
