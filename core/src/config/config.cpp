@@ -14,6 +14,7 @@
 #include "diag/closest_match.h"
 #include "diag/source_cache.h"
 #include "diag/text_encoding.h"
+#include "text/ascii.h"
 #include "text/names.h"
 
 namespace waflow::core::config {
@@ -210,7 +211,7 @@ std::string resolvePath(const std::string& base_dir, const std::string& path) {
 std::string suggestId(std::string_view id) {
   std::string out;
   for (char c : id) {
-    char lc = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    char lc = text::lowerAscii(c);
     const bool ok = (lc >= 'a' && lc <= 'z') || (lc >= '0' && lc <= '9') || lc == '_' || lc == '-';
     if (!ok) {
       lc = '-';
@@ -663,9 +664,8 @@ void Loader::readKnowledge(const json& value, Config& config) {
           continue;
         }
         if (!std::filesystem::is_directory(status)) {
-          std::string ext = std::filesystem::path(path).extension().string();
-          std::transform(ext.begin(), ext.end(), ext.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+          const std::string ext =
+              text::lowerAscii(std::filesystem::path(path).extension().string());
           if (ext != ".md" && ext != ".markdown" && ext != ".txt" && ext != ".csv") {
             error(at, where + quote(written) + " is not a .md, .markdown, .txt or .csv file",
                   "give Markdown, text or CSV FAQ files, or a folder holding them");

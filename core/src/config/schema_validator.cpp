@@ -9,6 +9,7 @@
 #include "config/units.h"
 #include "diag/closest_match.h"
 #include "regex/user_regex.h"
+#include "text/ascii.h"
 
 namespace waflow::core::config {
 namespace {
@@ -173,9 +174,7 @@ std::optional<bool> parseBool(std::string_view text) {
 }
 
 bool looksLikeYaml11Bool(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = text::lowerAscii(text);
   return lower == "yes" || lower == "no" || lower == "on" || lower == "off" || lower == "y" ||
          lower == "n";
 }
@@ -191,9 +190,7 @@ struct Shown {
 // Key names that hold credentials whatever the schema says: a mistyped or duplicated one still
 // must not have its value printed.
 bool nameLooksSecret(std::string_view name) {
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = text::lowerAscii(name);
   for (std::string_view word : {"token", "secret", "password", "passwd", "api_key", "apikey",
                                 "credential", "private_key"}) {
     if (lower.find(word) != std::string::npos) {

@@ -1,5 +1,7 @@
 #include "config/units.h"
 
+#include "text/ascii.h"
+
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -7,6 +9,13 @@
 
 namespace waflow::core::config {
 namespace {
+
+using text::lowerAscii;
+
+// ASCII white space around a value, as std::isspace sees it.
+std::string_view trim(std::string_view text) {
+  return text::trimSpace(text, text::kWhitespaceChars);
+}
 
 constexpr std::string_view kDurationHint =
     "write a number with a unit: 250ms, 30s, 5m, 1h, 1h30m or 2d";
@@ -49,24 +58,6 @@ ParsedQuantity fail(std::string error, std::string_view hint) {
 
 }  // namespace
 
-std::string lowerCopy(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 ParsedQuantity parseDuration(std::string_view raw) {
   const std::string_view text = trim(raw);
   const std::string quoted = "'" + std::string(raw) + "'";
@@ -91,7 +82,7 @@ ParsedQuantity parseDuration(std::string_view raw) {
     while (pos < text.size() && std::isalpha(static_cast<unsigned char>(text[pos]))) {
       ++pos;
     }
-    const std::string unit = lowerCopy(text.substr(unit_start, pos - unit_start));
+    const std::string unit = lowerAscii(text.substr(unit_start, pos - unit_start));
     double scale = 0;
     if (unit == "ms") {
       scale = 1;
@@ -130,7 +121,7 @@ ParsedQuantity parseSize(std::string_view raw) {
   if (!readNumber(text, pos, number)) {
     return fail(quoted + " is not a size", kSizeHint);
   }
-  const std::string unit = lowerCopy(trim(text.substr(pos)));
+  const std::string unit = lowerAscii(trim(text.substr(pos)));
   static const std::array<std::pair<std::string_view, double>, 10> kUnits = {{
       {"", 1},
       {"b", 1},

@@ -19,10 +19,6 @@ struct ParsedQuantity {
 // 1h30m, 1.5h, 2d); "0" alone is allowed. Result in milliseconds, rounded to the nearest one.
 ParsedQuantity parseDuration(std::string_view text);
 
-// ASCII helpers shared by the config and flow parsers.
-std::string lowerCopy(std::string_view text);
-std::string_view trim(std::string_view text);
-
 // A number of bytes, optionally followed by a unit: B, KB/MB/GB/TB (powers of 1000) or
 // KiB/MiB/GiB/TiB (powers of 1024), case-insensitive, e.g. 512, 64KB, 1MiB, 1.5GB.
 ParsedQuantity parseSize(std::string_view text);

@@ -2,6 +2,7 @@
 
 #include "delivery/events.h"
 #include "log/log.h"
+#include "text/ascii.h"
 
 #include <nlohmann/json.hpp>
 
@@ -13,17 +14,13 @@
 namespace waflow::core::delivery {
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+using text::lowerAscii;
 
 // True when `keyword` is the whole message or one of its words (letters and
 // digits; punctuation separates), compared case-insensitively.
 bool matchesKeyword(const std::string& message, const std::string& keyword) {
-  std::string m = lower(message);
-  std::string k = lower(keyword);
+  std::string m = lowerAscii(message);
+  std::string k = lowerAscii(keyword);
   if (k.empty()) {
     return false;
   }

@@ -1,5 +1,7 @@
 #include "engine/fast_rule.h"
 
+#include "text/ascii.h"
+
 #include <chrono>
 
 #include <re2/re2.h>
@@ -9,14 +11,9 @@ namespace {
 
 using Json = nlohmann::json;
 
+// Spaces, tabs and newlines around Lua code (not \r: it is not trimmed here).
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
+  return text::trimSpace(s, " \t\n");
 }
 
 // Splits at a top-level " or " / " and " outside quotes; false when both appear (Lua gives

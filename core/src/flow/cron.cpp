@@ -6,10 +6,13 @@
 #include <charconv>
 #include <vector>
 
+#include "text/ascii.h"
+
 namespace waflow::core::flow {
 
 namespace {
 
+using text::lowerAscii;
 using time::civilFromSeconds;
 using time::CivilTime;
 using time::daysFromCivil;
@@ -36,13 +39,6 @@ constexpr std::array<Field, 5> kFields = {{
     {"month", 1, 12, kMonthNames, 12},
     {"day-of-week", 0, 7, kDayNames, 7},
 }};
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 }  // namespace
 
@@ -77,7 +73,7 @@ struct CronParser {
       }
       return true;
     }
-    const std::string name = lower(token);
+    const std::string name = lowerAscii(token);
     for (int i = 0; field.names != nullptr && i < field.name_count; ++i) {
       if (name == field.names[i]) {
         out = field.names == kMonthNames ? i + 1 : i;
@@ -168,7 +164,7 @@ struct CronParser {
 
   bool parse(CronSchedule& schedule) {
     std::string_view body = text;
-    const std::string lowered = lower(text);
+    const std::string lowered = lowerAscii(text);
     static const std::array<std::pair<const char*, const char*>, 6> kMacros = {{
         {"@yearly", "0 0 1 1 *"},
         {"@annually", "0 0 1 1 *"},

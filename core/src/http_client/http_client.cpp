@@ -12,6 +12,7 @@
 
 #include "http_client/http_client.h"
 #include "http_client/response_file.h"
+#include "text/ascii.h"
 
 #include <curl/curl.h>
 
@@ -54,9 +55,7 @@ void initCurlOnce() {
   }
 }
 
-char lowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using text::lowerAscii;
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -931,8 +930,7 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     if (colon == std::string_view::npos) {
       return bytes;  // the blank line ending the block
     }
-    std::string name(trim(line.substr(0, colon)));
-    std::transform(name.begin(), name.end(), name.begin(), lowerAscii);
+    std::string name = lowerAscii(trim(line.substr(0, colon)));
     std::string_view value = trim(line.substr(colon + 1));
     if (name == "content-length" && t->resp.body.empty()) {
       std::size_t length = 0;

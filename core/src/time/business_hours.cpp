@@ -14,18 +14,11 @@ namespace {
 
 using nlohmann::json;
 
-std::string lower(std::string_view s) {
-  return text::lowerAscii(s);
-}
+using text::lowerAscii;
 
+// ASCII white space around a value, as std::isspace sees it.
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-    s.remove_suffix(1);
-  }
-  return s;
+  return text::trimSpace(s, text::kWhitespaceChars);
 }
 
 // 0 = Monday .. 6 = Sunday, or -1.
@@ -35,7 +28,7 @@ int dayIndex(std::string_view name) {
       {"wed", 2}, {"wednesday", 2}, {"rabu", 2},   {"thu", 3}, {"thursday", 3}, {"kamis", 3},
       {"fri", 4}, {"friday", 4},    {"jumat", 4},  {"sat", 5}, {"saturday", 5}, {"sabtu", 5},
       {"sun", 6}, {"sunday", 6},    {"minggu", 6}, {"ahad", 6}};
-  std::string key = lower(trim(name));
+  std::string key = lowerAscii(trim(name));
   for (const auto& [n, index] : kNames) {
     if (key == n) {
       return index;
@@ -168,7 +161,7 @@ std::optional<BusinessHours> BusinessHours::parse(const json& spec, std::string*
       return fail("business hours: 'days' must be a string such as \"mon-fri\" or a list");
     }
     for (const std::string& part : parts) {
-      std::string p = lower(trim(part));
+      std::string p = lowerAscii(trim(part));
       if (p == "daily" || p == "every day" || p == "everyday" || p == "all") {
         selected.fill(true);
         continue;
@@ -221,7 +214,7 @@ std::optional<BusinessHours> BusinessHours::parse(const json& spec, std::string*
       continue;
     }
     if (value.is_string()) {
-      std::string text = lower(trim(value.get_ref<const std::string&>()));
+      std::string text = lowerAscii(trim(value.get_ref<const std::string&>()));
       if (text == "closed" || text == "tutup") {
         continue;
       }

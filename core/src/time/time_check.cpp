@@ -4,8 +4,6 @@
 // Thread-safety: pure functions (checkTimeZone reads the file system).
 #include "time/time_check.h"
 
-#include "config/units.h"
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -15,14 +13,16 @@
 #include <vector>
 
 #include "diag/closest_match.h"
+#include "text/ascii.h"
 
 namespace waflow::core::time {
 namespace {
 
-using config::trim;
+using text::lowerAscii;
 
-std::string lower(std::string_view text) {
-  return config::lowerCopy(text);
+// ASCII white space around a value, as std::isspace sees it.
+std::string_view trim(std::string_view text) {
+  return text::trimSpace(text, text::kWhitespaceChars);
 }
 
 // Parses exactly `width` digits at `text[pos]`.
@@ -51,7 +51,7 @@ int dayNumber(std::string_view name) {
       {"fri", "friday", "jum", "jumat"},
       {"sat", "saturday", "sab", "sabtu"},
   }};
-  const std::string key = lower(name);
+  const std::string key = lowerAscii(name);
   for (int d = 0; d < 7; ++d) {
     for (const char* candidate : kNames[d]) {
       if (key == candidate) {
@@ -147,7 +147,7 @@ std::optional<CivilTime> parseDateTime(std::string_view text) {
 }
 
 std::optional<uint8_t> parseDays(std::string_view text, std::string* error) {
-  const std::string all = lower(trim(text));
+  const std::string all = lowerAscii(trim(text));
   if (all == "daily" || all == "every day" || all == "setiap hari") {
     return 0x7F;
   }

@@ -6,10 +6,11 @@
 // Internal to flow/answer/. Thread-safety: pure functions.
 #pragma once
 
-#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "text/ascii.h"
 
 namespace waflow::core::flow::answer {
 
@@ -25,15 +26,7 @@ inline bool isAsciiLetter(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-inline char lowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-inline std::string lowerAscii(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) { return lowerAscii(c); });
-  return out;
-}
+using text::lowerAscii;
 
 // Spaces phones put around a message: ASCII white space, no-break and narrow spaces, zero-width
 
