@@ -1,8 +1,8 @@
 #include "knowledge/analyzer.h"
+#include "knowledge/lexicon.h"
 #include "text/utf8.h"
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -11,344 +11,7 @@
 namespace waflow::core::knowledge {
 namespace {
 
-// Informal Indonesian (and chat) spellings -> the standard words, one or more. Replacing them
-// before stop words and stemming means "brp ongkir" and "berapa ongkos kirim" analyse alike.
-// docs/knowledge.md lists the same table.
-const std::unordered_map<std::string_view, std::string_view>& slang() {
-  static const std::unordered_map<std::string_view, std::string_view> table = {
-      // negation
-      {"gak", "tidak"},
-      {"ga", "tidak"},
-      {"gk", "tidak"},
-      {"nggak", "tidak"},
-      {"ngga", "tidak"},
-      {"nggk", "tidak"},
-      {"enggak", "tidak"},
-      {"engga", "tidak"},
-      {"kagak", "tidak"},
-      {"ndak", "tidak"},
-      {"tdk", "tidak"},
-      {"tak", "tidak"},
-      // question words
-      {"brp", "berapa"},
-      {"brapa", "berapa"},
-      {"gimana", "bagaimana"},
-      {"gmn", "bagaimana"},
-      {"gmna", "bagaimana"},
-      {"bgmn", "bagaimana"},
-      {"gmana", "bagaimana"},
-      {"dimana", "di mana"},
-      {"dmn", "di mana"},
-      {"knp", "kenapa"},
-      {"kpn", "kapan"},
-      // shop words
-      {"ongkir", "ongkos kirim"},
-      {"tf", "transfer"},
-      {"trf", "transfer"},
-      {"trsf", "transfer"},
-      {"hrg", "harga"},
-      {"brg", "barang"},
-      {"rek", "rekening"},
-      {"norek", "nomor rekening"},
-      {"pesen", "pesan"},
-      {"tgl", "tanggal"},
-      {"wa", "whatsapp"},
-      {"pake", "pakai"},
-      {"nyampe", "sampai"},
-      {"nyampai", "sampai"},
-      {"sampe", "sampai"},
-      {"nunggu", "tunggu"},
-      {"duit", "uang"},
-      {"byr", "bayar"},
-      {"krm", "kirim"},
-      {"alamt", "alamat"},
-      // function words
-      {"sy", "saya"},
-      {"gw", "saya"},
-      {"gue", "saya"},
-      {"gua", "saya"},
-      {"aku", "saya"},
-      {"kalo", "kalau"},
-      {"klo", "kalau"},
-      {"kl", "kalau"},
-      {"bs", "bisa"},
-      {"bsa", "bisa"},
-      {"udh", "sudah"},
-      {"udah", "sudah"},
-      {"sdh", "sudah"},
-      {"dah", "sudah"},
-      {"blm", "belum"},
-      {"blum", "belum"},
-      {"yg", "yang"},
-      {"dgn", "dengan"},
-      {"dg", "dengan"},
-      {"utk", "untuk"},
-      {"untk", "untuk"},
-      {"tp", "tapi"},
-      {"tpi", "tapi"},
-      {"jg", "juga"},
-      {"krn", "karena"},
-      {"karna", "karena"},
-      {"pengen", "ingin"},
-      {"pgn", "ingin"},
-      {"pingin", "ingin"},
-      {"mo", "mau"},
-      {"lg", "lagi"},
-      {"aja", "saja"},
-      {"bgt", "banget"},
-      {"makasih", "terima kasih"},
-      {"makasi", "terima kasih"},
-      {"mksh", "terima kasih"},
-      {"trims", "terima kasih"},
-      {"terimakasih", "terima kasih"},
-      {"thx", "thanks"},
-      {"pls", "please"},
-      {"plz", "please"},
-  };
-  return table;
-}
-
-// Words that carry no topic: Indonesian and English function words, question words that say
-// how something is asked rather than what about ("berapa", "bagaimana", "how", "what"; kept:
-// "kapan"/"when" and "kenapa"/"why", which do narrow the answer), greetings and forms of
-// address. The retrieval test (tests/unit/knowledge) is what these choices were tuned on.
-const std::unordered_set<std::string_view>& stopWords() {
-  static const std::unordered_set<std::string_view> words = {
-      // Indonesian
-      "yang",
-      "dan",
-      "di",
-      "ke",
-      "dari",
-      "untuk",
-      "dengan",
-      "ini",
-      "itu",
-      "ada",
-      "adalah",
-      "akan",
-      "atau",
-      "juga",
-      "saya",
-      "kamu",
-      "anda",
-      "kami",
-      "kita",
-      "mereka",
-      "dia",
-      "ia",
-      "nya",
-      "ya",
-      "iya",
-      "yah",
-      "tidak",
-      "bukan",
-      "apa",
-      "apakah",
-      "bagaimana",
-      "berapa",
-      "siapa",
-      "mana",
-      "bisa",
-      "dapat",
-      "boleh",
-      "mau",
-      "ingin",
-      "sudah",
-      "belum",
-      "masih",
-      "lagi",
-      "saja",
-      "sangat",
-      "sekali",
-      "banget",
-      "kalau",
-      "jika",
-      "bila",
-      "apabila",
-      "agar",
-      "supaya",
-      "karena",
-      "tapi",
-      "tetapi",
-      "namun",
-      "oleh",
-      "pada",
-      "dalam",
-      "sebagai",
-      "para",
-      "tersebut",
-      "bahwa",
-      "seperti",
-      "harus",
-      "telah",
-      "sedang",
-      "cuma",
-      "hanya",
-      "pun",
-      "dong",
-      "deh",
-      "sih",
-      "nih",
-      "kok",
-      "lah",
-      "kah",
-      "kan",
-      "nah",
-      "gitu",
-      "begitu",
-      "gini",
-      "begini",
-      "dll",
-      "dsb",
-      "ok",
-      "oke",
-      "sip",
-      "halo",
-      "hai",
-      "hallo",
-      "permisi",
-      "tolong",
-      "mohon",
-      "terima",
-      "kasih",
-      "kak",
-      "ka",
-      "kk",
-      "kakak",
-      "min",
-      "mimin",
-      "gan",
-      "agan",
-      "sis",
-      "sist",
-      "bang",
-      "bro",
-      "mas",
-      "mbak",
-      "mba",
-      "bu",
-      "ibu",
-      "pak",
-      "bapak",
-      "om",
-      "tante",
-      "bos",
-      "boss",
-      // English
-      "a",
-      "an",
-      "the",
-      "is",
-      "are",
-      "was",
-      "were",
-      "be",
-      "been",
-      "being",
-      "am",
-      "do",
-      "does",
-      "did",
-      "doing",
-      "i",
-      "me",
-      "my",
-      "mine",
-      "you",
-      "your",
-      "yours",
-      "we",
-      "us",
-      "our",
-      "they",
-      "them",
-      "their",
-      "he",
-      "him",
-      "his",
-      "she",
-      "her",
-      "it",
-      "its",
-      "this",
-      "that",
-      "these",
-      "those",
-      "there",
-      "here",
-      "of",
-      "to",
-      "in",
-      "on",
-      "at",
-      "for",
-      "with",
-      "and",
-      "or",
-      "but",
-      "if",
-      "then",
-      "than",
-      "so",
-      "not",
-      "no",
-      "can",
-      "could",
-      "will",
-      "would",
-      "shall",
-      "should",
-      "may",
-      "might",
-      "must",
-      "have",
-      "has",
-      "had",
-      "how",
-      "what",
-      "which",
-      "who",
-      "whom",
-      "whose",
-      "where",
-      "please",
-      "hi",
-      "hello",
-      "hey",
-      "thanks",
-      "thank",
-      "about",
-      "from",
-      "by",
-      "as",
-      "into",
-      "any",
-      "some",
-      "just",
-      "also",
-      "too",
-      "very",
-      "get",
-      "s",
-      "t",
-      "m",
-      "d",
-      "ll",
-      "re",
-      "ve",
-  };
-  return words;
-}
-
 // ---- characters ----------------------------------------------------------------------
-
-// U+0100..U+017F (Latin Extended-A) without their diacritics, lower-case.
-constexpr std::string_view kLatinExtendedA =
-    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiijjjjkkkllllllllllnnnnnnnnnoooooooorrrrrr"
-    "sssssssstttttt"
-    "uuuuuuuuuuuuwwyyyzzzzzzs";
-static_assert(kLatinExtendedA.size() == 0x80);
 
 // Decodes one UTF-8 code point at s[i], advancing i; invalid bytes decode as U+FFFD.
 char32_t decode(std::string_view s, std::size_t& i) {
@@ -366,12 +29,7 @@ using text::appendUtf8;
 // What a code point contributes to a word: its folded ASCII letters, itself (other scripts),
 // "" for a combining mark (dropped without splitting the word), or nullptr for a separator.
 const char* foldLatin1(char32_t cp) {
-  static constexpr std::array<const char*, 0x40> kTable = {
-      "a", "a", "a", "a", "a", "a", "ae", "c",     "e", "e", "i", "e", "i", "i", "i",  "i",
-      "d", "n", "o", "o", "o", "o", "o",  nullptr, "o", "u", "u", "u", "u", "y", "th", "ss",
-      "a", "a", "a", "a", "a", "a", "ae", "c",     "e", "e", "e", "e", "i", "i", "i",  "i",
-      "d", "n", "o", "o", "o", "o", "o",  nullptr, "o", "u", "u", "u", "u", "y", "th", "y"};
-  return kTable[cp - 0xC0];
+  return lexicon::kLatin1Folds[cp - 0xC0];
 }
 
 bool isSeparator(char32_t cp) {
@@ -412,14 +70,14 @@ bool rootAfterPrefix(std::string_view rest) {
 
 // Particles, then possessives. `had_nya` reports -nya (se-...-nya is a confix).
 std::string stripInflection(std::string word, bool* had_nya) {
-  for (std::string_view particle : {"lah", "kah", "tah", "pun"}) {
+  for (std::string_view particle : lexicon::kParticles) {
     if (endsWith(word, particle) &&
         rootAfterSuffix(std::string_view(word).substr(0, word.size() - particle.size()))) {
       word.resize(word.size() - particle.size());
       break;
     }
   }
-  for (std::string_view possessive : {"nya", "ku", "mu"}) {
+  for (std::string_view possessive : lexicon::kPossessives) {
     if (endsWith(word, possessive) &&
         rootAfterSuffix(std::string_view(word).substr(0, word.size() - possessive.size()))) {
       word.resize(word.size() - possessive.size());
@@ -435,7 +93,7 @@ std::string stripInflection(std::string word, bool* had_nya) {
 // can only be -an (they form the confixes pe-an and ke-an; there is no pe-kan), which keeps the
 // k of roots like "rusak" in "kerusakan" and "tolak" in "penolakan".
 std::string stripSuffix(std::string root, bool only_an) {
-  for (std::string_view suffix : {"kan", "an", "in"}) {
+  for (std::string_view suffix : lexicon::kDerivationalSuffixes) {
     if (only_an && suffix != "an") {
       continue;
     }
@@ -456,6 +114,83 @@ bool confixRoot(std::string_view rest) {
   return endsWith(rest, "an") && rootAfterSuffix(rest.substr(0, rest.size() - 2));
 }
 
+// `root` as the only candidate, if it is long enough to be one.
+std::vector<std::string> oneRoot(std::string root) {
+  if (rootAfterPrefix(root)) {
+    return {std::move(root)};
+  }
+  return {};
+}
+
+// Nasal recoding with two candidate roots (no dictionary to choose between them).
+std::vector<std::string> twoRoots(std::string a, std::string b) {
+  std::vector<std::string> out;
+  for (std::string* root : {&a, &b}) {
+    if (rootAfterPrefix(*root)) {
+      out.push_back(std::move(*root));
+    }
+  }
+  return out;
+}
+
+// The letter at `n` of `w`, or '\0' past its end.
+char letterAt(std::string_view w, std::size_t n) {
+  return n < w.size() ? w[n] : '\0';
+}
+
+// The roots of `w` without its nasal prefix `nasal` ("me" or "pe", which `w` starts with).
+// `pe_or_ke` reports a pe- prefix that was removed.
+std::vector<std::string> removeNasalPrefix(std::string_view w, std::string_view nasal,
+                                           bool* pe_or_ke) {
+  auto rest = [&](std::size_t n) { return std::string(w.substr(n)); };
+  auto after = [&](std::size_t n) { return letterAt(w, n); };
+  *pe_or_ke = nasal == "pe";
+  std::string_view m = w.substr(2);
+  if (startsWith(m, "ny") && isVowel(after(4))) {
+    return oneRoot("s" + rest(4));  // menyimpan -> simpan
+  }
+  if (startsWith(m, "ng")) {
+    if (isVowel(after(4))) {
+      return twoRoots("k" + rest(4), rest(4));  // mengirim -> kirim, mengambil -> ambil
+    }
+    return oneRoot(rest(4));  // menghubungi -> hubungi, mengganti -> ganti
+  }
+  if (startsWith(m, "m")) {
+    char c = after(3);
+    if (c == 'b' || c == 'f' || c == 'p' || c == 'v') {
+      return oneRoot(rest(3));  // membayar -> bayar, memproses -> proses
+    }
+    if (isVowel(c)) {
+      return twoRoots("p" + rest(3), "m" + rest(3));  // memesan -> pesan, memasak -> masak
+    }
+  }
+  if (startsWith(m, "n")) {
+    char c = after(3);
+    if (c == 'c' || c == 'd' || c == 'j' || c == 's' || c == 't' || c == 'z') {
+      return oneRoot(rest(3));  // menjual -> jual, mencari -> cari
+    }
+    if (isVowel(c)) {
+      return twoRoots("t" + rest(3), "n" + rest(3));  // menanya -> tanya, menikah -> nikah
+    }
+  }
+  if (nasal == "me") {
+    char c = after(2);
+    if (c == 'l' || c == 'm' || c == 'n' || c == 'r' || c == 'w' || c == 'y') {
+      return oneRoot(rest(2));  // melihat -> lihat, merusak -> rusak
+    }
+    return {};
+  }
+  // pe-
+  if (startsWith(w, "per") && rootAfterSuffix(rest(3))) {
+    return {rest(3)};  // perbaikan -> baikan
+  }
+  if (!isVowel(after(2)) && confixRoot(w.substr(2))) {
+    return {rest(2)};  // pekerjaan -> kerjaan, pelayanan -> layanan; not pesanan
+  }
+  *pe_or_ke = false;
+  return {};
+}
+
 // The roots a word may have once one prefix is removed; empty when no prefix applies.
 // `first`: the outer prefix (the inner one, after it, can only be per-, ber- or ter-:
 // "diperbaiki", "keterlambatan"); `had_nya`: the word ended in -nya (se-...-nya).
@@ -470,79 +205,17 @@ std::vector<std::string> removePrefix(std::string_view w, bool first, bool had_n
     return {};
   }
   auto rest = [&](std::size_t n) { return std::string(w.substr(n)); };
-  auto one = [&](std::string root) -> std::vector<std::string> {
-    if (rootAfterPrefix(root)) {
-      return {std::move(root)};
-    }
-    return {};
-  };
-  // Nasal recoding with two candidate roots (no dictionary to choose between them).
-  auto two = [&](std::string a, std::string b) -> std::vector<std::string> {
-    std::vector<std::string> out;
-    for (std::string* root : {&a, &b}) {
-      if (rootAfterPrefix(*root)) {
-        out.push_back(std::move(*root));
-      }
-    }
-    return out;
-  };
-  auto after = [&](std::size_t n) { return n < w.size() ? w[n] : '\0'; };
-
+  auto after = [&](std::size_t n) { return letterAt(w, n); };
   for (std::string_view nasal : {"me", "pe"}) {
-    if (!startsWith(w, nasal)) {
-      continue;
+    if (startsWith(w, nasal)) {
+      return removeNasalPrefix(w, nasal, pe_or_ke);
     }
-    *pe_or_ke = nasal == "pe";
-    std::string_view m = w.substr(2);
-    if (startsWith(m, "ny") && isVowel(after(4))) {
-      return one("s" + rest(4));  // menyimpan -> simpan
-    }
-    if (startsWith(m, "ng")) {
-      if (isVowel(after(4))) {
-        return two("k" + rest(4), rest(4));  // mengirim -> kirim, mengambil -> ambil
-      }
-      return one(rest(4));  // menghubungi -> hubungi, mengganti -> ganti
-    }
-    if (startsWith(m, "m")) {
-      char c = after(3);
-      if (c == 'b' || c == 'f' || c == 'p' || c == 'v') {
-        return one(rest(3));  // membayar -> bayar, memproses -> proses
-      }
-      if (isVowel(c)) {
-        return two("p" + rest(3), "m" + rest(3));  // memesan -> pesan, memasak -> masak
-      }
-    }
-    if (startsWith(m, "n")) {
-      char c = after(3);
-      if (c == 'c' || c == 'd' || c == 'j' || c == 's' || c == 't' || c == 'z') {
-        return one(rest(3));  // menjual -> jual, mencari -> cari
-      }
-      if (isVowel(c)) {
-        return two("t" + rest(3), "n" + rest(3));  // menanya -> tanya, menikah -> nikah
-      }
-    }
-    if (nasal == "me") {
-      char c = after(2);
-      if (c == 'l' || c == 'm' || c == 'n' || c == 'r' || c == 'w' || c == 'y') {
-        return one(rest(2));  // melihat -> lihat, merusak -> rusak
-      }
-      return {};
-    }
-    // pe-
-    if (startsWith(w, "per") && rootAfterSuffix(rest(3))) {
-      return {rest(3)};  // perbaikan -> baikan
-    }
-    if (!isVowel(after(2)) && confixRoot(w.substr(2))) {
-      return {rest(2)};  // pekerjaan -> kerjaan, pelayanan -> layanan; not pesanan
-    }
-    *pe_or_ke = false;
-    return {};
   }
   if (startsWith(w, "di")) {
-    return one(rest(2));  // dikirim -> kirim
+    return oneRoot(rest(2));  // dikirim -> kirim
   }
   if (startsWith(w, "ter") || startsWith(w, "ber")) {
-    return one(rest(3));  // terkirim -> kirim, berlaku -> laku
+    return oneRoot(rest(3));  // terkirim -> kirim, berlaku -> laku
   }
   if (startsWith(w, "bekerja")) {
     return {rest(2)};
@@ -556,13 +229,13 @@ std::vector<std::string> removePrefix(std::string_view w, bool first, bool had_n
   }
   // Informal Jakartan: ngirim, ngambil, ngecek, nyari.
   if (startsWith(w, "nge") && !isVowel(after(3))) {
-    return one(rest(3));
+    return oneRoot(rest(3));
   }
   if (startsWith(w, "ng") && isVowel(after(2))) {
-    return two("k" + rest(2), rest(2));
+    return twoRoots("k" + rest(2), rest(2));
   }
   if (startsWith(w, "ny") && isVowel(after(2))) {
-    return two("s" + rest(2), "c" + rest(2));
+    return twoRoots("s" + rest(2), "c" + rest(2));
   }
   return {};
 }
@@ -621,7 +294,7 @@ std::string stemEnglish(std::string w) {
     undouble(w);
     return w;
   }
-  for (std::string_view es : {"sses", "shes", "ches", "xes", "zes"}) {
+  for (std::string_view es : lexicon::kEnglishEsPlurals) {
     if (endsWith(w, es)) {
       w.resize(w.size() - 2);
       return w;
@@ -647,11 +320,11 @@ bool isAscii(std::string_view w) {
 // The standard words for `word` when it is an informal spelling (also with -nya and other
 // endings attached: "ongkirnya"), else nullptr.
 const std::string_view* slangFor(const std::string& word) {
-  const auto& table = slang();
+  const auto& table = lexicon::slang();
   if (auto it = table.find(word); it != table.end()) {
     return &it->second;
   }
-  for (std::string_view suffix : {"nya", "ny", "lah", "kah", "pun", "ku", "mu"}) {
+  for (std::string_view suffix : lexicon::kSlangEndings) {
     if (endsWith(word, suffix) && word.size() > suffix.size() + 1) {
       auto it = table.find(std::string_view(word).substr(0, word.size() - suffix.size()));
       if (it != table.end()) {
@@ -663,7 +336,7 @@ const std::string_view* slangFor(const std::string& word) {
 }
 
 void addWord(const std::string& word, std::vector<std::string>& out) {
-  if (stopWords().contains(word)) {
+  if (lexicon::stopWords().contains(word)) {
     return;
   }
   if (word.size() == 1 && !hasDigit(word)) {
@@ -707,7 +380,7 @@ std::vector<std::string> tokenize(std::string_view text) {
         word += folded;
       }
     } else if (cp >= 0x100 && cp <= 0x17F) {
-      word += kLatinExtendedA[cp - 0x100];
+      word += lexicon::kLatinExtendedA[cp - 0x100];
     } else if (isSeparator(cp)) {
       flush();
     } else {

@@ -5,7 +5,7 @@
 // Steps, per word:
 //   1. lower-case, Latin diacritics removed ("Café" -> "cafe"); words are runs of letters and
 //      digits (any non-ASCII letter counts as a letter; punctuation, symbols and emoji split);
-//   2. informal Indonesian spellings replaced by the standard word (kSlang in analyzer.cpp:
+//   2. informal Indonesian spellings replaced by the standard word (slang() in lexicon.cpp:
 //      "gak" -> "tidak", "brp" -> "berapa", "ongkir" -> "ongkos kirim", "tf" -> "transfer"...),
 //      also when a particle or possessive is attached ("ongkirnya");
 //   3. stop words dropped (Indonesian and English function words, question words that do not

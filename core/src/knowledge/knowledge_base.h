@@ -92,7 +92,7 @@ class KnowledgeBase : public std::enable_shared_from_this<KnowledgeBase> {
   // Bumped when the analyser or chunker changes what they produce, so stores re-index.
   static constexpr int kIndexVersion = 1;
 
-  struct SyncRun;  // one sync in progress (knowledge_base.cpp)
+  struct SyncRun;  // one sync in progress (knowledge_base_sync.cpp)
   struct Vector {
     std::string path;
     std::string title;
