@@ -1,7 +1,7 @@
 // libFuzzer target: the Cloud API channel's webhook parser and signature check — the first
 // code that reads what the internet posts to /webhooks/<channel>. The input is the request
 // body; inputs of odd length are parsed for one business number (foreign changes refused).
-// Seeds: the parser's unit-test fixtures (tests/unit/cloudapi_inbound/fixtures).
+// Seeds: the parser's unit-test fixtures (tests/plugins/channel-cloudapi/inbound/fixtures).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

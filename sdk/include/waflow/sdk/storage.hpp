@@ -4,8 +4,8 @@
 // and the daemon calls. Input and output are JSON objects; every field below is
 // required unless marked optional. Times are Unix milliseconds (integers).
 //
-// Guarantees every implementation gives (tests/storage/conformance checks
-// them against any plugin):
+// Guarantees every implementation gives (the conformance suite in
+// tests/plugins/storage-sqlite checks them against any plugin):
 //  - An operation that writes answers only once its write is durable
 //    (committed and synced), and a batch is all-or-nothing.
 //  - Operations may be called concurrently from many threads; the plugin runs
