@@ -14,8 +14,7 @@ namespace waflow::core::engine {
 
 // ---- statuses and custom events --------------------------------------------------------
 
-void FlowEngine::Impl::startEach(std::shared_ptr<const FlowSet> set,
-                                 std::shared_ptr<ConversationEntry> entry,
+void FlowEngine::Impl::startEach(std::shared_ptr<const FlowSet> set, EntryPtr entry,
                                  std::vector<size_t> flows, size_t at, std::string run_prefix,
                                  Json trigger, Json message, Json globals, std::string request_id,
                                  std::function<void()> done) {
@@ -40,7 +39,7 @@ void FlowEngine::Impl::startEach(std::shared_ptr<const FlowSet> set,
   }
 }
 
-void FlowEngine::Impl::runStatusFlows(const Json& status, std::shared_ptr<ConversationEntry> entry,
+void FlowEngine::Impl::runStatusFlows(const Json& status, EntryPtr entry,
                                       const std::string& request_id, std::function<void()> done) {
   auto set = current();
   std::vector<size_t> flows;
@@ -82,11 +81,11 @@ void FlowEngine::Impl::onStatus(const bus::Event& event, bus::Done done) {
     finished();
     return;
   }
-  withEntry(channel, recipient,
-            [this, status, request_id = event.request_id,
-             finished](std::shared_ptr<ConversationEntry> entry) mutable {
-              runStatusFlows(status, std::move(entry), request_id, std::move(finished));
-            });
+  conversations_.withEntry(
+      channel, recipient,
+      [this, status, request_id = event.request_id, finished](EntryPtr entry) mutable {
+        runStatusFlows(status, std::move(entry), request_id, std::move(finished));
+      });
 }
 
 void FlowEngine::Impl::onAnyEvent(const bus::Event& event, bus::Done done) {
@@ -121,11 +120,12 @@ void FlowEngine::Impl::onAnyEvent(const bus::Event& event, bus::Done done) {
       finished();
       return;
     }
-    withEntry(channel, contact,
-              [this, name = event.type, data, request_id = event.request_id,
-               finished](std::shared_ptr<ConversationEntry> entry) mutable {
-                deliverEvent(name, data, std::move(entry), request_id, std::move(finished));
-              });
+    conversations_.withEntry(channel, contact,
+                             [this, name = event.type, data, request_id = event.request_id,
+                              finished](EntryPtr entry) mutable {
+                               deliverEvent(name, data, std::move(entry), request_id,
+                                            std::move(finished));
+                             });
     return;
   }
   // No conversation: flows triggered by the event run without a contact, and each
@@ -159,31 +159,30 @@ void FlowEngine::Impl::onFlowEvent(const bus::Event& event, bus::Done done) {
     finished();
     return;
   }
-  withEntry(dispatch->channel, dispatch->contact,
-            [this, dispatch, request_id = event.request_id,
-             finished](std::shared_ptr<ConversationEntry> entry) mutable {
-              if (dispatch->kind == "release") {
-                if (entry->state.handoff) {
-                  entry->state.handoff = false;
-                  entry->dirty = true;
-                  publish("conversation.released", entry->key,
-                          {{"channel", entry->channel}, {"contact", entry->contact}, {"by", "api"}},
-                          request_id);
-                }
-                saveState(entry, std::move(finished));
-                return;
-              }
-              if (dispatch->kind == "wait") {
-                // Only the waiting runs: the event's flows ran once, without a contact.
-                Json data = dispatch->data;
-                data["__waits_only"] = true;
-                deliverEvent(dispatch->name, data, std::move(entry), request_id,
-                             std::move(finished));
-                return;
-              }
-              deliverEvent(dispatch->name, dispatch->data, std::move(entry), request_id,
-                           std::move(finished));
-            });
+  conversations_.withEntry(
+      dispatch->channel, dispatch->contact,
+      [this, dispatch, request_id = event.request_id, finished](EntryPtr entry) mutable {
+        if (dispatch->kind == "release") {
+          if (entry->state.handoff) {
+            entry->state.handoff = false;
+            entry->dirty = true;
+            publish("conversation.released", entry->key,
+                    {{"channel", entry->channel}, {"contact", entry->contact}, {"by", "api"}},
+                    request_id);
+          }
+          conversations_.saveState(entry, std::move(finished));
+          return;
+        }
+        if (dispatch->kind == "wait") {
+          // Only the waiting runs: the event's flows ran once, without a contact.
+          Json data = dispatch->data;
+          data["__waits_only"] = true;
+          deliverEvent(dispatch->name, data, std::move(entry), request_id, std::move(finished));
+          return;
+        }
+        deliverEvent(dispatch->name, dispatch->data, std::move(entry), request_id,
+                     std::move(finished));
+      });
 }
 
 namespace {
@@ -193,7 +192,7 @@ namespace {
 // starts waiting while it is delivered (a queued run starting, a run going back to its wait)
 // waits for the next such event instead of taking this one again.
 void resumeWaiting(FlowEngine::Impl& impl, const std::string& name, const Json& data,
-                   const std::shared_ptr<ConversationEntry>& entry, const std::string& request_id,
+                   const EntryPtr& entry, const std::string& request_id,
                    std::vector<std::string> waiting, size_t at, std::function<void()> then) {
   auto set = impl.current();
   for (; at < waiting.size(); ++at) {
@@ -211,8 +210,8 @@ void resumeWaiting(FlowEngine::Impl& impl, const std::string& name, const Json& 
     }
     if (wait->match) {
       lua::RuleContext ctx =
-          impl.baseContext(Json::object(), entry.get(),
-                           {{"event", data}, {"trigger", r->trigger}, {"inputs", r->inputs}});
+          baseRuleContext(Json::object(), entry.get(),
+                          {{"event", data}, {"trigger", r->trigger}, {"inputs", r->inputs}});
       ctx.steps = r->steps;
       lua::CallResult m = impl.lua(set).evaluate(*wait->match, ctx);
       if (!m.ok()) {
@@ -247,8 +246,8 @@ void resumeWaiting(FlowEngine::Impl& impl, const std::string& name, const Json& 
 // 2. Flows triggered by the event start (not for an event already given to flows without a
 // contact, `waits_only`).
 void startEventFlows(FlowEngine::Impl& impl, const std::string& name, const Json& data,
-                     std::shared_ptr<ConversationEntry> entry, const std::string& request_id,
-                     bool waits_only, std::function<void()> done) {
+                     EntryPtr entry, const std::string& request_id, bool waits_only,
+                     std::function<void()> done) {
   if (waits_only) {
     done();
     return;
@@ -286,8 +285,7 @@ void startEventFlows(FlowEngine::Impl& impl, const std::string& name, const Json
 
 }  // namespace
 
-void FlowEngine::Impl::deliverEvent(const std::string& name, const Json& data_in,
-                                    std::shared_ptr<ConversationEntry> entry,
+void FlowEngine::Impl::deliverEvent(const std::string& name, const Json& data_in, EntryPtr entry,
                                     const std::string& request_id, std::function<void()> done) {
   Json data = data_in;
   bool waits_only = data.is_object() && data.value("__waits_only", false);
@@ -317,14 +315,7 @@ void FlowEngine::Impl::deliverEvent(const std::string& name, const Json& data_in
 
 void FlowEngine::Impl::publish(const std::string& type, const std::string& conversation,
                                const Json& payload, const std::string& request_id) {
-  bus::Event ev;
-  ev.type = type;
-  ev.conversation = conversation;
-  ev.payload = payload.dump(-1, ' ', false, Json::error_handler_t::replace);
-  ev.request_id = request_id;
-  if (services_.bus.tryPublish(std::move(ev)) != bus::EventBus::PublishResult::kAccepted) {
-    flowLogger()->error("event {} dropped: the bus is full", type);
-  }
+  engine::publishEvent(services_.bus, type, conversation, payload, request_id);
 }
 
 }  // namespace waflow::core::engine

@@ -29,14 +29,12 @@ void FlowEngine::Impl::onJob(const bus::Event& event, bus::Done done) {
     handleJob(*job, nullptr, std::move(finished));
     return;
   }
-  withEntry(channel, contact,
-            [this, job, finished](std::shared_ptr<ConversationEntry> entry) mutable {
-              handleJob(*job, std::move(entry), std::move(finished));
-            });
+  conversations_.withEntry(channel, contact, [this, job, finished](EntryPtr entry) mutable {
+    handleJob(*job, std::move(entry), std::move(finished));
+  });
 }
 
-void FlowEngine::Impl::handleJob(Scheduler::Job job, std::shared_ptr<ConversationEntry> entry,
-                                 std::function<void()> done) {
+void FlowEngine::Impl::handleJob(Scheduler::Job job, EntryPtr entry, std::function<void()> done) {
   const std::string id = job.id;
   auto complete = [this, id, done = std::move(done)] {
     scheduler_.complete(id);
@@ -99,14 +97,14 @@ void FlowEngine::Impl::handleJob(Scheduler::Job job, std::shared_ptr<Conversatio
       complete();
       return;
     }
-    updateContact(entry, p.value("values", Json::object()), {}, {},
-                  [complete = std::move(complete), key = entry->key](bool ok, std::string error) {
-                    if (!ok) {
-                      flowLogger()->warn("{}: a classification was not saved to the contact: {}",
-                                         key, error);
-                    }
-                    complete();
-                  });
+    conversations_.updateContact(
+        entry, p.value("values", Json::object()), {}, {},
+        [complete = std::move(complete), key = entry->key](bool ok, std::string error) {
+          if (!ok) {
+            flowLogger()->warn("{}: a classification was not saved to the contact: {}", key, error);
+          }
+          complete();
+        });
     return;
   }
   if (job.kind == "flow.followup") {

@@ -28,27 +28,6 @@ bool hasTag(const Json& contact, const std::string& tag) {
 
 // ---- matching ----------------------------------------------------------------------------
 
-lua::RuleContext FlowEngine::Impl::baseContext(const Json& message, const ConversationEntry* entry,
-                                               const Json& globals) const {
-  lua::RuleContext ctx;
-  ctx.message = message;
-  ctx.contact = entry != nullptr ? entry->contact_json : Json::object();
-  ctx.conversation = conversationJson(entry);
-  ctx.steps = Json::object();
-  ctx.globals = globals;
-  return ctx;
-}
-
-const lua::RuleContext& FlowEngine::Impl::context(Exec& x) const {
-  if (!x.rule_context) {
-    x.rule_context = baseContext(x.message, x.entry.get(), x.globals);
-    x.rule_context->steps = x.run.steps;
-    x.rule_context->globals["trigger"] = x.run.trigger;
-    x.rule_context->globals["inputs"] = x.run.inputs;
-  }
-  return *x.rule_context;
-}
-
 bool FlowEngine::Impl::triggerMatches(const FlowSet& set, size_t fi, size_t ti, const Json& message,
                                       const text::NormalizedText& words,
                                       const ConversationEntry* entry) const {
@@ -141,7 +120,8 @@ bool FlowEngine::Impl::conditionsPass(const std::shared_ptr<const FlowSet>& set,
         pass = pass && entry != nullptr && entry->state.runsOf(conv->in_flow_id) > 0;
       }
     } else if (const auto* l = std::get_if<flow::LuaCondition>(&c.spec)) {
-      lua::CallResult r = lua(set).evaluate(l->expression, baseContext(message, entry, globals));
+      lua::CallResult r =
+          lua(set).evaluate(l->expression, baseRuleContext(message, entry, globals));
       if (!r.ok()) {
         flowLogger()->warn("{}: condition failed, so the flow does not run: {}", f.id,
                            r.error->text());
@@ -155,17 +135,6 @@ bool FlowEngine::Impl::conditionsPass(const std::shared_ptr<const FlowSet>& set,
     }
   }
   return true;
-}
-
-}  // namespace waflow::core::engine
-
-namespace waflow::core::engine {
-
-const text::NormalizedText& FlowEngine::Impl::textWords(Exec& x) const {
-  if (!x.words) {
-    x.words = std::make_shared<const text::NormalizedText>(jsonString(x.message, "text"));
-  }
-  return *x.words;
 }
 
 }  // namespace waflow::core::engine

@@ -2,6 +2,7 @@
 // FlowEngine::Impl.
 #include "delivery/events.h"
 #include "engine/flow_engine_impl.h"
+#include "engine/steps/run_step.h"
 #include "log/log.h"
 #include "storage/storage_client.h"
 #include "time/time_zone.h"
@@ -14,10 +15,9 @@ namespace waflow::core::engine {
 
 // ---- runs ----------------------------------------------------------------------------------
 
-ExecPtr FlowEngine::Impl::newExec(std::shared_ptr<const FlowSet> set,
-                                  std::shared_ptr<ConversationEntry> entry, const flow::Flow& flow,
-                                  std::string run_id, Json trigger, Json message,
-                                  std::string request_id, Json globals,
+ExecPtr FlowEngine::Impl::newExec(std::shared_ptr<const FlowSet> set, EntryPtr entry,
+                                  const flow::Flow& flow, std::string run_id, Json trigger,
+                                  Json message, std::string request_id, Json globals,
                                   std::shared_ptr<const text::NormalizedText> words) {
   auto x = std::make_shared<Exec>();
   x->words = std::move(words);
@@ -34,10 +34,9 @@ ExecPtr FlowEngine::Impl::newExec(std::shared_ptr<const FlowSet> set,
   return x;
 }
 
-bool FlowEngine::Impl::startRun(std::shared_ptr<const FlowSet> set,
-                                std::shared_ptr<ConversationEntry> entry, const flow::Flow& flow,
-                                std::string run_id, Json trigger, Json message,
-                                std::string request_id, Json globals,
+bool FlowEngine::Impl::startRun(std::shared_ptr<const FlowSet> set, EntryPtr entry,
+                                const flow::Flow& flow, std::string run_id, Json trigger,
+                                Json message, std::string request_id, Json globals,
                                 std::function<void()> finished,
                                 std::shared_ptr<const text::NormalizedText> words) {
   if (entry != nullptr) {
@@ -68,7 +67,7 @@ bool FlowEngine::Impl::startRun(std::shared_ptr<const FlowSet> set,
           }
           state.queued.push_back(QueuedRun{run_id, flow.id, trigger, message});
           entry->dirty = true;
-          saveState(entry, std::move(finished));
+          conversations_.saveState(entry, std::move(finished));
           return true;
         }
         case flow::Mode::kParallel:
@@ -91,9 +90,8 @@ bool FlowEngine::Impl::startRun(std::shared_ptr<const FlowSet> set,
   return true;
 }
 
-void FlowEngine::Impl::resumeRun(std::shared_ptr<ConversationEntry> entry,
-                                 const std::string& run_id, Json message, std::string request_id,
-                                 std::function<void(ExecPtr)> prepare,
+void FlowEngine::Impl::resumeRun(EntryPtr entry, const std::string& run_id, Json message,
+                                 std::string request_id, std::function<void(ExecPtr)> prepare,
                                  std::function<void()> finished) {
   FlowRun* stored = entry->state.findRun(run_id);
   if (stored == nullptr) {
@@ -107,7 +105,7 @@ void FlowEngine::Impl::resumeRun(std::shared_ptr<ConversationEntry> entry,
                        entry->key, run_id, stored->flow);
     entry->state.removeRun(run_id);
     entry->dirty = true;
-    saveState(entry, std::move(finished));
+    conversations_.saveState(entry, std::move(finished));
     return;
   }
   auto x = std::make_shared<Exec>();
@@ -155,7 +153,7 @@ void FlowEngine::Impl::next(ExecPtr x) {
         static const lua::RuleContext kNoContext;
         bool reads_context = x->set->context_free.count(&*step.if_expression) == 0;
         lua::CallResult r =
-            lua(x->set).evaluate(*step.if_expression, reads_context ? context(*x) : kNoContext);
+            lua(x->set).evaluate(*step.if_expression, reads_context ? ruleContext(*x) : kNoContext);
         if (!r.ok()) {
           stepFailed(x, r.error->text());
           return;
@@ -174,7 +172,7 @@ void FlowEngine::Impl::next(ExecPtr x) {
       x->in_step = true;
       x->pending.reset();
     }
-    runStep(x, step, [this, x](StepOutcome o) {
+    steps::runStep(steps_, x, step, [this, x](StepOutcome o) {
       {
         std::lock_guard lock(x->step_mutex);
         if (x->in_step) {
@@ -368,7 +366,7 @@ void FlowEngine::Impl::finishTurn(ExecPtr x) {
   }
   if (x->entry != nullptr && x->entry->dirty) {
     x->entry->dirty = false;
-    saveState(x->entry, std::move(finished));
+    conversations_.saveState(x->entry, std::move(finished));
     return;
   }
   finished();

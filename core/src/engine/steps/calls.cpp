@@ -1,44 +1,37 @@
 // The steps that reach outside the flow: http (a request to an allowed host), emit (an event on
 // the bus) and lua (a function of scripts/).
-#include "delivery/events.h"
-#include "engine/flow_engine_impl.h"
-#include "engine/reply_message.h"
-#include "flow/answer/answer.h"
-#include "flow/spintax.h"
+#include "engine/steps/runners.h"
+
+#include "engine/basics.h"
 #include "json/bounded_parse.h"
-#include "log/log.h"
-#include "storage/storage_client.h"
-#include "time/time_zone.h"
+#include "text/normalize.h"
 
 #include <fmt/format.h>
 
-#include <random>
-#include <tuple>
+namespace waflow::core::engine::steps {
 
-namespace waflow::core::engine {
-
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::HttpStep& h,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::HttpStep& h,
+         StepDone done) {
   const int line = step.pos.line;
   ClientRequest req;
   req.method = h.method;
-  if (auto e = render(x, h.url, false, req.url)) {
+  if (auto e = ctx.render(x, h.url, false, req.url)) {
     return done(StepOutcome::failed(*e));
   }
   for (const auto& [name, value] : h.headers) {
     std::string v;
-    if (auto e = render(x, value, false, v)) {
+    if (auto e = ctx.render(x, value, false, v)) {
       return done(StepOutcome::failed(*e));
     }
     req.headers.emplace_back(name, std::move(v));
   }
   if (!h.body_text.empty()) {
-    if (auto e = render(x, h.body_text, false, req.body)) {
+    if (auto e = ctx.render(x, h.body_text, false, req.body)) {
       return done(StepOutcome::failed(*e));
     }
   } else if (!h.body.is_null()) {
     Json body;
-    if (auto e = renderValue(x, line, h.body, body)) {
+    if (auto e = ctx.renderValue(x, line, h.body, body)) {
       return done(StepOutcome::failed(*e));
     }
     req.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -55,7 +48,7 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::HttpSt
   }
   std::string method = req.method;
   std::string url = req.url.substr(0, req.url.find('?'));
-  services_.http.send(std::move(req), [done, method, url](ClientResponse r) {
+  ctx.http().send(std::move(req), [done, method, url](ClientResponse r) {
     if (!r.ok()) {
       return done(StepOutcome::failed(r.error_message.empty() ? std::string(toString(r.error))
                                                               : r.error_message));
@@ -78,11 +71,11 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::HttpSt
   return;
 }
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::EmitStep& em,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::EmitStep& em,
+         StepDone done) {
   const int line = step.pos.line;
   Json data;
-  if (auto e = renderValue(x, line, em.data, data)) {
+  if (auto e = ctx.renderValue(x, line, em.data, data)) {
     return done(StepOutcome::failed(*e));
   }
   if (!data.is_object()) {
@@ -93,15 +86,15 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::EmitSt
     data.emplace("contact", x->entry->contact);
   }
   data.emplace("flow", x->flow->id);
-  publish(em.event, x->entry ? x->entry->key : "", data, x->request_id);
+  ctx.publish(em.event, x->entry ? x->entry->key : "", data, x->request_id);
   return done(StepOutcome::next(data));
 }
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::LuaStep& l,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::LuaStep& l,
+         StepDone done) {
   const int line = step.pos.line;
   Json args;
-  if (auto e = renderValue(x, line, l.args, args)) {
+  if (auto e = ctx.renderValue(x, line, l.args, args)) {
     return done(StepOutcome::failed(*e));
   }
   Json list = Json::array();
@@ -110,17 +103,17 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::LuaSte
   } else if (!(args.is_object() && args.empty()) && !args.is_null()) {
     list.push_back(args);  // a mapping arrives as one table: function f(args) ... args.x
   }
-  lua::CallResult r = lua(x->set).call(l.function, list, context(*x));
+  lua::CallResult r = ctx.lua(x->set).call(l.function, list, ruleContext(*x));
   if (!r.ok()) {
     return done(StepOutcome::failed(r.error->text()));
   }
   if (r.contact.empty() || x->entry == nullptr) {
     return done(StepOutcome::next(std::move(r.value)));
   }
-  return updateContact(x->entry, r.contact.set, r.contact.tags_added, r.contact.tags_removed,
-                       [done, value = r.value](bool ok, std::string error) {
-                         done(ok ? StepOutcome::next(value) : StepOutcome::failed(error));
-                       });
+  return ctx.updateContact(x->entry, r.contact.set, r.contact.tags_added, r.contact.tags_removed,
+                           [done, value = r.value](bool ok, std::string error) {
+                             done(ok ? StepOutcome::next(value) : StepOutcome::failed(error));
+                           });
 }
 
-}  // namespace waflow::core::engine
+}  // namespace waflow::core::engine::steps

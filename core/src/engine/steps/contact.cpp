@@ -1,53 +1,15 @@
 // The contact steps: set attributes, tag and untag, hand the conversation to a human and take
 // it back (release).
-#include "delivery/events.h"
-#include "engine/flow_engine_impl.h"
-#include "engine/reply_message.h"
-#include "flow/answer/answer.h"
-#include "flow/spintax.h"
-#include "json/bounded_parse.h"
-#include "log/log.h"
-#include "storage/storage_client.h"
-#include "time/time_zone.h"
+#include "engine/steps/runners.h"
 
-#include <fmt/format.h>
+#include "engine/flow_lua.h"
 
-#include <random>
-#include <tuple>
+namespace waflow::core::engine::steps {
 
-namespace waflow::core::engine {
+namespace {
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::SetStep& s,
-                           StepDone done) {
-  const int line = step.pos.line;
-  if (!needsContact(x, step, done)) {
-    return;
-  }
-  Json values = Json::object();
-  for (const auto& a : s.values) {
-    Json v;
-    if (auto e = renderValue(x, line, a.value, v)) {
-      return done(StepOutcome::failed(*e));
-    }
-    values[a.attribute] = std::move(v);
-  }
-  return updateContact(x->entry, values, {}, {}, [done, values](bool ok, std::string error) {
-    done(ok ? StepOutcome::next(values) : StepOutcome::failed(error));
-  });
-}
-
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::TagStep& t,
-                           StepDone done) {
-  changeTags(std::move(x), step, t.tags, true, std::move(done));
-}
-
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::UntagStep& u,
-                           StepDone done) {
-  changeTags(std::move(x), step, u.tags, false, std::move(done));
-}
-
-void FlowEngine::Impl::changeTags(ExecPtr x, const flow::Step& step,
-                                  const std::vector<std::string>& raw, bool adding, StepDone done) {
+void changeTags(StepContext& ctx, ExecPtr x, const flow::Step& step,
+                const std::vector<std::string>& raw, bool adding, StepDone done) {
   const int line = step.pos.line;
   if (!needsContact(x, step, done)) {
     return;
@@ -55,7 +17,7 @@ void FlowEngine::Impl::changeTags(ExecPtr x, const flow::Step& step,
   std::vector<std::string> tags;
   for (const auto& t : raw) {
     Json v;
-    if (auto e = renderValue(x, line, t, v)) {
+    if (auto e = ctx.renderValue(x, line, t, v)) {
       return done(StepOutcome::failed(*e));
     }
     std::string tag = FlowLua::toText(v);
@@ -65,44 +27,75 @@ void FlowEngine::Impl::changeTags(ExecPtr x, const flow::Step& step,
     tags.push_back(std::move(tag));
   }
   std::vector<std::string> none;
-  return updateContact(x->entry, adding ? Json::object() : Json::object(), adding ? tags : none,
-                       adding ? none : tags, [done, tags](bool ok, std::string error) {
-                         done(ok ? StepOutcome::next(tags) : StepOutcome::failed(error));
-                       });
+  return ctx.updateContact(x->entry, adding ? Json::object() : Json::object(), adding ? tags : none,
+                           adding ? none : tags, [done, tags](bool ok, std::string error) {
+                             done(ok ? StepOutcome::next(tags) : StepOutcome::failed(error));
+                           });
 }
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::HandoffStep& h,
-                           StepDone done) {
+}  // namespace
+
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::SetStep& s,
+         StepDone done) {
+  const int line = step.pos.line;
+  if (!needsContact(x, step, done)) {
+    return;
+  }
+  Json values = Json::object();
+  for (const auto& a : s.values) {
+    Json v;
+    if (auto e = ctx.renderValue(x, line, a.value, v)) {
+      return done(StepOutcome::failed(*e));
+    }
+    values[a.attribute] = std::move(v);
+  }
+  return ctx.updateContact(x->entry, values, {}, {}, [done, values](bool ok, std::string error) {
+    done(ok ? StepOutcome::next(values) : StepOutcome::failed(error));
+  });
+}
+
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::TagStep& t,
+         StepDone done) {
+  changeTags(ctx, std::move(x), step, t.tags, true, std::move(done));
+}
+
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::UntagStep& u,
+         StepDone done) {
+  changeTags(ctx, std::move(x), step, u.tags, false, std::move(done));
+}
+
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::HandoffStep& h,
+         StepDone done) {
   if (!needsContact(x, step, done)) {
     return;
   }
   std::string note;
-  if (auto e = render(x, h.note, false, note)) {
+  if (auto e = ctx.render(x, h.note, false, note)) {
     return done(StepOutcome::failed(*e));
   }
-  handOff(x, note, h.team, h.release_after_ms);
+  ctx.handOff(x, note, h.team, h.release_after_ms);
   return done(StepOutcome::next({{"note", note}, {"team", h.team}}));
 }
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::ReleaseStep& rel,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::ReleaseStep& rel,
+         StepDone done) {
   if (!needsContact(x, step, done)) {
     return;
   }
   std::string note;
-  if (auto e = render(x, rel.note, false, note)) {
+  if (auto e = ctx.render(x, rel.note, false, note)) {
     return done(StepOutcome::failed(*e));
   }
   x->entry->state.handoff = false;
   x->entry->dirty = true;
-  publish("conversation.released", x->entry->key,
-          {{"channel", x->entry->channel},
-           {"contact", x->entry->contact},
-           {"note", note},
-           {"by", "flow"},
-           {"flow", x->flow->id}},
-          x->request_id);
+  ctx.publish("conversation.released", x->entry->key,
+              {{"channel", x->entry->channel},
+               {"contact", x->entry->contact},
+               {"note", note},
+               {"by", "flow"},
+               {"flow", x->flow->id}},
+              x->request_id);
   return done(StepOutcome::next({{"note", note}}));
 }
 
-}  // namespace waflow::core::engine
+}  // namespace waflow::core::engine::steps

@@ -1,23 +1,10 @@
 // The control steps: call another flow and come back, goto another flow, stop the run.
-#include "delivery/events.h"
-#include "engine/flow_engine_impl.h"
-#include "engine/reply_message.h"
-#include "flow/answer/answer.h"
-#include "flow/spintax.h"
-#include "json/bounded_parse.h"
-#include "log/log.h"
-#include "storage/storage_client.h"
-#include "time/time_zone.h"
+#include "engine/steps/runners.h"
 
-#include <fmt/format.h>
+namespace waflow::core::engine::steps {
 
-#include <random>
-#include <tuple>
-
-namespace waflow::core::engine {
-
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::CallStep& c,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::CallStep& c,
+         StepDone done) {
   const int line = step.pos.line;
   const flow::Flow* target = x->set->find(c.flow);
   if (target == nullptr) {
@@ -27,7 +14,7 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::CallSt
     return done(StepOutcome::failed("flows call each other more than 16 deep"));
   }
   Json inputs;
-  if (auto e = renderValue(x, line, c.with, inputs)) {
+  if (auto e = ctx.renderValue(x, line, c.with, inputs)) {
     return done(StepOutcome::failed(*e));
   }
   x->run.calls.push_back(
@@ -37,12 +24,10 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::CallSt
   x->run.step = 0;
   x->run.steps = Json::object();
   x->run.inputs = inputs.is_object() ? inputs : Json::object();
-  StepOutcome o;
-  o.control = StepOutcome::Control::kJumped;
-  return done(std::move(o));
+  return done(StepOutcome::jumped());
 }
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step&, const flow::GotoStep& g, StepDone done) {
+void run(StepContext&, ExecPtr x, const flow::Step&, const flow::GotoStep& g, StepDone done) {
   const flow::Flow* target = x->set->find(g.flow);
   if (target == nullptr) {
     return done(StepOutcome::failed("there is no flow '" + g.flow + "'"));
@@ -53,16 +38,14 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step&, const flow::GotoStep& g
   x->run.steps = Json::object();
   x->run.inputs = Json::object();
   x->run.calls.clear();
-  StepOutcome o;
-  o.control = StepOutcome::Control::kJumped;
-  return done(std::move(o));
+  return done(StepOutcome::jumped());
 }
 
-void FlowEngine::Impl::run(ExecPtr, const flow::Step&, const flow::StopStep& st, StepDone done) {
+void run(StepContext&, ExecPtr, const flow::Step&, const flow::StopStep& st, StepDone done) {
   StepOutcome o;
   o.control = StepOutcome::Control::kStop;
   o.stop_reason = st.reason;
   return done(std::move(o));
 }
 
-}  // namespace waflow::core::engine
+}  // namespace waflow::core::engine::steps

@@ -1,87 +1,84 @@
 // The messaging steps: reply (text, media, buttons, lists, templates) and ask (a question whose
 // answer the run waits for, checked by answer()).
-#include "delivery/events.h"
-#include "engine/flow_engine_impl.h"
+#include "engine/steps/run_step.h"
+#include "engine/steps/runners.h"
+
+#include "engine/basics.h"
 #include "engine/reply_message.h"
 #include "flow/answer/answer.h"
-#include "flow/spintax.h"
-#include "json/bounded_parse.h"
-#include "log/log.h"
-#include "storage/storage_client.h"
 #include "time/time_zone.h"
 
 #include <fmt/format.h>
 
-#include <random>
 #include <tuple>
 
-namespace waflow::core::engine {
+namespace waflow::core::engine::steps {
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step&, const flow::ReplyStep& r, StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step&, const flow::ReplyStep& r, StepDone done) {
   auto sent = [done](bool ok, std::string id) {
     done(ok ? StepOutcome::next({{"id", id}}) : StepOutcome::failed(id));
   };
   if (auto fixed = x->set->fixed_replies.find(&r); fixed != x->set->fixed_replies.end()) {
     const OutgoingReply& m = fixed->second;  // built when the flows loaded
-    return send(x, m.type, m.text, m.payload_json, sent);
+    return ctx.send(x, m.type, m.text, m.payload_json, sent);
   }
   ReplyTexts t;
   for (const auto& [from, to, spin] :
        {std::tuple{&r.text, &t.text, true}, std::tuple{&r.header, &t.header, true},
         std::tuple{&r.footer, &t.footer, true}}) {
-    if (auto e = render(x, *from, spin, *to)) {
+    if (auto e = ctx.render(x, *from, spin, *to)) {
       return done(StepOutcome::failed(*e));
     }
   }
   if (r.media) {
-    if (auto e = render(x, r.media->url, false, t.url)) {
+    if (auto e = ctx.render(x, r.media->url, false, t.url)) {
       return done(StepOutcome::failed(*e));
     }
-    if (auto e = render(x, r.media->caption, true, t.caption)) {
+    if (auto e = ctx.render(x, r.media->caption, true, t.caption)) {
       return done(StepOutcome::failed(*e));
     }
   }
   if (r.template_message) {
     for (const auto& p : r.template_message->params) {
-      if (auto e = render(x, p, false, t.params.emplace_back())) {
+      if (auto e = ctx.render(x, p, false, t.params.emplace_back())) {
         return done(StepOutcome::failed(*e));
       }
     }
   }
   OutgoingReply m = buildReply(r, t);
-  return send(x, std::move(m.type), std::move(m.text), std::move(m.payload_json), sent);
+  return ctx.send(x, std::move(m.type), std::move(m.text), std::move(m.payload_json), sent);
 }
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::AskStep& a,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::AskStep& a,
+         StepDone done) {
   if (!needsContact(x, step, done)) {
     return;
   }
   std::string question;
-  if (auto e = render(x, a.question, true, question)) {
+  if (auto e = ctx.render(x, a.question, true, question)) {
     return done(StepOutcome::failed(*e));
   }
   x->run.waiting = "ask";
   x->run.attempts = 0;
-  auto asked = [this, x, step_ptr = &step, done](bool ok, std::string id) {
+  auto asked = [&ctx, x, step_ptr = &step, done](bool ok, std::string id) {
     if (!ok) {
       x->run.waiting.clear();
       return done(StepOutcome::failed(id));
     }
-    scheduleWaitTimeout(x, *step_ptr, done);
+    ctx.scheduleWaitTimeout(x, *step_ptr, done);
   };
   if (!a.buttons.empty()) {
     flow::ReplyStep r;
     r.buttons = a.buttons;
-    return send(x, "interactive", question,
-                interactivePayload(r, question, "", "")
-                    .dump(-1, ' ', false, Json::error_handler_t::replace),
-                asked);
+    return ctx.send(x, "interactive", question,
+                    interactivePayload(r, question, "", "")
+                        .dump(-1, ' ', false, Json::error_handler_t::replace),
+                    asked);
   }
-  return send(x, "text", question, "", asked);
+  return ctx.send(x, "text", question, "", asked);
 }
 
-void FlowEngine::Impl::answer(ExecPtr x, StepDone done) {
+void answer(StepContext& ctx, ExecPtr x, StepDone done) {
   const flow::Step& step = x->flow->steps[x->run.step];
   const auto* a = std::get_if<flow::AskStep>(&step.spec);
   if (a == nullptr) {
@@ -98,9 +95,9 @@ void FlowEngine::Impl::answer(ExecPtr x, StepDone done) {
     }
   }
   if (output.is_null() && a->validate == flow::AnswerKind::kLua && a->rule) {
-    lua::RuleContext ctx = context(*x);
-    ctx.globals["answer"] = text;
-    lua::CallResult r = lua(x->set).evaluate(*a->rule, ctx);
+    lua::RuleContext rules = ruleContext(*x);
+    rules.globals["answer"] = text;
+    lua::CallResult r = ctx.lua(x->set).evaluate(*a->rule, rules);
     if (!r.ok()) {
       return done(StepOutcome::failed(r.error->text()));
     }
@@ -112,7 +109,7 @@ void FlowEngine::Impl::answer(ExecPtr x, StepDone done) {
   } else if (output.is_null()) {
     flow::AnswerRules rules = flow::AnswerRules::fromStep(*a);
     std::string error;
-    const time::TimeZone* zone = time::TimeZone::locate(config_.flows.time_zone, &error);
+    const time::TimeZone* zone = time::TimeZone::locate(ctx.flowsConfig().time_zone, &error);
     time::LocalTime today = zone != nullptr ? zone->toLocal(flowNowMs() / 1000) : time::LocalTime{};
     flow::AnswerCheck check = flow::checkAnswer(
         rules, text,
@@ -125,7 +122,7 @@ void FlowEngine::Impl::answer(ExecPtr x, StepDone done) {
     }
   }
   if (!output.is_null()) {
-    scheduler_.cancel({fmt::format("timeout:{}:{}", x->run.id, x->run.token)}, [](bool) {});
+    ctx.scheduler().cancel({fmt::format("timeout:{}:{}", x->run.id, x->run.token)}, [](bool) {});
     x->run.waiting.clear();
     x->run.token.clear();
     x->run.attempts = 0;
@@ -133,14 +130,15 @@ void FlowEngine::Impl::answer(ExecPtr x, StepDone done) {
       return done(StepOutcome::next(std::move(output)));
     }
     Json set = {{a->save_as, output["answer"]}};
-    return updateContact(x->entry, set, {}, {}, [done, output](bool ok, std::string error) mutable {
-      done(ok ? StepOutcome::next(std::move(output)) : StepOutcome::failed(error));
-    });
+    return ctx.updateContact(
+        x->entry, set, {}, {}, [done, output](bool ok, std::string error) mutable {
+          done(ok ? StepOutcome::next(std::move(output)) : StepOutcome::failed(error));
+        });
   }
   ++x->run.attempts;
   if (x->run.attempts > a->retries) {
     x->run.waiting.clear();
-    scheduler_.cancel({fmt::format("timeout:{}:{}", x->run.id, x->run.token)}, [](bool) {});
+    ctx.scheduler().cancel({fmt::format("timeout:{}:{}", x->run.id, x->run.token)}, [](bool) {});
     // An optional question never swallows the customer's next message.
     x->not_an_answer = a->retries == 0;
     return done(StepOutcome::failed(fmt::format("no valid answer after {} tries (last: '{}', {})",
@@ -148,26 +146,24 @@ void FlowEngine::Impl::answer(ExecPtr x, StepDone done) {
   }
   std::string again;
   const flow::Text& reask = a->reask.empty() ? a->question : a->reask;
-  if (auto e = render(x, reask, true, again)) {
+  if (auto e = ctx.render(x, reask, true, again)) {
     return done(StepOutcome::failed(*e));
   }
   auto resend = [x, done](bool ok, std::string id) {
     if (!ok) {
       return done(StepOutcome::failed(id));
     }
-    StepOutcome o;
-    o.control = StepOutcome::Control::kSuspend;  // same wait, same deadline
-    done(std::move(o));
+    done(StepOutcome::suspended());  // same wait, same deadline
   };
   if (!a->buttons.empty()) {
     flow::ReplyStep r;
     r.buttons = a->buttons;
-    return send(
+    return ctx.send(
         x, "interactive", again,
         interactivePayload(r, again, "", "").dump(-1, ' ', false, Json::error_handler_t::replace),
         resend);
   }
-  send(x, "text", again, "", resend);
+  ctx.send(x, "text", again, "", resend);
 }
 
-}  // namespace waflow::core::engine
+}  // namespace waflow::core::engine::steps

@@ -1,62 +1,35 @@
 // The timing steps: delay the run, wait for an event, schedule a flow for later.
-#include "delivery/events.h"
-#include "engine/flow_engine_impl.h"
-#include "engine/reply_message.h"
-#include "flow/answer/answer.h"
-#include "flow/spintax.h"
-#include "json/bounded_parse.h"
-#include "log/log.h"
-#include "storage/storage_client.h"
+#include "engine/steps/runners.h"
+
+#include "engine/basics.h"
 #include "time/civil_time.h"
 #include "time/time_check.h"
 #include "time/time_zone.h"
 
 #include <fmt/format.h>
 
-#include <random>
-#include <tuple>
+namespace waflow::core::engine::steps {
 
-namespace waflow::core::engine {
-
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::DelayStep& d,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::DelayStep& d,
+         StepDone done) {
   if (!needsContact(x, step, done)) {
     return;
   }
-  x->run.waiting = "delay";
-  x->run.token = newToken();
-  Scheduler::Job j;
-  j.id = fmt::format("resume:{}:{}", x->run.id, x->run.token);
-  j.kind = "run.resume";
-  j.due_at = flowNowMs() + d.duration_ms;
-  j.conversation = x->entry->key;
-  j.payload = {{"run_id", x->run.id},
-               {"token", x->run.token},
-               {"channel", x->entry->channel},
-               {"contact", x->entry->contact}};
-  return scheduler_.add({std::move(j)}, false, [x, done](bool stored) {
-    if (!stored) {
-      x->run.waiting.clear();
-      return done(StepOutcome::failed("the delay could not be stored"));
-    }
-    StepOutcome o;
-    o.control = StepOutcome::Control::kSuspend;
-    done(std::move(o));
-  });
+  ctx.scheduleResume(x, "delay", flowNowMs() + d.duration_ms, "delay", std::move(done));
 }
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::WaitStep& w,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::WaitStep& w,
+         StepDone done) {
   if (!needsContact(x, step, done)) {
     return;
   }
   x->run.waiting = "wait";
   x->run.wait_event = w.event;
-  return scheduleWaitTimeout(x, step, done);
+  return ctx.scheduleWaitTimeout(x, step, done);
 }
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::ScheduleStep& sc,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::ScheduleStep& sc,
+         StepDone done) {
   if (!needsContact(x, step, done)) {
     return;
   }
@@ -65,7 +38,7 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::Schedu
     due = flowNowMs() + *sc.after_ms;
   } else {
     std::string at;
-    if (auto e = render(x, sc.at, false, at)) {
+    if (auto e = ctx.render(x, sc.at, false, at)) {
       return done(StepOutcome::failed(*e));
     }
     auto civil = time::parseDateTime(at);
@@ -75,7 +48,7 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::Schedu
     }
     std::string error;
     const time::TimeZone* zone =
-        time::TimeZone::locate(sc.tz.empty() ? config_.flows.time_zone : sc.tz, &error);
+        time::TimeZone::locate(sc.tz.empty() ? ctx.flowsConfig().time_zone : sc.tz, &error);
     if (zone == nullptr) {
       return done(StepOutcome::failed(error));
     }
@@ -87,7 +60,7 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::Schedu
   Json payload = {{"channel", x->entry->channel}, {"contact", x->entry->contact}};
   if (!sc.reply.empty()) {
     std::string text;
-    if (auto e = render(x, sc.reply, true, text)) {
+    if (auto e = ctx.render(x, sc.reply, true, text)) {
       return done(StepOutcome::failed(*e));
     }
     payload["text"] = text;
@@ -106,10 +79,10 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::Schedu
     x->entry->cancellable_jobs = true;
   }
   std::string id = j.id;
-  return scheduler_.add({std::move(j)}, false, [done, id, due](bool stored) {
+  return ctx.scheduler().add({std::move(j)}, false, [done, id, due](bool stored) {
     done(stored ? StepOutcome::next({{"job", id}, {"due_at", due}})
                 : StepOutcome::failed("the follow-up could not be stored"));
   });
 }
 
-}  // namespace waflow::core::engine
+}  // namespace waflow::core::engine::steps

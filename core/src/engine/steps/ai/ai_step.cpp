@@ -1,19 +1,22 @@
 // The ai step: a burst of messages gathered into one question (debounce), the typing indicator,
 // knowledge passages, the provider's answer with tool calls and the step's fallbacks, and the
 // hand-off to a human.
-#include "engine/flow_engine_impl.h"
+#include "engine/steps/run_step.h"
+#include "engine/steps/runners.h"
 
+#include "engine/basics.h"
 #include "engine/steps/ai/classify_fields.h"
+#include "engine/steps/ai/memory.h"
 #include "json/bounded_parse.h"
-#include "knowledge/knowledge_base.h"
-#include "knowledge/sources.h"
-#include "storage/storage_client.h"
 #include "text/ascii.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <atomic>
 #include <set>
 
-namespace waflow::core::engine {
+namespace waflow::core::engine::steps {
 
 namespace {
 
@@ -39,58 +42,34 @@ std::string burstText(const Json& gathered) {
   return text;
 }
 
+// An ai step between its reads (memory, recall, knowledge) and its answer.
+struct AiStepState {
+  const flow::Step* step = nullptr;
+  const flow::AiStep* spec = nullptr;
+  std::string prompt, system, recalled;
+  std::set<std::string> exclude;  // message ids already in the prompt
+  Json history = Json::array();
+  Json passages = Json::array();
+  Json tools_used = Json::array();  // {name, arguments, result} of each tool call
+  std::shared_ptr<AiCall> call;
+  StepDone done;
+};
+using StatePtr = std::shared_ptr<AiStepState>;
+
+void askAi(StepContext& ctx, ExecPtr x, StatePtr state);
+// One request of the answer; when the AI calls tools, they run and the next round asks again.
+void askAiRound(StepContext& ctx, ExecPtr x, StatePtr state, int round);
+void aiFallback(StepContext& ctx, ExecPtr x, StatePtr state, const std::string& why);
+
 }  // namespace
-
-void FlowEngine::Impl::showTyping(const ExecPtr& x) {
-  const std::string message_id = jsonString(x->message, "id");
-  if (x->entry == nullptr || message_id.empty()) {
-    return;
-  }
-  auto it = services_.channels.find(x->entry->channel);
-  if (it == services_.channels.end()) {
-    return;
-  }
-  waflow::OutboundMessage m;
-  m.to = x->entry->contact;
-  m.type = "typing";
-  m.reply_to = message_id;
-  m.payload_json = Json{{"message_id", message_id}}.dump();
-  // Best effort: the indicator is a courtesy, the answer does not wait for it.
-  it->second->send(m, [where = x->entry->key](plugin::CallOutcome o) {
-    if (!o.ok()) {
-      flowLogger()->debug("{}: no typing indicator: {}", where, o.error);
-    }
-  });
-}
-
-void FlowEngine::Impl::handOff(const ExecPtr& x, const std::string& note, const std::string& team,
-                               int64_t release_after_ms) {
-  auto& state = x->entry->state;
-  if (release_after_ms <= 0) {
-    release_after_ms = config_.flows.handoff_release_after.count();
-  }
-  state.handoff = true;
-  state.handoff_team = team;
-  state.handoff_at = flowNowMs();
-  state.handoff_until = release_after_ms > 0 ? state.handoff_at + release_after_ms : 0;
-  x->entry->dirty = true;
-  Json event = {{"channel", x->entry->channel},
-                {"contact", x->entry->contact},
-                {"name", jsonString(x->entry->contact_json, "name")},
-                {"note", note},
-                {"team", team},
-                {"flow", x->flow->id}};
-  if (state.handoff_until > 0) {
-    event["release_at"] = state.handoff_until;
-  }
-  publish("conversation.handoff", x->entry->key, event, x->request_id);
-  flowLogger()->info("{}: handed to a human{} by flow '{}'", x->entry->key,
-                     team.empty() ? "" : " (team " + team + ")", x->flow->id);
-}
 
 // ---- debounce -----------------------------------------------------------------------------
 
-void FlowEngine::Impl::gatherUntilQuiet(ExecPtr x, int64_t quiet_ms, StepDone done) {
+namespace {
+
+// Adds the message to the burst and (re)starts the quiet wait: the ai step answers once the
+// customer has been quiet for `quiet_ms`.
+void gatherUntilQuiet(StepContext& ctx, ExecPtr x, int64_t quiet_ms, StepDone done) {
   // A message handled again after a crash (its inbox entry was not marked done yet) is
   // already in the burst.
   const std::string id = jsonString(x->message, "id");
@@ -100,45 +79,28 @@ void FlowEngine::Impl::gatherUntilQuiet(ExecPtr x, int64_t quiet_ms, StepDone do
     x->run.gathered.push_back(x->message);
   }
   if (!x->run.token.empty()) {
-    scheduler_.cancel({fmt::format("resume:{}:{}", x->run.id, x->run.token)}, [](bool) {});
+    ctx.scheduler().cancel({fmt::format("resume:{}:{}", x->run.id, x->run.token)}, [](bool) {});
   }
-  x->run.waiting = "gather";
-  x->run.token = newToken();
-  Scheduler::Job j;
-  j.id = fmt::format("resume:{}:{}", x->run.id, x->run.token);
-  j.kind = "run.resume";
-  j.due_at = flowNowMs() + quiet_ms;
-  j.conversation = x->entry->key;
-  j.payload = {{"run_id", x->run.id},
-               {"token", x->run.token},
-               {"channel", x->entry->channel},
-               {"contact", x->entry->contact}};
-  scheduler_.add({std::move(j)}, false, [x, done = std::move(done)](bool stored) {
-    if (!stored) {
-      x->run.waiting.clear();
-      return done(StepOutcome::failed("the debounce wait could not be stored"));
-    }
-    StepOutcome o;
-    o.control = StepOutcome::Control::kSuspend;
-    done(std::move(o));
-  });
+  ctx.scheduleResume(x, "gather", flowNowMs() + quiet_ms, "debounce wait", std::move(done));
 }
 
-void FlowEngine::Impl::gatherMore(ExecPtr x, StepDone done) {
+}  // namespace
+
+void gatherMore(StepContext& ctx, ExecPtr x, StepDone done) {
   const flow::Step& step = x->flow->steps[x->run.step];
   const auto* a = std::get_if<flow::AiStep>(&step.spec);
   if (a == nullptr) {
     return done(StepOutcome::failed("the run waited at a step that is no longer an ai step"));
   }
-  gatherUntilQuiet(std::move(x), std::max<int64_t>(a->debounce_ms, 1), std::move(done));
+  gatherUntilQuiet(ctx, std::move(x), std::max<int64_t>(a->debounce_ms, 1), std::move(done));
 }
 
 // ---- the ai step --------------------------------------------------------------------------
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::AiStep& a,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::AiStep& a,
+         StepDone done) {
   if (a.debounce_ms > 0 && x->entry != nullptr && !x->gathered_done) {
-    return gatherUntilQuiet(std::move(x), a.debounce_ms, std::move(done));
+    return gatherUntilQuiet(ctx, std::move(x), a.debounce_ms, std::move(done));
   }
   Json gathered = std::move(x->run.gathered);
   x->run.gathered = Json::array();
@@ -152,13 +114,13 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::AiStep
   }
 
   std::string prompt, system;
-  if (auto e = render(x, a.prompt, false, prompt)) {
+  if (auto e = ctx.render(x, a.prompt, false, prompt)) {
     return done(StepOutcome::failed(*e));
   }
   if (a.prompt.empty()) {
     prompt = gathered.empty() ? jsonString(x->message, "text") : burstText(gathered);
   }
-  if (auto e = render(x, a.system, false, system)) {
+  if (auto e = ctx.render(x, a.system, false, system)) {
     return done(StepOutcome::failed(*e));
   }
   if (!a.contact_attributes.empty() && x->entry != nullptr) {
@@ -182,9 +144,9 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::AiStep
     }
   }
   if (a.typing) {
-    showTyping(x);
+    ctx.showTyping(x);
   }
-  auto call = newAiCall(x, step, a.providers);
+  auto call = ctx.ai().newCall(*x, step, a.providers);
   auto state = std::make_shared<AiStepState>();
   state->prompt = std::move(prompt);
   state->system = std::move(system);
@@ -197,87 +159,34 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::AiStep
   // Memory, recall and knowledge are independent reads; the answer is asked for once all three
   // are in.
   auto pending = std::make_shared<std::atomic<int>>(3);
-  auto ready = [this, x, state, pending]() {
+  auto ready = [&ctx, x, state, pending]() {
     if (pending->fetch_sub(1) == 1) {
-      askAi(x, state);
+      askAi(ctx, x, state);
     }
   };
-  loadHistory(x, a.history, a.history_tokens, state->exclude, [state, ready](Json messages, Json) {
-    state->history = std::move(messages);
-    ready();
-  });
-  recallHistory(x, a.recall, state->prompt, state->exclude, [state, ready](std::string block) {
-    state->recalled = std::move(block);
-    ready();
-  });
-  searchKnowledge(a.knowledge, state->prompt, a.passages, [state, ready](Json passages) {
-    state->passages = std::move(passages);
-    ready();
-  });
+  loadHistory(ctx.storage(), *x, a.history, a.history_tokens, state->exclude,
+              [state, ready](Json messages, Json) {
+                state->history = std::move(messages);
+                ready();
+              });
+  recallHistory(ctx.storage(), *x, a.recall, state->prompt, state->exclude,
+                [state, ready](std::string block) {
+                  state->recalled = std::move(block);
+                  ready();
+                });
+  searchKnowledge(ctx.knowledge(), a.knowledge, state->prompt, a.passages,
+                  [state, ready](Json passages) {
+                    state->passages = std::move(passages);
+                    ready();
+                  });
 }
 
-void FlowEngine::Impl::searchKnowledge(const std::vector<std::string>& bases,
-                                       const std::string& question, int limit,
-                                       std::function<void(Json passages)> done) {
-  if (bases.empty() || question.empty()) {
-    done(Json::array());
-    return;
-  }
-  struct Search {
-    std::mutex mutex;
-    std::vector<knowledge::Passage> found;
-    size_t left;
-  };
-  auto search = std::make_shared<Search>();
-  search->left = bases.size();
-  // Called once per knowledge base; the last one answers with the best passages of all.
-  auto finish = [search, limit, done](std::vector<knowledge::Passage> passages) {
-    {
-      std::lock_guard lock(search->mutex);
-      for (auto& p : passages) {
-        search->found.push_back(std::move(p));
-      }
-      if (--search->left != 0) {
-        return;
-      }
-    }
-    std::stable_sort(search->found.begin(), search->found.end(),
-                     [](const auto& l, const auto& r) { return l.score > r.score; });
-    Json out = Json::array();
-    for (const auto& p : search->found) {
-      if (out.size() >= static_cast<size_t>(limit)) {
-        break;
-      }
-      out.push_back({{"knowledge", p.knowledge},
-                     {"path", p.path},
-                     {"title", p.title},
-                     {"text", p.text},
-                     {"score", p.score}});
-    }
-    done(std::move(out));
-  };
-  for (const std::string& id : bases) {
-    auto it = services_.knowledge.find(id);
-    if (it == services_.knowledge.end()) {
-      flowLogger()->warn("knowledge base '{}' is not configured (knowledge: in waflow.yaml)", id);
-      finish({});
-      continue;
-    }
-    it->second->search(question, static_cast<size_t>(limit),
-                       [finish, id](knowledge::KnowledgeBase::SearchResult result) {
-                         if (!result.error.empty()) {
-                           flowLogger()->warn("knowledge base '{}' could not be searched: {}", id,
-                                              result.error);
-                         }
-                         finish(std::move(result.passages));
-                       });
-  }
-}
+namespace {
 
-void FlowEngine::Impl::askAi(ExecPtr x, std::shared_ptr<AiStepState> state) {
+void askAi(StepContext& ctx, ExecPtr x, StatePtr state) {
   const flow::AiStep& a = *state->spec;
   if (a.grounded && state->passages.empty()) {
-    return aiFallback(x, state, "the knowledge base has nothing relevant to the question");
+    return aiFallback(ctx, x, state, "the knowledge base has nothing relevant to the question");
   }
   std::string system = state->system;
   if (!state->recalled.empty()) {
@@ -325,14 +234,12 @@ void FlowEngine::Impl::askAi(ExecPtr x, std::shared_ptr<AiStepState> state) {
     request["tool_choice"] = "auto";
   }
   state->call->request = std::move(request);
-  askAiRound(std::move(x), std::move(state), 0);
+  askAiRound(ctx, std::move(x), std::move(state), 0);
 }
 
 // The AI may call the step's tools a few times before it answers; more rounds than this is a
 // model going in circles.
 constexpr int kMaxToolRounds = 5;
-
-namespace {
 
 // Adds `more` to `into`; where both touch the same attribute or tag, `more` wins.
 void mergeContactChanges(lua::ContactChanges& into, const lua::ContactChanges& more) {
@@ -352,10 +259,8 @@ void mergeContactChanges(lua::ContactChanges& into, const lua::ContactChanges& m
   move(more.tags_removed, into.tags_removed, into.tags_added);
 }
 
-}  // namespace
-
-Json FlowEngine::Impl::runTool(const ExecPtr& x, const flow::AiStep& a, const Json& call,
-                               lua::ContactChanges& changes) {
+Json runTool(StepContext& ctx, const ExecPtr& x, const flow::AiStep& a, const Json& call,
+             lua::ContactChanges& changes) {
   const Json function = call.value("function", Json::object());
   const std::string name = jsonString(function, "name");
   auto tool = std::find_if(a.tools.begin(), a.tools.end(),
@@ -367,7 +272,7 @@ Json FlowEngine::Impl::runTool(const ExecPtr& x, const flow::AiStep& a, const Js
   if (!args.is_object()) {
     return {{"error", "the arguments are not a JSON object"}};
   }
-  lua::CallResult r = lua(x->set).call(tool->function, Json::array({args}), context(*x));
+  lua::CallResult r = ctx.lua(x->set).call(tool->function, Json::array({args}), ruleContext(*x));
   if (!r.ok()) {
     flowLogger()->warn("{}: the tool '{}' failed: {}", x->entry ? x->entry->key : x->flow->id, name,
                        r.error->text());
@@ -377,8 +282,8 @@ Json FlowEngine::Impl::runTool(const ExecPtr& x, const flow::AiStep& a, const Js
   return r.value;
 }
 
-void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state, int round) {
-  callAiChain(state->call, 0, [this, x, state, round](AiAnswer answer) {
+void askAiRound(StepContext& ctx, ExecPtr x, StatePtr state, int round) {
+  ctx.ai().ask(state->call, [&ctx, x, state, round](AiAnswer answer) {
     const flow::AiStep& spec = *state->spec;
     if (answer.outcome.ok() && !spec.tools.empty()) {
       Json details = json_input::parseOrDiscarded(answer.outcome.detail_json);
@@ -398,7 +303,7 @@ void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state,
           messages.push_back(std::move(assistant));
           lua::ContactChanges changes;
           for (const Json& call : calls) {
-            Json result = runTool(x, spec, call, changes);
+            Json result = runTool(ctx, x, spec, call, changes);
             state->tools_used.push_back({{"name", call["function"].value("name", "")},
                                          {"arguments", call["function"].value("arguments", "")},
                                          {"result", result}});
@@ -410,20 +315,20 @@ void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state,
                                  : result.dump(-1, ' ', false, Json::error_handler_t::replace)}});
           }
           if (changes.empty() || x->entry == nullptr) {
-            return askAiRound(x, state, round + 1);
+            return askAiRound(ctx, x, state, round + 1);
           }
           // What the tools changed on the contact is stored before the AI is asked again, so
           // the next round's tools and the rest of the flow see it.
-          return updateContact(x->entry, changes.set, changes.tags_added, changes.tags_removed,
-                               [this, x, state, round](bool ok, std::string error) {
-                                 if (!ok) {
-                                   flowLogger()->warn(
-                                       "{}: saving what the AI's tools changed on the contact "
-                                       "failed: {}",
-                                       x->entry ? x->entry->key : x->flow->id, error);
-                                 }
-                                 askAiRound(x, state, round + 1);
-                               });
+          return ctx.updateContact(x->entry, changes.set, changes.tags_added, changes.tags_removed,
+                                   [&ctx, x, state, round](bool ok, std::string error) {
+                                     if (!ok) {
+                                       flowLogger()->warn(
+                                           "{}: saving what the AI's tools changed on the contact "
+                                           "failed: {}",
+                                           x->entry ? x->entry->key : x->flow->id, error);
+                                     }
+                                     askAiRound(ctx, x, state, round + 1);
+                                   });
         }
       }
     }
@@ -431,12 +336,12 @@ void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state,
       const std::string error =
           answer.outcome.ok() ? "the AI provider answered nothing" : answer.outcome.error;
       if (spec.fallback) {
-        return aiFallback(x, state, "AI: " + error);
+        return aiFallback(ctx, x, state, "AI: " + error);
       }
       return state->done(StepOutcome::failed("AI: " + error));
     }
     if (spec.grounded && saysNoAnswer(answer.outcome.value)) {
-      return aiFallback(x, state, "the knowledge base passages do not answer the question");
+      return aiFallback(ctx, x, state, "the knowledge base passages do not answer the question");
     }
     Json output = {
         {"text", answer.outcome.value}, {"provider", answer.provider}, {"usage", answer.usage}};
@@ -457,35 +362,34 @@ void FlowEngine::Impl::askAiRound(ExecPtr x, std::shared_ptr<AiStepState> state,
     if (!spec.reply) {
       return state->done(StepOutcome::next(std::move(output)));
     }
-    send(x, "text", answer.outcome.value, "",
-         [done = state->done, output](bool ok, std::string id) mutable {
-           if (!ok) {
-             return done(StepOutcome::failed(id));
-           }
-           output["id"] = id;
-           done(StepOutcome::next(std::move(output)));
-         });
+    ctx.send(x, "text", answer.outcome.value, "",
+             [done = state->done, output](bool ok, std::string id) mutable {
+               if (!ok) {
+                 return done(StepOutcome::failed(id));
+               }
+               output["id"] = id;
+               done(StepOutcome::next(std::move(output)));
+             });
   });
 }
 
-void FlowEngine::Impl::aiFallback(ExecPtr x, std::shared_ptr<AiStepState> state,
-                                  const std::string& why) {
+void aiFallback(StepContext& ctx, ExecPtr x, StatePtr state, const std::string& why) {
   const flow::AiStep& a = *state->spec;
   if (!a.fallback) {
     return state->done(StepOutcome::failed(why));
   }
   flowLogger()->warn("{}: {}; the fallback answers", state->call->where, why);
   std::string reply, note;
-  if (auto e = render(x, a.fallback->reply, true, reply)) {
+  if (auto e = ctx.render(x, a.fallback->reply, true, reply)) {
     return state->done(StepOutcome::failed(*e));
   }
-  if (auto e = render(x, a.fallback->note, false, note)) {
+  if (auto e = ctx.render(x, a.fallback->note, false, note)) {
     return state->done(StepOutcome::failed(*e));
   }
   Json output = {{"fallback", true}, {"error", why}, {"text", reply}};
-  auto finish = [this, x, state, note, output]() mutable {
+  auto finish = [&ctx, x, state, note, output]() mutable {
     if (state->spec->fallback->handoff && x->entry != nullptr) {
-      handOff(x, note.empty() ? output["error"].get<std::string>() : note, "");
+      ctx.handOff(x, note.empty() ? output["error"].get<std::string>() : note, "");
       output["handoff"] = true;
     }
     state->done(StepOutcome::next(std::move(output)));
@@ -493,11 +397,15 @@ void FlowEngine::Impl::aiFallback(ExecPtr x, std::shared_ptr<AiStepState> state,
   if (reply.empty() || x->entry == nullptr) {
     return finish();
   }
-  send(x, "text", reply, "", [state, finish = std::move(finish)](bool ok, std::string id) mutable {
-    if (!ok) {
-      return state->done(StepOutcome::failed(id));
-    }
-    finish();
-  });
+  ctx.send(x, "text", reply, "",
+           [state, finish = std::move(finish)](bool ok, std::string id) mutable {
+             if (!ok) {
+               return state->done(StepOutcome::failed(id));
+             }
+             finish();
+           });
 }
-}  // namespace waflow::core::engine
+
+}  // namespace
+
+}  // namespace waflow::core::engine::steps

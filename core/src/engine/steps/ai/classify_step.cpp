@@ -1,21 +1,47 @@
 // The classify step: a message sorted into the flow's categories, or its fields extracted,
 // checked against the flow's declaration (asked again when the answer does not fit) and stored
 // as an insight.
-#include "engine/flow_engine_impl.h"
+#include "engine/steps/runners.h"
 
+#include "engine/basics.h"
 #include "engine/steps/ai/classify_fields.h"
-#include "storage/storage_client.h"
+#include "engine/steps/ai/memory.h"
+
+#include <waflow/sdk/storage.hpp>
+
+#include <fmt/format.h>
 
 #include <set>
 
-namespace waflow::core::engine {
+namespace waflow::core::engine::steps {
+
+namespace {
+
+// A classification: copied out of the flow, since a background one outlives its turn.
+struct ClassifyJob {
+  std::vector<std::pair<std::string, std::string>> categories;
+  std::vector<flow::ClassifyField> fields;
+  std::string insight;
+  bool save_to_contact = false;
+  bool background = false;
+  std::string text;
+  std::shared_ptr<AiCall> call;
+};
+
+// Asks for the classification, checks it (asking once more when it does not fit), stores it
+// as an insight and, for a background one, saves it to the contact as a job of its
+// conversation.
+void classifyAndStore(StepContext& ctx, std::shared_ptr<ClassifyJob> job, int attempt,
+                      StepDone done);
+
+}  // namespace
 
 // ---- the classify step --------------------------------------------------------------------
 
-void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::ClassifyStep& c,
-                           StepDone done) {
+void run(StepContext& ctx, ExecPtr x, const flow::Step& step, const flow::ClassifyStep& c,
+         StepDone done) {
   std::string text;
-  if (auto e = render(x, c.text, false, text)) {
+  if (auto e = ctx.render(x, c.text, false, text)) {
     return done(StepOutcome::failed(*e));
   }
   if (c.text.empty()) {
@@ -40,7 +66,7 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::Classi
     system = fieldsInstructions(c.fields);
     schema = fieldsSchema(c.fields);
   }
-  auto call = newAiCall(x, step, c.providers);
+  auto call = ctx.ai().newCall(*x, step, c.providers);
   std::set<std::string> exclude;
   if (std::string id = jsonString(x->message, "id"); !id.empty()) {
     exclude.insert(id);
@@ -56,8 +82,8 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::Classi
   job->call = call;
   job->text = text;
   const bool background = c.background;
-  loadHistory(x, c.history, 0, std::move(exclude),
-              [this, x, job, system, schema, background, done](Json history, Json) mutable {
+  loadHistory(ctx.storage(), *x, c.history, 0, std::move(exclude),
+              [&ctx, x, job, system, schema, background, done](Json history, Json) mutable {
                 Json messages = std::move(history);
                 messages.push_back({{"role", "user"}, {"content", job->text}});
                 job->call->request = {{"system", system},
@@ -67,27 +93,29 @@ void FlowEngine::Impl::run(ExecPtr x, const flow::Step& step, const flow::Classi
                                       {"json_schema", schema}};
                 if (background) {
                   // The flow goes on now; the result is stored when it arrives.
-                  classifyAndStore(job, 0, [](StepOutcome) {});
+                  classifyAndStore(ctx, job, 0, [](StepOutcome) {});
                   return done(StepOutcome::next({{"background", true}}));
                 }
-                classifyAndStore(job, 0, [this, x, job, done](StepOutcome o) {
+                classifyAndStore(ctx, job, 0, [&ctx, x, job, done](StepOutcome o) {
                   if (!o.ok || !job->save_to_contact || x->entry == nullptr) {
                     return done(std::move(o));
                   }
                   Json values = o.output;
                   values.erase("text");
                   values.erase("provider");
-                  updateContact(x->entry, values, {}, {},
-                                [done, o](bool ok, std::string error) mutable {
-                                  done(ok ? std::move(o) : StepOutcome::failed(error));
-                                });
+                  ctx.updateContact(x->entry, values, {}, {},
+                                    [done, o](bool ok, std::string error) mutable {
+                                      done(ok ? std::move(o) : StepOutcome::failed(error));
+                                    });
                 });
               });
 }
 
-void FlowEngine::Impl::classifyAndStore(std::shared_ptr<ClassifyJob> job, int attempt,
-                                        StepDone done) {
-  callAiChain(job->call, 0, [this, job, attempt, done](AiAnswer answer) {
+namespace {
+
+void classifyAndStore(StepContext& ctx, std::shared_ptr<ClassifyJob> job, int attempt,
+                      StepDone done) {
+  ctx.ai().ask(job->call, [&ctx, job, attempt, done](AiAnswer answer) {
     const AiCall& call = *job->call;
     if (!answer.outcome.ok()) {
       flowLogger()->warn("{}: classification failed: {}", call.where, answer.outcome.error);
@@ -122,7 +150,7 @@ void FlowEngine::Impl::classifyAndStore(std::shared_ptr<ClassifyJob> job, int at
              {"content", "That answer is not valid: " + problem +
                              ". Answer again with only the JSON object, following the "
                              "instructions exactly."}});
-        return classifyAndStore(job, 1, done);
+        return classifyAndStore(ctx, job, 1, done);
       }
       flowLogger()->warn("{}: the AI's classification was not valid twice ({}): '{}'", call.where,
                          problem, said.substr(0, 120));
@@ -136,7 +164,7 @@ void FlowEngine::Impl::classifyAndStore(std::shared_ptr<ClassifyJob> job, int at
     Json output = result;
     output["text"] = said;
     output["provider"] = answer.provider;
-    auto finish = [this, job, result, done, output]() mutable {
+    auto finish = [&ctx, job, result, done, output]() mutable {
       if (job->save_to_contact && job->background && !job->call->contact.empty()) {
         // Another turn may hold the conversation now: the contact is updated in order, as a
         // job of its conversation.
@@ -147,7 +175,7 @@ void FlowEngine::Impl::classifyAndStore(std::shared_ptr<ClassifyJob> job, int at
         j.conversation = job->call->conversation;
         j.payload = {
             {"channel", job->call->channel}, {"contact", job->call->contact}, {"values", result}};
-        scheduler_.add({std::move(j)}, false, [where = job->call->where](bool stored) {
+        ctx.scheduler().add({std::move(j)}, false, [where = job->call->where](bool stored) {
           if (!stored) {
             flowLogger()->warn("{}: the classification could not be saved to the contact", where);
           }
@@ -165,15 +193,17 @@ void FlowEngine::Impl::classifyAndStore(std::shared_ptr<ClassifyJob> job, int at
                     {"flow", job->call->flow},
                     {"step", job->call->step},
                     {"source", source}};
-    services_.storage.call(waflow::storage::kInsightPut, insight,
-                           [where = job->call->where, finish = std::move(finish)](
-                               plugin::CallOutcome o, Json) mutable {
-                             if (!o.ok()) {
-                               flowLogger()->warn("{}: the insight was not stored: {}", where,
-                                                  o.error);
-                             }
-                             finish();
-                           });
+    ctx.storage().call(waflow::storage::kInsightPut, insight,
+                       [where = job->call->where, finish = std::move(finish)](plugin::CallOutcome o,
+                                                                              Json) mutable {
+                         if (!o.ok()) {
+                           flowLogger()->warn("{}: the insight was not stored: {}", where, o.error);
+                         }
+                         finish();
+                       });
   });
 }
-}  // namespace waflow::core::engine
+
+}  // namespace
+
+}  // namespace waflow::core::engine::steps

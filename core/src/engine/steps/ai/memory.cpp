@@ -1,15 +1,16 @@
-// What an AI step remembers of the conversation: its history from storage within a token
-// budget, and older messages recalled by their likeness to the question (BM25 over the stored
-// history).
-#include "engine/flow_engine_impl.h"
+#include "engine/steps/ai/memory.h"
 
+#include "engine/basics.h"
 #include "knowledge/ranker.h"
-#include "storage/storage_client.h"
+
+#include <waflow/sdk/storage.hpp>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
 
-namespace waflow::core::engine {
+namespace waflow::core::engine::steps {
 
 namespace {
 
@@ -21,21 +22,18 @@ int64_t estimateTokens(const std::string& text) {
 
 }  // namespace
 
-// ---- memory, recall, typing ---------------------------------------------------------------
-
-void FlowEngine::Impl::loadHistory(const ExecPtr& x, int limit, int64_t budget_tokens,
-                                   std::set<std::string> exclude,
-                                   std::function<void(Json messages, Json all)> done) {
-  if (limit <= 0 || x->entry == nullptr) {
+void loadHistory(storage::StorageClient& storage, const Exec& x, int limit, int64_t budget_tokens,
+                 std::set<std::string> exclude, std::function<void(Json messages, Json all)> done) {
+  if (limit <= 0 || x.entry == nullptr) {
     done(Json::array(), Json::array());
     return;
   }
-  Json input = {{"channel", x->entry->channel},
-                {"contact", x->entry->contact},
+  Json input = {{"channel", x.entry->channel},
+                {"contact", x.entry->contact},
                 {"limit", std::min<int64_t>(500, limit + static_cast<int64_t>(exclude.size()))}};
-  services_.storage.call(
+  storage.call(
       waflow::storage::kMessageHistory, input,
-      [limit, budget_tokens, exclude = std::move(exclude), where = x->entry->key,
+      [limit, budget_tokens, exclude = std::move(exclude), where = x.entry->key,
        done = std::move(done)](plugin::CallOutcome o, Json out) {
         if (!o.ok()) {
           flowLogger()->warn(
@@ -80,15 +78,15 @@ void FlowEngine::Impl::loadHistory(const ExecPtr& x, int limit, int64_t budget_t
       });
 }
 
-void FlowEngine::Impl::recallHistory(const ExecPtr& x, int count, const std::string& question,
-                                     std::set<std::string> exclude,
-                                     std::function<void(std::string block)> done) {
-  if (count <= 0 || x->entry == nullptr) {
+void recallHistory(storage::StorageClient& storage, const Exec& x, int count,
+                   const std::string& question, std::set<std::string> exclude,
+                   std::function<void(std::string block)> done) {
+  if (count <= 0 || x.entry == nullptr) {
     done("");
     return;
   }
-  Json input = {{"channel", x->entry->channel}, {"contact", x->entry->contact}, {"limit", 500}};
-  services_.storage.call(
+  Json input = {{"channel", x.entry->channel}, {"contact", x.entry->contact}, {"limit", 500}};
+  storage.call(
       waflow::storage::kMessageHistory, input,
       [count, question, exclude = std::move(exclude), done = std::move(done)](plugin::CallOutcome o,
                                                                               Json out) {
@@ -118,4 +116,4 @@ void FlowEngine::Impl::recallHistory(const ExecPtr& x, int count, const std::str
         done(block);
       });
 }
-}  // namespace waflow::core::engine
+}  // namespace waflow::core::engine::steps
