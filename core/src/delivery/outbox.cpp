@@ -44,22 +44,23 @@ Outbox::Outbox(const config::OutboxConfig& config, storage::StorageClient& stora
             }),
       sent_marks_(storage, waflow::storage::kOutboxSent, "messages", kMaxBatch,
                   [this] { return fmt::format(R"(,"now":{})", nowMs()); }),
+      sender_(
+          config_, channels, io, strand_,
+          [this](std::shared_ptr<Item> item, plugin::CallOutcome outcome) {
+            onSendResult(std::move(item), std::move(outcome));
+          },
+          [this](std::shared_ptr<Item> item) { release(std::move(item)); }),
       tick_timer_(io) {
-  for (auto& [id, instance] : channels) {
-    int rate = config_.rate_limit;
-    if (auto it = config_.channel_rate_limits.find(id); it != config_.channel_rate_limits.end()) {
-      rate = it->second;
-    }
-    auto q = std::make_unique<ChannelQueue>(io_, instance, static_cast<double>(rate));
-    q->sent = &metrics_.counter("waflow_outbox_sent_total", "Messages the channel accepted",
-                                {{"channel", id}});
-    q->failed = &metrics_.counter("waflow_outbox_failed_total",
-                                  "Messages that finally failed (at send or in a later status)",
+  for (const auto& [id, _] : channels) {
+    ChannelCounters& c = counters_[id];
+    c.sent = &metrics_.counter("waflow_outbox_sent_total", "Messages the channel accepted",
+                               {{"channel", id}});
+    c.failed = &metrics_.counter("waflow_outbox_failed_total",
+                                 "Messages that finally failed (at send or in a later status)",
+                                 {{"channel", id}});
+    c.retries = &metrics_.counter("waflow_outbox_retries_total",
+                                  "Send attempts that failed transiently and were retried",
                                   {{"channel", id}});
-    q->retries = &metrics_.counter("waflow_outbox_retries_total",
-                                   "Send attempts that failed transiently and were retried",
-                                   {{"channel", id}});
-    queues_.emplace(id, std::move(q));
   }
 }
 
@@ -72,19 +73,12 @@ int64_t Outbox::nowMs() const {
 }
 
 std::size_t Outbox::claimRoom() const {
-  std::size_t room = 0;
-  for (const auto& [id, q] : queues_) {
-    (void)q;
-    int rate = config_.rate_limit;
-    if (auto it = config_.channel_rate_limits.find(id); it != config_.channel_rate_limits.end()) {
-      rate = it->second;
-    }
-    if (rate <= 0) {
-      return kUnlimitedBacklog;
-    }
-    room += static_cast<std::size_t>(rate) * kBacklogSeconds;
-  }
-  return std::clamp<std::size_t>(room, 64, kUnlimitedBacklog);
+  return sender_.holdable();
+}
+
+const Outbox::ChannelCounters* Outbox::countersOf(const std::string& channel) const {
+  auto it = counters_.find(channel);
+  return it == counters_.end() ? nullptr : &it->second;
 }
 
 std::chrono::milliseconds Outbox::backoff(int attempt) const {
@@ -201,7 +195,7 @@ void Outbox::claim() {
         }
       }
       pending_hint_ = std::max<int64_t>(0, pending_hint_ - static_cast<int64_t>(n));
-      if (n == 0 && queued_ == 0 && in_flight_ == 0) {
+      if (n == 0 && backlog_.load() == 0) {
         pending_hint_ = 0;  // nothing claimable and nothing of ours holding a conversation back
       }
       if (n >= limit || claim_again_) {
@@ -276,7 +270,6 @@ void Outbox::start() {
 }
 
 void Outbox::release(std::shared_ptr<Item> item) {
-  --queued_;
   --backlog_;
   Json in = {{"id", item->m.id}, {"not_before", 0}, {"error", "the daemon stopped first"}};
   storage_.execute(waflow::storage::kOutboxRetry, dump(in), [](plugin::CallOutcome) {});
@@ -298,17 +291,7 @@ void Outbox::stop(std::chrono::milliseconds drain) {
   auto released = std::make_shared<std::promise<void>>();
   auto released_future = released->get_future();
   boost::asio::post(strand_, [this, released] {
-    released_ = true;
-    std::size_t n = 0;
-    for (auto& [id, q] : queues_) {
-      (void)id;
-      q->timer.cancel();
-      for (auto& item : q->ready) {
-        release(item);
-        ++n;
-      }
-      q->ready.clear();
-    }
+    const std::size_t n = sender_.close();
     if (n > 0) {
       log::get("outbox")->info("{} queued message(s) will be sent after the next start", n);
     }

@@ -4,10 +4,9 @@
 // the middle ("in doubt") is settled by the provider's status webhook or the
 // configured policy (docs/reliability.md).
 //
-// The sender keeps
-//  - a rate limit per channel instance (a WhatsApp number's messages/s) and
-//    pacing per recipient (Meta's pair rate limit), paused when the provider
-//    answers "too many";
+// Claimed messages are checked against the customer-service window and handed
+// to the Sender (delivery/sender.h), which keeps a rate limit per channel
+// instance and pacing per recipient. The outbox records each answer and keeps
 //  - retries of transient failures with exponential backoff and jitter, or the
 //    provider's Retry-After; after max_attempts, or on a permanent error, the
 //    message is marked failed with its reason and message.failed is published;
@@ -27,7 +26,8 @@
 #include "config/config.h"
 #include "delivery/customer_window.h"
 #include "delivery/events.h"
-#include "delivery/token_bucket.h"
+#include "delivery/outbox_message.h"
+#include "delivery/sender.h"
 #include "metrics/metrics.h"
 #include "plugin/plugin_instance.h"
 #include "storage/storage_batch.h"
@@ -51,20 +51,7 @@ namespace waflow::core::delivery {
 
 class Outbox {
  public:
-  // One message to send. `id` is unique and stable: adding the same id twice
-  // stores and sends it once (a reply to a message handled again after a
-  // restart is recognised this way).
-  struct Message {
-    std::string id;
-    std::string channel;
-    std::string to;
-    std::string conversation;  // ordering key; "" = "<channel>:<to>"
-    std::string type = "text";
-    std::string text;
-    std::string reply_to;      // the customer message quoted, or ""
-    std::string payload_json;  // a JSON object for non-text types, or ""
-    std::string request_id;    // for log lines about this send
-  };
+  using Message = OutboxMessage;
 
   // `window` is shared with the inbox, which opens it when a customer writes.
   Outbox(const config::OutboxConfig& config, storage::StorageClient& storage,
@@ -102,16 +89,19 @@ class Outbox {
   static std::string outboxIdOf(const waflow::StatusUpdate& status);
 
  private:
-  struct Item;
-  struct ChannelQueue;
+  using Item = OutboxItem;
   using Clock = std::chrono::steady_clock;
+  // Per channel instance, for /metrics.
+  struct ChannelCounters {
+    metrics::Counter* sent = nullptr;
+    metrics::Counter* failed = nullptr;
+    metrics::Counter* retries = nullptr;
+  };
 
   void dispatch(std::shared_ptr<Item> item);
   void checkWindow(std::shared_ptr<Item> item);
   void applyWindow(std::shared_ptr<Item> item, int64_t last_inbound_ms);
   void queueForChannel(std::shared_ptr<Item> item);
-  void pump(ChannelQueue& queue);
-  void send(std::shared_ptr<Item> item);
   void onSendResult(std::shared_ptr<Item> item, plugin::CallOutcome outcome);
   void retryLater(std::shared_ptr<Item> item, std::chrono::milliseconds delay,
                   const std::string& error);
@@ -134,7 +124,7 @@ class Outbox {
   void release(std::shared_ptr<Item> item);
   std::shared_ptr<Item> itemFromRow(const nlohmann::json& row);
   std::string outboxAddJson(const Item& item) const;
-  ChannelQueue* queueOf(const std::string& channel);
+  const ChannelCounters* countersOf(const std::string& channel) const;
   std::size_t claimRoom() const;
   std::chrono::milliseconds backoff(int attempt) const;
   int64_t nowMs() const;
@@ -147,29 +137,28 @@ class Outbox {
   boost::asio::io_context& io_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::string owner_;
+  std::map<std::string, ChannelCounters> counters_;  // fixed after construction
 
   storage::StorageBatch adds_;
   storage::StorageBatch sent_marks_;
 
   // --- on strand_ ---
-  std::map<std::string, std::unique_ptr<ChannelQueue>> queues_;
-  std::unordered_map<std::string, TokenBucket> recipients_;
+  Sender sender_;
   boost::asio::steady_timer tick_timer_;
   Clock::time_point tick_at_{Clock::time_point::max()};
   bool claim_in_flight_ = false;
   bool claim_again_ = false;
   bool stopping_ = false;
-  bool released_ = false;  // stop() handed the queue back to storage
   int ticks_ = 0;
-  std::size_t queued_ = 0;     // claimed, waiting for a window check, pacing or a rate token
-  std::size_t in_flight_ = 0;  // handed to a channel, no answer yet
   // Rows believed pending in storage (added unclaimed, retried, released): while
   // positive, every recorded send is followed by a claim, so a conversation's
   // next message goes out at once rather than at the next tick. Starts positive:
   // the last run may have left some.
   int64_t pending_hint_ = 1;
 
-  std::atomic<std::size_t> backlog_{0};  // queued_ + in_flight_, readable anywhere
+  // Claimed and not yet answered (waiting for a window check, pacing, a rate token, or the
+  // channel): changed on strand_, readable anywhere.
+  std::atomic<std::size_t> backlog_{0};
   std::atomic<bool> started_{false};
 };
 

@@ -181,8 +181,8 @@ void Outbox::onStatus(const StatusReport& report) {
   }
   log::get("outbox")->error("message {} to {} failed after it was sent: ({}) {}", id, s.recipient,
                             s.error_code, s.error_message);
-  if (ChannelQueue* q = queueOf(channel)) {
-    q->failed->inc();
+  if (const ChannelCounters* counters = countersOf(channel)) {
+    counters->failed->inc();
   }
   Json p = {{"id", id},
             {"channel", channel},

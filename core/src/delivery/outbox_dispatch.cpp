@@ -1,5 +1,6 @@
-// The outbox's sender: the customer-service window, per-recipient pacing, the channel's rate,
-// concurrent sends per channel, retries with backoff, and the outcome of each send.
+// A claimed message's way through the outbox: the customer-service window check, the hand-over
+// to the Sender (pacing and rate), and its answer recorded: sent, retried with backoff (pausing
+// the sender on "too many"), failed, or held in doubt.
 #include "delivery/outbox_internal.h"
 
 #include "delivery/events.h"
@@ -24,7 +25,6 @@ using namespace outbox_internal;  // NOLINT: the outbox's own helpers and limits
 // ---- sending (on strand_) -----------------------------------------------------------------
 
 void Outbox::dispatch(std::shared_ptr<Item> item) {
-  ++queued_;
   ++backlog_;
   checkWindow(std::move(item));
 }
@@ -87,7 +87,6 @@ void Outbox::applyWindow(std::shared_ptr<Item> item, int64_t last) {
       .counter("waflow_outbox_window_total", "Messages outside the 24-hour window",
                {{"channel", m.channel}, {"action", "refused"}})
       .inc();
-  --queued_;
   --backlog_;
   fail(std::move(item),
        fmt::format("not sent: {} {}, outside WhatsApp's 24-hour customer-service window, "
@@ -97,119 +96,23 @@ void Outbox::applyWindow(std::shared_ptr<Item> item, int64_t last) {
        0);
 }
 
-Outbox::ChannelQueue* Outbox::queueOf(const std::string& channel) {
-  auto it = queues_.find(channel);
-  return it == queues_.end() ? nullptr : it->second.get();
-}
-
 void Outbox::queueForChannel(std::shared_ptr<Item> item) {
-  ChannelQueue* q = queueOf(item->m.channel);
-  if (q == nullptr) {
-    --queued_;
-    --backlog_;
-    std::string known;
-    for (const auto& [id, _] : queues_) {
-      known += (known.empty() ? "" : ", ") + id;
-    }
-    fail(item,
-         fmt::format("no channel '{}' is configured (configured: {}); the message cannot be sent",
-                     item->m.channel, known.empty() ? "none" : known),
-         0);
+  if (sender_.submit(item)) {
     return;
   }
-  q->ready.push_back(std::move(item));
-  pump(*q);
-}
-
-void Outbox::pump(ChannelQueue& q) {
-  while (!q.ready.empty() && q.in_flight < kMaxInFlightPerChannel) {
-    const auto now = Clock::now();
-    std::shared_ptr<Item> item = q.ready.front();
-    if (config_.recipient_burst > 0 && !item->paced) {
-      auto [it, _] = recipients_.try_emplace(
-          item->m.channel + '\n' + item->m.to,
-          1000.0 / static_cast<double>(std::max<int64_t>(1, config_.recipient_interval.count())),
-          static_cast<double>(config_.recipient_burst));
-      auto wait = it->second.take(now);
-      if (wait > Clock::duration::zero()) {
-        // Paced: this conversation waits, the others go on.
-        q.ready.pop_front();
-        item->delayed = true;
-        auto timer = std::make_shared<boost::asio::steady_timer>(io_, wait);
-        timer->async_wait(boost::asio::bind_executor(
-            strand_, [this, item, timer](const boost::system::error_code&) {
-              item->delayed = false;
-              if (released_) {
-                release(item);
-                return;
-              }
-              if (ChannelQueue* again = queueOf(item->m.channel)) {
-                again->ready.push_back(item);
-                pump(*again);
-              }
-            }));
-        continue;
-      }
-      item->paced = true;
-    }
-    auto wait = q.bucket.take(now);
-    if (wait > Clock::duration::zero()) {
-      if (!q.timer_armed) {
-        q.timer_armed = true;
-        q.timer.expires_after(wait);
-        q.timer.async_wait(
-            boost::asio::bind_executor(strand_, [this, &q](const boost::system::error_code&) {
-              q.timer_armed = false;
-              if (!released_) {
-                pump(q);
-              }
-            }));
-      }
-      return;
-    }
-    q.ready.pop_front();
-    item->paced = false;
-    --queued_;
-    ++in_flight_;
-    ++q.in_flight;
-    send(std::move(item));
-  }
-  if (recipients_.size() > 10000) {
-    const auto now = Clock::now();
-    for (auto it = recipients_.begin(); it != recipients_.end();) {
-      it = it->second.idle(now) ? recipients_.erase(it) : std::next(it);
-    }
-  }
-}
-
-void Outbox::send(std::shared_ptr<Item> item) {
-  ChannelQueue* q = queueOf(item->m.channel);
-  ++item->attempts;
-  waflow::OutboundMessage out;
-  out.id = item->m.id;
-  out.to = item->m.to;
-  out.type = item->m.type;
-  out.text = item->m.text;
-  out.reply_to = item->m.reply_to;
-  out.payload_json = item->m.payload_json;
-  log::RequestScope scope(item->m.request_id);
-  q->instance->send(out, [this, item](plugin::CallOutcome outcome) {
-    boost::asio::post(strand_, [this, item, outcome = std::move(outcome)]() mutable {
-      onSendResult(item, std::move(outcome));
-    });
-  });
+  --backlog_;
+  fail(item,
+       fmt::format("no channel '{}' is configured (configured: {}); the message cannot be sent",
+                   item->m.channel, sender_.channelNames()),
+       0);
 }
 
 void Outbox::onSendResult(std::shared_ptr<Item> item, plugin::CallOutcome outcome) {
-  --in_flight_;
   --backlog_;
   log::RequestScope scope(item->m.request_id);
-  ChannelQueue* q = queueOf(item->m.channel);
-  if (q->in_flight-- == kMaxInFlightPerChannel && !q->ready.empty()) {
-    boost::asio::post(strand_, [this, q] { pump(*q); });  // room for the next one
-  }
+  const ChannelCounters* counters = countersOf(item->m.channel);
   if (outcome.ok()) {
-    q->sent->inc();
+    counters->sent->inc();
     Json mark = {{"id", item->m.id}, {"provider_message_id", outcome.value}};
     sent_marks_.submit(dump(mark), [this, id = item->m.id](const plugin::CallOutcome& o,
                                                            const Json*, std::size_t index) {
@@ -242,10 +145,8 @@ void Outbox::onSendResult(std::shared_ptr<Item> item, plugin::CallOutcome outcom
     item->m.type = "template";
     item->m.text.clear();
     item->m.payload_json = dump(config_.window_template);
-    ++queued_;
     ++backlog_;
-    q->ready.push_front(item);
-    pump(*q);
+    sender_.submit(item, /*first=*/true);
     return;
   }
   if (outcome.rc == waflow::Rc::kInDoubt) {
@@ -273,15 +174,11 @@ void Outbox::onSendResult(std::shared_ptr<Item> item, plugin::CallOutcome outcom
   delay = std::min(delay, config_.retry_max);
   const auto until = Clock::now() + delay;
   if (code == kPairRateLimit) {
-    auto [it, _] = recipients_.try_emplace(
-        item->m.channel + '\n' + item->m.to,
-        1000.0 / static_cast<double>(std::max<int64_t>(1, config_.recipient_interval.count())),
-        static_cast<double>(std::max(1, config_.recipient_burst)));
-    it->second.pauseUntil(until);
+    sender_.pauseRecipient(item->m.channel, item->m.to, until);
   } else if (isThroughputLimit(code)) {
-    q->bucket.pauseUntil(until);
+    sender_.pauseChannel(item->m.channel, until);
   }
-  q->retries->inc();
+  counters->retries->inc();
   log::get("outbox")->info("sending {} to {} failed ({}); attempt {} of {} in {} ms", item->m.id,
                            item->m.to, outcome.error, item->attempts + 1, config_.max_attempts,
                            delay.count());
@@ -308,8 +205,8 @@ void Outbox::retryLater(std::shared_ptr<Item> item, std::chrono::milliseconds de
 void Outbox::fail(std::shared_ptr<Item> item, const std::string& reason, int32_t code) {
   log::RequestScope scope(item->m.request_id);
   log::get("outbox")->error("message {} to {} failed: {}", item->m.id, item->m.to, reason);
-  if (ChannelQueue* q = queueOf(item->m.channel)) {
-    q->failed->inc();
+  if (const ChannelCounters* counters = countersOf(item->m.channel)) {
+    counters->failed->inc();
   }
   Json in = {{"id", item->m.id},
              {"error", code != 0 ? fmt::format("({}) {}", code, reason) : reason},
