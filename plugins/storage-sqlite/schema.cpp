@@ -10,6 +10,7 @@ namespace {
 
 // Never edit a migration that has shipped: append a new one instead. Times are
 // Unix milliseconds; JSON columns hold text that json() accepts.
+// Long because it is data: every migration's SQL since the first, which never change.
 const char* const kMigrations[] = {
     // 1: the initial schema.
     R"sql(

@@ -389,6 +389,9 @@ EventBus::Stats BusCore::stats() const {
           dropped_};
 }
 
+// The bus's one scheduling loop: where the lock is taken and released around each kind of
+// work (resumed async handlers, unordered events, conversations' turns) must be read at once
+// to see that a conversation is never run by two workers.
 void BusCore::workerLoop(std::size_t index) {
   const std::string thread_name = "waflow-bus-" + std::to_string(index);
   pthread_setname_np(pthread_self(), thread_name.substr(0, 15).c_str());

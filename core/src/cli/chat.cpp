@@ -129,6 +129,8 @@ std::string webhookBody(const ChatOptions& o, const std::string& id, const std::
 
 }  // namespace
 
+// The interactive loop of `waflow chat` (read a line, post it, show the replies as they come)
+// with its terminal handling, read top to bottom as the user experiences it.
 int runChat(const ChatOptions& o) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const std::string webhook = fmt::format("{}/webhooks/{}", o.url, o.channel);

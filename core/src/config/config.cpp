@@ -319,6 +319,11 @@ class Loader {
   std::optional<ListenAddress> readListen(const json& value, const char* key, bool optional);
   void collectInstances(const json& value, Config& config);
   void checkAutoReply(const json& value, Config& config);
+  // Reads the text into root_; false, with the diagnostic in `result`, when it is not one
+  // YAML mapping.
+  bool parseYaml(std::string_view text, LoadResult& result);
+  // The sections read as they are: server, inbox, log, bus, plugins and the directories.
+  void readPlainSections(const json& value, Config& config);
   void readOutbox(const json& value, Config& config);
   void readFlows(const json& value, Config& config);
   void collectStorage(const json& value, Config& config);
@@ -711,11 +716,10 @@ std::optional<diag::Diagnostic> Loader::checkDocuments(const YamlDocuments& docu
   return std::nullopt;
 }
 
-LoadResult Loader::load(std::string_view text) {
-  LoadResult result;
+bool Loader::parseYaml(std::string_view text, LoadResult& result) {
   if (std::optional<diag::Diagnostic> encoding = diag::checkUtf8(text, file_, "config-yaml")) {
     result.diagnostics.push_back(std::move(*encoding));
-    return result;
+    return false;
   }
   YamlDocuments documents;
   try {
@@ -729,7 +733,7 @@ LoadResult Loader::load(std::string_view text) {
     std::optional<diag::Diagnostic> tab = findIndentationTab(text, file_, line);
     if (tab) {
       result.diagnostics.push_back(*tab);
-      return result;
+      return false;
     }
     auto [message, hint] = explainYamlError(e.msg);
     int column = e.mark.is_null() ? 0 : e.mark.column + 1;
@@ -739,11 +743,11 @@ LoadResult Loader::load(std::string_view text) {
       }
     }
     result.diagnostics.push_back(makeError(file_, line, column, 1, "config-yaml", message, hint));
-    return result;
+    return false;
   }
   if (std::optional<diag::Diagnostic> shape = checkDocuments(documents)) {
     result.diagnostics.push_back(std::move(*shape));
-    return result;
+    return false;
   }
   if (root_.IsNull()) {
     root_ = YAML::Node(YAML::NodeType::Map);  // an empty file means all defaults
@@ -755,29 +759,12 @@ LoadResult Loader::load(std::string_view text) {
                                "'channels:'",
                                "see docs/configuration.md for the file's layout"));
     result.diagnostics = diagnostics_.takeSorted();
-    return result;
+    return false;
   }
+  return true;
+}
 
-  SubstitutionContext subst;
-  subst.base_dir = base_dir_;
-  subst.env = env_;
-  ValidationResult validated = validateNode(root_, coreConfigSchema(), subst, file_, "");
-  diagnostics_.append(validated.diagnostics);
-  const json& value = validated.value.is_object() ? validated.value : json::object();
-
-  Config config;
-  config.file = file_;
-  config.base_dir = base_dir_;
-  config.root = root_;
-  config.secrets = std::move(validated.secrets);
-  checkListen(value, config);
-  collectInstances(value, config);
-  collectStorage(value, config);
-  checkAutoReply(value, config);
-  if (auto exposed = exposedSandboxChannels(config, writesSandboxToken); !exposed.empty()) {
-    diagnostics_.add(sandboxExposure(config, exposed, diag::Severity::kWarning));
-  }
-
+void Loader::readPlainSections(const json& value, Config& config) {
   if (auto server = value.find("server"); server != value.end() && server->is_object()) {
     config.server.threads = server->value("threads", config.server.threads);
     config.server.body_limit = server->value("body_limit", config.server.body_limit);
@@ -792,9 +779,6 @@ LoadResult Loader::load(std::string_view text) {
   if (auto inbox = value.find("inbox"); inbox != value.end() && inbox->is_object()) {
     config.inbox.max_attempts = inbox->value("max_attempts", config.inbox.max_attempts);
   }
-  readOutbox(value, config);
-  readFlows(value, config);
-  readKnowledge(value, config);
   if (auto log = value.find("log"); log != value.end() && log->is_object()) {
     config.log.level = log->value("level", config.log.level);
     config.log.format = log->value("format", config.log.format);
@@ -816,6 +800,37 @@ LoadResult Loader::load(std::string_view text) {
   config.data_dir = resolvePath(base_dir_, value.value("data_dir", config.data_dir));
   config.flows_dir = resolvePath(base_dir_, value.value("flows_dir", config.flows_dir));
   config.scripts_dir = resolvePath(base_dir_, value.value("scripts_dir", config.scripts_dir));
+}
+
+LoadResult Loader::load(std::string_view text) {
+  LoadResult result;
+  if (!parseYaml(text, result)) {
+    return result;
+  }
+  SubstitutionContext subst;
+  subst.base_dir = base_dir_;
+  subst.env = env_;
+  ValidationResult validated = validateNode(root_, coreConfigSchema(), subst, file_, "");
+  diagnostics_.append(validated.diagnostics);
+  const json& value = validated.value.is_object() ? validated.value : json::object();
+
+  Config config;
+  config.file = file_;
+  config.base_dir = base_dir_;
+  config.root = root_;
+  config.secrets = std::move(validated.secrets);
+  checkListen(value, config);
+  collectInstances(value, config);
+  collectStorage(value, config);
+  checkAutoReply(value, config);
+  if (auto exposed = exposedSandboxChannels(config, writesSandboxToken); !exposed.empty()) {
+    diagnostics_.add(sandboxExposure(config, exposed, diag::Severity::kWarning));
+  }
+
+  readPlainSections(value, config);
+  readOutbox(value, config);
+  readFlows(value, config);
+  readKnowledge(value, config);
 
   result.diagnostics = diagnostics_.takeSorted();
   const bool has_error =

@@ -5,6 +5,8 @@
 namespace waflow::core::config {
 namespace {
 
+// Long because it is data: the JSON Schema of waflow.yaml, one key a line, read by the
+// validator and published by `waflow schema`.
 constexpr const char* kCoreSchema = R"json({
   "type": "object",
   "description": "waflow daemon configuration (waflow.yaml). Every key is optional.",

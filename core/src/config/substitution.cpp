@@ -73,6 +73,8 @@ std::optional<std::string> processEnv(const std::string& name) {
   return std::string(value);
 }
 
+// One pass over the text: ${VAR}, ${VAR:-default}, ${file:...} and the $${ escape share the
+// position and the column the errors report, so the scanner stays one loop.
 SubstitutionResult substitute(std::string_view text, const SubstitutionContext& context) {
   SubstitutionResult result;
   size_t i = 0;

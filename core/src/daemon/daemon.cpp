@@ -26,6 +26,27 @@ bool Daemon::Impl::start(std::string* error, std::vector<diag::Diagnostic>* diag
     log::addSecret(s);
   }
   raiseOpenFileLimit();
+  if (!loadPlugins(error, diagnostics) || !openStorage(error)) {
+    return false;
+  }
+  buildDelivery();
+  if (config_.flows.enabled && !buildFlows(error, diagnostics)) {
+    return false;
+  }
+  if (auto_reply_) {
+    inbound_.add(*auto_reply_, "auto-reply");  // what no flow takes, or everything
+  }
+  inbound_.attach(bus_);
+  inbox_->attachCompletion();
+  addCollectors();
+  if (!listen(error)) {
+    return false;
+  }
+  startRunning();
+  return true;
+}
+
+bool Daemon::Impl::loadPlugins(std::string* error, std::vector<diag::Diagnostic>* diagnostics) {
   catalog_.scan(pluginSearchPath(options_.plugin_dirs, config_));
   for (const auto& failure : catalog_.failures()) {
     logger_->warn("plugin {}: {}", failure.file.string(), failure.reason);
@@ -48,9 +69,10 @@ bool Daemon::Impl::start(std::string* error, std::vector<diag::Diagnostic>* diag
     *error = fmt::format("cannot create data_dir '{}': {}", config_.data_dir, ec.message());
     return false;
   }
-  if (!createInstances(error)) {
-    return false;
-  }
+  return createInstances(error);
+}
+
+bool Daemon::Impl::openStorage(std::string* error) {
   plugin::PluginInstance* storage = nullptr;
   for (auto& instance : instances_) {
     if (instance->kind() == WAFLOW_KIND_STORAGE) {
@@ -64,9 +86,10 @@ bool Daemon::Impl::start(std::string* error, std::vector<diag::Diagnostic>* diag
     return false;
   }
   storage_ = std::make_unique<storage::PluginStorage>(*storage);
-  if (!checkStorageProtocol(*storage_, error)) {
-    return false;
-  }
+  return checkStorageProtocol(*storage_, error);
+}
+
+void Daemon::Impl::buildDelivery() {
   inbox_ = std::make_unique<delivery::Inbox>(*storage_, window_, bus_, metrics_, work_io_,
                                              config_.inbox.max_attempts);
   buildRoutes();
@@ -81,42 +104,44 @@ bool Daemon::Impl::start(std::string* error, std::vector<diag::Diagnostic>* diag
     auto_reply_ = std::make_unique<delivery::AutoReply>(config_.auto_reply, *outbox_, bus_,
                                                         metrics_, channelMap(), ai);
   }
-  std::map<std::string, knowledge::KnowledgeBase*> knowledge;
   for (const auto& [id, entry] : config_.knowledge) {
     knowledge_.push_back(knowledge::KnowledgeBase::create(entry, *storage_, &http_client_));
-    knowledge[id] = knowledge_.back().get();
   }
-  if (config_.flows.enabled) {
-    std::map<std::string, plugin::PluginInstance*> ai;
-    for (auto& instance : instances_) {
-      if (instance->kind() == WAFLOW_KIND_AI) {
-        ai[instance->id()] = instance.get();
-      }
-    }
-    flows_ = std::make_unique<engine::FlowEngine>(
-        config_, engine::FlowEngine::Services{*storage_, *outbox_, bus_, metrics_, work_io_,
-                                              http_client_, channels_, std::move(ai),
-                                              outbox_->owner(), std::move(knowledge)});
-    if (!flows_->load(diagnostics)) {
-      *error = "the flows or scripts have errors";
-      return false;
-    }
-    flows_->attach();
-    inbound_.add(*flows_, "flows");
-    if (!config_.flows.admin_token.empty()) {
-      admin_ = std::make_unique<admin::AdminApi>(
-          config_.flows.admin_token,
-          admin::AdminApi::Services{*flows_, *storage_, metrics_, *inbox_, work_io_,
-                                    [this] { syncKnowledge("admin API"); }});
-      admin_->addRoutes(router_);
+}
+
+bool Daemon::Impl::buildFlows(std::string* error, std::vector<diag::Diagnostic>* diagnostics) {
+  std::map<std::string, knowledge::KnowledgeBase*> knowledge;
+  size_t k = 0;
+  for (const auto& [id, _] : config_.knowledge) {
+    knowledge[id] = knowledge_[k++].get();
+  }
+  std::map<std::string, plugin::PluginInstance*> ai;
+  for (auto& instance : instances_) {
+    if (instance->kind() == WAFLOW_KIND_AI) {
+      ai[instance->id()] = instance.get();
     }
   }
-  if (auto_reply_) {
-    inbound_.add(*auto_reply_, "auto-reply");  // what no flow takes, or everything
+  flows_ = std::make_unique<engine::FlowEngine>(
+      config_, engine::FlowEngine::Services{*storage_, *outbox_, bus_, metrics_, work_io_,
+                                            http_client_, channels_, std::move(ai),
+                                            outbox_->owner(), std::move(knowledge)});
+  if (!flows_->load(diagnostics)) {
+    *error = "the flows or scripts have errors";
+    return false;
   }
-  inbound_.attach(bus_);
-  inbox_->attachCompletion();
-  addCollectors();
+  flows_->attach();
+  inbound_.add(*flows_, "flows");
+  if (!config_.flows.admin_token.empty()) {
+    admin_ = std::make_unique<admin::AdminApi>(
+        config_.flows.admin_token,
+        admin::AdminApi::Services{*flows_, *storage_, metrics_, *inbox_, work_io_,
+                                  [this] { syncKnowledge("admin API"); }});
+    admin_->addRoutes(router_);
+  }
+  return true;
+}
+
+bool Daemon::Impl::listen(std::string* error) {
   httpd::ServerOptions server_options;
   server_options.address = config_.server.address;
   server_options.port = config_.server.port;
@@ -140,6 +165,10 @@ bool Daemon::Impl::start(std::string* error, std::vector<diag::Diagnostic>* diag
     *error = e.what();
     return false;
   }
+  return true;
+}
+
+void Daemon::Impl::startRunning() {
   bus_.start();
   if (options_.handle_signals) {
     handleSignals();
@@ -162,7 +191,6 @@ bool Daemon::Impl::start(std::string* error, std::vector<diag::Diagnostic>* diag
         recovered);
   }
   logStartup();
-  return true;
 }
 
 void Daemon::Impl::raiseOpenFileLimit() {

@@ -118,6 +118,17 @@ class Daemon::Impl {
   int wait();
 
  private:
+  // start()'s phases, in order: the plugins planned and created; the storage opened and its
+  // protocol checked; the inbox, outbox, auto-reply and knowledge bases built; the flow engine
+  // (and admin API) built and loaded; the HTTP servers listening; then the threads, the
+  // outbox, the flows and the knowledge sync running, and the inbox's leftovers replayed.
+  bool loadPlugins(std::string* error, std::vector<diag::Diagnostic>* diagnostics);
+  bool openStorage(std::string* error);
+  void buildDelivery();
+  bool buildFlows(std::string* error, std::vector<diag::Diagnostic>* diagnostics);
+  bool listen(std::string* error);
+  void startRunning();
+
   bool createInstances(std::string* error);
 
   // storage.describe, before anything is stored: see storage/storage_protocol.h.

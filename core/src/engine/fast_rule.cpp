@@ -64,93 +64,124 @@ const Json* field(const Json& object, const std::string& name) {
 
 }  // namespace
 
-std::optional<FastRule::Term> FastRule::parseTerm(std::string_view text) {
-  // RE2, like every pattern in waflow: an expression of any length is read in linear time.
+namespace {
+
+// A quoted text is in one of two groups, the other one empty.
+std::string either(const std::string& single, const std::string& dbl) {
+  return single.empty() ? dbl : single;
+}
+
+}  // namespace
+
+// RE2, like every pattern in waflow: an expression of any length is read in linear time.
+
+std::optional<FastRule::Term> FastRule::parseComparison(const std::string& s) {
   static const re2::RE2 kCompare(
       R"re((steps|message|contact\.attributes)\.([A-Za-z_][A-Za-z0-9_]*)\s*(~=|==)\s*(nil|true))re");
+  std::string scope, name, op, value;
+  if (!re2::RE2::FullMatch(s, kCompare, &scope, &name, &op, &value)) {
+    return std::nullopt;
+  }
+  Term term;
+  term.name = name;
+  bool equal = op == "==";
+  bool against_true = value == "true";
+  if (against_true && scope != "contact.attributes") {
+    return std::nullopt;  // steps/message values are tables or texts: leave it to Lua
+  }
+  term.kind = scope == "steps"     ? Term::Kind::kStep
+              : scope == "message" ? Term::Kind::kMessageField
+              : against_true       ? Term::Kind::kAttributeTrue
+                                   : Term::Kind::kAttribute;
+  term.negate = equal;  // "== nil" / "== true" hold when the value is absent / not true
+  if (against_true) {
+    term.negate = !equal;
+  }
+  return term;
+}
+
+std::optional<FastRule::Term> FastRule::parseTriggerId(const std::string& s) {
   static const re2::RE2 kTrigger(R"re(trigger\.id\s*(~=|==)\s*(?:'([^'\\]*)'|"([^"\\]*)"))re");
+  std::string op, single, dbl;
+  if (!re2::RE2::FullMatch(s, kTrigger, &op, &single, &dbl)) {
+    return std::nullopt;
+  }
+  Term term;
+  term.kind = Term::Kind::kTriggerId;
+  term.negate = op == "~=";
+  term.name = either(single, dbl);
+  return term;
+}
+
+std::optional<FastRule::Term> FastRule::parseKeywords(const std::string& s) {
   static const re2::RE2 kKeywords(
       R"re(text\.match_keyword\(\s*message\.text\s*((?:,\s*(?:'[^'\\]*'|"[^"\\]*")\s*)+)\)\s*(~=|==)\s*nil)re");
   static const re2::RE2 kQuoted(R"re('([^'\\]*)'|"([^"\\]*)")re");
+  std::string list, op;
+  if (!re2::RE2::FullMatch(s, kKeywords, &list, &op)) {
+    return std::nullopt;
+  }
+  std::vector<std::string> words;
+  std::string single, dbl;
+  re2::StringPiece rest(list);
+  while (re2::RE2::FindAndConsume(&rest, kQuoted, &single, &dbl)) {
+    words.push_back(either(single, dbl));
+  }
+  Term term;
+  term.kind = Term::Kind::kKeywords;
+  term.negate = op == "==";
+  term.keywords.emplace(words);
+  return term;
+}
+
+std::optional<FastRule::Term> FastRule::parseBusinessHours(const std::string& s) {
   static const re2::RE2 kHours(R"re((not\s+)?time\.in_business_hours\(\s*\{([^{}()]*)\}\s*\))re");
   static const re2::RE2 kField(
       R"re(\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*)re");
-  // A quoted text is in one of two groups, the other one empty.
-  auto either = [](const std::string& single, const std::string& dbl) {
-    return single.empty() ? dbl : single;
-  };
-  const std::string s(trim(text));
-  std::string scope, name, op, value;
-  Term term;
-  if (re2::RE2::FullMatch(s, kCompare, &scope, &name, &op, &value)) {
-    term.name = name;
-    bool equal = op == "==";
-    bool against_true = value == "true";
-    if (against_true && scope != "contact.attributes") {
-      return std::nullopt;  // steps/message values are tables or texts: leave it to Lua
-    }
-    term.kind = scope == "steps"     ? Term::Kind::kStep
-                : scope == "message" ? Term::Kind::kMessageField
-                : against_true       ? Term::Kind::kAttributeTrue
-                                     : Term::Kind::kAttribute;
-    term.negate = equal;  // "== nil" / "== true" hold when the value is absent / not true
-    if (against_true) {
-      term.negate = !equal;
-    }
-    return term;
-  }
-  std::string single, dbl;
-  if (re2::RE2::FullMatch(s, kTrigger, &op, &single, &dbl)) {
-    term.kind = Term::Kind::kTriggerId;
-    term.negate = op == "~=";
-    term.name = either(single, dbl);
-    return term;
-  }
-  std::string list;
-  if (re2::RE2::FullMatch(s, kKeywords, &list, &op)) {
-    std::vector<std::string> words;
-    re2::StringPiece rest(list);
-    while (re2::RE2::FindAndConsume(&rest, kQuoted, &single, &dbl)) {
-      words.push_back(either(single, dbl));
-    }
-    term.kind = Term::Kind::kKeywords;
-    term.negate = op == "==";
-    term.keywords.emplace(words);
-    return term;
-  }
   std::string negation, fields;
-  if (re2::RE2::FullMatch(s, kHours, &negation, &fields)) {
-    // A schedule written out in place, with text fields only: parsed once here by the same
-    // code the Lua helper runs per call.
-    nlohmann::json spec = nlohmann::json::object();
-    size_t start = 0;
-    while (start <= fields.size()) {
-      size_t comma = fields.find(',', start);
-      std::string one =
-          fields.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      std::string field;
-      if (re2::RE2::FullMatch(one, kField, &field, &single, &dbl)) {
-        spec[field] = either(single, dbl);
-      } else if (!trim(one).empty()) {
-        return std::nullopt;  // a number, a table, a variable: Lua's business
-      }
-      if (comma == std::string::npos) {
-        break;
-      }
-      start = comma + 1;
+  if (!re2::RE2::FullMatch(s, kHours, &negation, &fields)) {
+    return std::nullopt;
+  }
+  // A schedule written out in place, with text fields only: parsed once here by the same
+  // code the Lua helper runs per call.
+  nlohmann::json spec = nlohmann::json::object();
+  size_t start = 0;
+  while (start <= fields.size()) {
+    size_t comma = fields.find(',', start);
+    std::string one =
+        fields.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string field, single, dbl;
+    if (re2::RE2::FullMatch(one, kField, &field, &single, &dbl)) {
+      spec[field] = either(single, dbl);
+    } else if (!trim(one).empty()) {
+      return std::nullopt;  // a number, a table, a variable: Lua's business
     }
-    std::string why;
-    term.hours = time::BusinessHours::parse(spec, &why);
-    if (!term.hours || term.hours->timeZone().empty()) {
-      return std::nullopt;  // Lua reports the mistake, or picks the default zone
+    if (comma == std::string::npos) {
+      break;
     }
-    term.zone = time::TimeZone::locate(term.hours->timeZone(), &why);
-    if (term.zone == nullptr) {
-      return std::nullopt;
+    start = comma + 1;
+  }
+  Term term;
+  std::string why;
+  term.hours = time::BusinessHours::parse(spec, &why);
+  if (!term.hours || term.hours->timeZone().empty()) {
+    return std::nullopt;  // Lua reports the mistake, or picks the default zone
+  }
+  term.zone = time::TimeZone::locate(term.hours->timeZone(), &why);
+  if (term.zone == nullptr) {
+    return std::nullopt;
+  }
+  term.kind = Term::Kind::kBusinessHours;
+  term.negate = !negation.empty();
+  return term;
+}
+
+std::optional<FastRule::Term> FastRule::parseTerm(std::string_view text) {
+  const std::string s(trim(text));
+  for (auto parse : {&parseComparison, &parseTriggerId, &parseKeywords, &parseBusinessHours}) {
+    if (auto term = parse(s)) {
+      return term;
     }
-    term.kind = Term::Kind::kBusinessHours;
-    term.negate = !negation.empty();
-    return term;
   }
   return std::nullopt;
 }

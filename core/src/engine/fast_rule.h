@@ -63,6 +63,11 @@ class FastRule {
     const time::TimeZone* zone = nullptr;
   };
   static std::optional<Term> parseTerm(std::string_view text);
+  // One per kind of term: each recognises its own shape and nothing else.
+  static std::optional<Term> parseComparison(const std::string& s);
+  static std::optional<Term> parseTriggerId(const std::string& s);
+  static std::optional<Term> parseKeywords(const std::string& s);
+  static std::optional<Term> parseBusinessHours(const std::string& s);
   std::optional<bool> holds(const Term& term, const nlohmann::json& message,
                             const nlohmann::json& contact, const nlohmann::json& steps,
                             const nlohmann::json& trigger, const text::NormalizedText* words) const;

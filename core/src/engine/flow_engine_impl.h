@@ -77,7 +77,27 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   void onAnyEvent(const bus::Event& event, bus::Done done);
   void onFlowEvent(const bus::Event& event, bus::Done done);
   void onJob(const bus::Event& event, bus::Done done);
+  // A due job, by its kind; `complete` marks it done once its work is durable.
   void handleJob(Scheduler::Job job, EntryPtr entry, std::function<void()> done);
+  bool skipsMissed(const Scheduler::Job& job) const;  // missed while stopped, and not to run
+  // A delay ends, or an ask/wait waited long enough; the run goes on (missed or not).
+  void resumeAfterWait(const Scheduler::Job& job, const EntryPtr& entry,
+                       std::function<void()> complete);
+  // A background classification's fields, stored on the contact in conversation order.
+  void saveClassification(const Scheduler::Job& job, const EntryPtr& entry,
+                          std::function<void()> complete);
+  // A follow-up planned by a schedule step: its text, or its flow started.
+  void fireFollowUp(const Scheduler::Job& job, const EntryPtr& entry,
+                    std::function<void()> complete);
+  // A flow started by a job: its trigger is in the payload.
+  void startPlannedFlow(const Scheduler::Job& job, const EntryPtr& entry,
+                        std::function<void()> complete);
+  // A contact-idle trigger: the flow starts unless the contact wrote since it was armed.
+  void startIdleFlow(const Scheduler::Job& job, const EntryPtr& entry,
+                     std::function<void()> complete);
+  // A schedule trigger fires: its next occurrence is planned first.
+  void fireSchedule(const Scheduler::Job& job, const EntryPtr& entry,
+                    std::function<void()> complete);
   // Continues runs waiting for this event and starts `on: event` flows.
   void deliverEvent(const std::string& name, const Json& data, EntryPtr entry,
                     const std::string& request_id, std::function<void()> done);

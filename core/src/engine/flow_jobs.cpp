@@ -40,198 +40,228 @@ void FlowEngine::Impl::handleJob(Scheduler::Job job, EntryPtr entry, std::functi
     scheduler_.complete(id);
     done();
   };
+  using Handler = void (Impl::*)(const Scheduler::Job&, const EntryPtr&, std::function<void()>);
+  static const std::map<std::string, Handler, std::less<>> kHandlers = {
+      {"run.resume", &Impl::resumeAfterWait},     {"run.timeout", &Impl::resumeAfterWait},
+      {"contact.set", &Impl::saveClassification}, {"flow.followup", &Impl::fireFollowUp},
+      {"flow.start", &Impl::startPlannedFlow},    {"flow.idle", &Impl::startIdleFlow},
+      {"flow.schedule", &Impl::fireSchedule}};
+  auto handler = kHandlers.find(job.kind);
+  if (handler == kHandlers.end()) {
+    flowLogger()->warn("scheduled job '{}' has an unknown kind '{}'; dropped", job.id, job.kind);
+    complete();
+    return;
+  }
+  (this->*handler->second)(job, entry, std::move(complete));
+}
+
+bool FlowEngine::Impl::skipsMissed(const Scheduler::Job& job) const {
+  return job.missed && !config_.flows.run_missed_jobs;
+}
+
+void FlowEngine::Impl::resumeAfterWait(const Scheduler::Job& job, const EntryPtr& entry,
+                                       std::function<void()> complete) {
+  const Json& p = job.payload;
+  // A delay ends, or an ask/wait waited long enough. Missed or not, the run must go on.
+  if (entry == nullptr) {
+    complete();
+    return;
+  }
+  FlowRun* run = entry->state.findRun(jsonString(p, "run_id"));
+  if (run == nullptr || run->token != jsonString(p, "token") ||
+      (job.kind == "run.resume" && run->waiting != "delay" && run->waiting != "gather")) {
+    complete();  // answered, restarted or ended meanwhile
+    return;
+  }
+  std::string kind = job.kind;
+  std::string waited = run->waiting;
+  resumeRun(
+      entry, run->id, Json::object(), job.id,
+      [this, kind, waited](ExecPtr x) {
+        if (kind == "run.resume" && waited == "gather") {
+          // The contact went quiet: the ai step answers the whole burst.
+          x->run.waiting.clear();
+          x->run.token.clear();
+          x->gathered_done = true;
+          if (!x->run.gathered.empty()) {
+            x->message = x->run.gathered.back();
+          }
+          next(x);
+          return;
+        }
+        if (kind == "run.resume") {
+          x->run.waiting.clear();
+          x->run.token.clear();
+          if (afterStep(x, StepOutcome::next())) {
+            next(x);
+          }
+          return;
+        }
+        const flow::Step& step = x->flow->steps[x->run.step];
+        stepFailed(x, waited == "ask"
+                          ? fmt::format("no valid answer within the step's timeout "
+                                        "({} ms)",
+                                        step.timeout_ms.value_or(config_.flows.wait_expiry.count()))
+                          : fmt::format("the event did not arrive in time"));
+      },
+      std::move(complete));
+}
+
+void FlowEngine::Impl::saveClassification(const Scheduler::Job& job, const EntryPtr& entry,
+                                          std::function<void()> complete) {
+  const Json& p = job.payload;
+  // A background classification's fields, stored on the contact in conversation order.
+  if (entry == nullptr) {
+    complete();
+    return;
+  }
+  conversations_.updateContact(
+      entry, p.value("values", Json::object()), {}, {},
+      [complete = std::move(complete), key = entry->key](bool ok, std::string error) {
+        if (!ok) {
+          flowLogger()->warn("{}: a classification was not saved to the contact: {}", key, error);
+        }
+        complete();
+      });
+}
+
+void FlowEngine::Impl::fireFollowUp(const Scheduler::Job& job, const EntryPtr& entry,
+                                    std::function<void()> complete) {
   const Json& p = job.payload;
   auto set = current();
-  bool skip_missed = job.missed && !config_.flows.run_missed_jobs;
+  const bool skip_missed = skipsMissed(job);
+  if (skip_missed || entry == nullptr) {
+    complete();
+    return;
+  }
+  if (std::string text = jsonString(p, "text"); !text.empty()) {
+    delivery::Outbox::Message m;
+    m.id = job.id;
+    m.channel = entry->channel;
+    m.to = entry->contact;
+    m.conversation = entry->key;
+    m.type = "text";
+    m.text = std::move(text);
+    m.request_id = job.id;
+    services_.outbox.enqueue(std::move(m), [complete = std::move(complete)](bool stored) {
+      if (stored) {
+        complete();  // else the job fires again once its lease lapses
+      }
+    });
+    return;
+  }
+  const flow::Flow* f = set->find(jsonString(p, "flow"));
+  if (f == nullptr) {
+    complete();
+    return;
+  }
+  Json trigger = {{"id", ""}, {"on", "schedule"}};
+  Json globals = {{"trigger", trigger}};
+  if (!startRun(set, entry, *f, job.id, trigger, Json::object(), job.id, globals, complete)) {
+    complete();
+  }
+}
 
-  if (job.kind == "run.resume" || job.kind == "run.timeout") {
-    // A delay ends, or an ask/wait waited long enough. Missed or not, the run must go on.
-    if (entry == nullptr) {
-      complete();
-      return;
-    }
-    FlowRun* run = entry->state.findRun(jsonString(p, "run_id"));
-    if (run == nullptr || run->token != jsonString(p, "token") ||
-        (job.kind == "run.resume" && run->waiting != "delay" && run->waiting != "gather")) {
-      complete();  // answered, restarted or ended meanwhile
-      return;
-    }
-    std::string kind = job.kind;
-    std::string waited = run->waiting;
-    resumeRun(
-        entry, run->id, Json::object(), job.id,
-        [this, kind, waited](ExecPtr x) {
-          if (kind == "run.resume" && waited == "gather") {
-            // The contact went quiet: the ai step answers the whole burst.
-            x->run.waiting.clear();
-            x->run.token.clear();
-            x->gathered_done = true;
-            if (!x->run.gathered.empty()) {
-              x->message = x->run.gathered.back();
-            }
-            next(x);
-            return;
-          }
-          if (kind == "run.resume") {
-            x->run.waiting.clear();
-            x->run.token.clear();
-            if (afterStep(x, StepOutcome::next())) {
-              next(x);
-            }
-            return;
-          }
-          const flow::Step& step = x->flow->steps[x->run.step];
-          stepFailed(x,
-                     waited == "ask"
-                         ? fmt::format("no valid answer within the step's timeout "
-                                       "({} ms)",
-                                       step.timeout_ms.value_or(config_.flows.wait_expiry.count()))
-                         : fmt::format("the event did not arrive in time"));
-        },
-        std::move(complete));
+void FlowEngine::Impl::startPlannedFlow(const Scheduler::Job& job, const EntryPtr& entry,
+                                        std::function<void()> complete) {
+  const Json& p = job.payload;
+  auto set = current();
+  const bool skip_missed = skipsMissed(job);
+  const flow::Flow* f = set->find(jsonString(p, "flow"));
+  if (f == nullptr || skip_missed) {
+    complete();
     return;
   }
-  if (job.kind == "contact.set") {
-    // A background classification's fields, stored on the contact in conversation order.
-    if (entry == nullptr) {
-      complete();
-      return;
-    }
-    conversations_.updateContact(
-        entry, p.value("values", Json::object()), {}, {},
-        [complete = std::move(complete), key = entry->key](bool ok, std::string error) {
-          if (!ok) {
-            flowLogger()->warn("{}: a classification was not saved to the contact: {}", key, error);
-          }
-          complete();
-        });
+  Json trigger = p.value("trigger", Json::object());
+  Json globals = {{"trigger", trigger}};
+  size_t fi = 0;
+  set->find(f->id, &fi);
+  if (!conditionsPass(set, fi, Json::object(), entry.get(), globals) ||
+      (entry != nullptr && entry->state.handoff && !runsInHandoff(*f)) ||
+      !startRun(set, entry, *f, job.id, trigger, Json::object(), job.id, globals, complete)) {
+    complete();
+  }
+}
+
+void FlowEngine::Impl::startIdleFlow(const Scheduler::Job& job, const EntryPtr& entry,
+                                     std::function<void()> complete) {
+  const Json& p = job.payload;
+  auto set = current();
+  const bool skip_missed = skipsMissed(job);
+  const flow::Flow* f = set->find(jsonString(p, "flow"));
+  int64_t armed_at = p.value("armed_at", int64_t{0});
+  if (f == nullptr || entry == nullptr || skip_missed ||
+      entry->contact_json.value("last_inbound_at", int64_t{0}) > armed_at) {
+    complete();  // the contact wrote since: not idle
     return;
   }
-  if (job.kind == "flow.followup") {
-    if (skip_missed || entry == nullptr) {
-      complete();
-      return;
-    }
-    if (std::string text = jsonString(p, "text"); !text.empty()) {
-      delivery::Outbox::Message m;
-      m.id = job.id;
-      m.channel = entry->channel;
-      m.to = entry->contact;
-      m.conversation = entry->key;
-      m.type = "text";
-      m.text = std::move(text);
-      m.request_id = job.id;
-      services_.outbox.enqueue(std::move(m), [complete = std::move(complete)](bool stored) {
-        if (stored) {
-          complete();  // else the job fires again once its lease lapses
-        }
-      });
-      return;
-    }
-    const flow::Flow* f = set->find(jsonString(p, "flow"));
-    if (f == nullptr) {
-      complete();
-      return;
-    }
-    Json trigger = {{"id", ""}, {"on", "schedule"}};
-    Json globals = {{"trigger", trigger}};
-    if (!startRun(set, entry, *f, job.id, trigger, Json::object(), job.id, globals, complete)) {
-      complete();
-    }
+  Json trigger = {{"id", jsonString(p, "trigger_id")}, {"on", "contact.idle"}};
+  Json globals = {{"trigger", trigger}};
+  size_t fi = 0;
+  set->find(f->id, &fi);
+  if ((entry->state.handoff && !runsInHandoff(*f)) ||
+      !conditionsPass(set, fi, Json::object(), entry.get(), globals) ||
+      // The job's id is reused for every quiet spell: the run (and its outbox ids) is named
+      // after this one.
+      !startRun(set, entry, *f, fmt::format("{}:{}", job.id, armed_at), trigger, Json::object(),
+                job.id, globals, complete)) {
+    complete();
+  }
+}
+
+void FlowEngine::Impl::fireSchedule(const Scheduler::Job& job, const EntryPtr& /*none*/,
+                                    std::function<void()> complete) {
+  const Json& p = job.payload;
+  auto set = current();
+  const bool skip_missed = skipsMissed(job);
+  size_t fi = 0;
+  const flow::Flow* f = set->find(jsonString(p, "flow"), &fi);
+  size_t ti = p.value("trigger", size_t{0});
+  const flow::ScheduleTrigger* t = nullptr;
+  if (f != nullptr && ti < f->triggers.size()) {
+    t = std::get_if<flow::ScheduleTrigger>(&f->triggers[ti].spec);
+  }
+  std::string spec = t == nullptr ? "" : (t->cron ? t->cron_text : "at");
+  if (t == nullptr || spec != jsonString(p, "spec") || t->tz != jsonString(p, "tz")) {
+    complete();  // the trigger changed or is gone; the new one has its own job
     return;
   }
-  if (job.kind == "flow.start") {
-    const flow::Flow* f = set->find(jsonString(p, "flow"));
-    if (f == nullptr || skip_missed) {
-      complete();
-      return;
-    }
-    Json trigger = p.value("trigger", Json::object());
-    Json globals = {{"trigger", trigger}};
-    size_t fi = 0;
-    set->find(f->id, &fi);
-    if (!conditionsPass(set, fi, Json::object(), entry.get(), globals) ||
-        (entry != nullptr && entry->state.handoff && !runsInHandoff(*f)) ||
-        !startRun(set, entry, *f, job.id, trigger, Json::object(), job.id, globals, complete)) {
-      complete();
-    }
-    return;
+  // Plan the next occurrence first, so a crash now cannot lose the schedule.
+  std::vector<Scheduler::Job> following;
+  if (auto due = nextFire(*t, std::max(job.due_at, skip_missed ? flowNowMs() : job.due_at))) {
+    Scheduler::Job n;
+    n.id = fmt::format("schedule:{}:{}:{}", f->id, ti, *due);
+    n.kind = "flow.schedule";
+    n.due_at = *due;
+    n.payload = p;
+    following.push_back(std::move(n));
   }
-  if (job.kind == "flow.idle") {
-    const flow::Flow* f = set->find(jsonString(p, "flow"));
-    int64_t armed_at = p.value("armed_at", int64_t{0});
-    if (f == nullptr || entry == nullptr || skip_missed ||
-        entry->contact_json.value("last_inbound_at", int64_t{0}) > armed_at) {
-      complete();  // the contact wrote since: not idle
-      return;
-    }
-    Json trigger = {{"id", jsonString(p, "trigger_id")}, {"on", "contact.idle"}};
-    Json globals = {{"trigger", trigger}};
-    size_t fi = 0;
-    set->find(f->id, &fi);
-    if ((entry->state.handoff && !runsInHandoff(*f)) ||
-        !conditionsPass(set, fi, Json::object(), entry.get(), globals) ||
-        // The job's id is reused for every quiet spell: the run (and its outbox ids) is named
-        // after this one.
-        !startRun(set, entry, *f, fmt::format("{}:{}", job.id, armed_at), trigger, Json::object(),
-                  job.id, globals, complete)) {
-      complete();
-    }
-    return;
-  }
-  if (job.kind == "flow.schedule") {
-    size_t fi = 0;
-    const flow::Flow* f = set->find(jsonString(p, "flow"), &fi);
-    size_t ti = p.value("trigger", size_t{0});
-    const flow::ScheduleTrigger* t = nullptr;
-    if (f != nullptr && ti < f->triggers.size()) {
-      t = std::get_if<flow::ScheduleTrigger>(&f->triggers[ti].spec);
-    }
-    std::string spec = t == nullptr ? "" : (t->cron ? t->cron_text : "at");
-    if (t == nullptr || spec != jsonString(p, "spec") || t->tz != jsonString(p, "tz")) {
-      complete();  // the trigger changed or is gone; the new one has its own job
-      return;
-    }
-    // Plan the next occurrence first, so a crash now cannot lose the schedule.
-    std::vector<Scheduler::Job> following;
-    if (auto due = nextFire(*t, std::max(job.due_at, skip_missed ? flowNowMs() : job.due_at))) {
-      Scheduler::Job n;
-      n.id = fmt::format("schedule:{}:{}:{}", f->id, ti, *due);
-      n.kind = "flow.schedule";
-      n.due_at = *due;
-      n.payload = p;
-      following.push_back(std::move(n));
-    }
-    scheduler_.add(std::move(following), false,
-                   [this, set, f, fi, ti, t, job, skip_missed,
-                    complete = std::move(complete)](bool stored) mutable {
-                     if (!stored) {
-                       return;  // fires again when its lease lapses
-                     }
-                     if (skip_missed) {
-                       flowLogger()->info(
-                           "flow '{}': the schedule due at {} was missed while "
-                           "waflow was stopped; skipped (flows.missed_jobs: skip)",
-                           f->id, job.due_at);
-                       complete();
-                       return;
-                     }
-                     Json trigger = {{"id", f->triggers[ti].id}, {"on", "schedule"}};
-                     if (!t->tag.empty()) {
-                       fanOut(set, *f, ti, job.id, t->tag, "", std::move(complete));
-                       return;
-                     }
-                     Json globals = {{"trigger", trigger}};
-                     if (!conditionsPass(set, fi, Json::object(), nullptr, globals) ||
-                         !startRun(set, nullptr, *f, job.id, trigger, Json::object(), job.id,
-                                   globals, complete)) {
-                       complete();
-                     }
-                   });
-    return;
-  }
-  flowLogger()->warn("scheduled job '{}' has an unknown kind '{}'; dropped", job.id, job.kind);
-  complete();
+  scheduler_.add(std::move(following), false,
+                 [this, set, f, fi, ti, t, job, skip_missed,
+                  complete = std::move(complete)](bool stored) mutable {
+                   if (!stored) {
+                     return;  // fires again when its lease lapses
+                   }
+                   if (skip_missed) {
+                     flowLogger()->info(
+                         "flow '{}': the schedule due at {} was missed while "
+                         "waflow was stopped; skipped (flows.missed_jobs: skip)",
+                         f->id, job.due_at);
+                     complete();
+                     return;
+                   }
+                   Json trigger = {{"id", f->triggers[ti].id}, {"on", "schedule"}};
+                   if (!t->tag.empty()) {
+                     fanOut(set, *f, ti, job.id, t->tag, "", std::move(complete));
+                     return;
+                   }
+                   Json globals = {{"trigger", trigger}};
+                   if (!conditionsPass(set, fi, Json::object(), nullptr, globals) ||
+                       !startRun(set, nullptr, *f, job.id, trigger, Json::object(), job.id, globals,
+                                 complete)) {
+                     complete();
+                   }
+                 });
 }
 
 void FlowEngine::Impl::fanOut(const std::shared_ptr<const FlowSet>& set, const flow::Flow& flow,

@@ -167,58 +167,108 @@ bool FlowSet::hasTrigger(std::string_view kind) const {
   return false;
 }
 
+namespace {
+
+// Loads scripts/*.lua into `set` (the first script defining a function provides it); returns
+// the functions they define, for the flows' references.
+std::set<std::string> loadScripts(const config::Config& config, lua::LuaSandbox& sandbox,
+                                  FlowSet& set, FlowSetLoad& out) {
+  std::set<std::string> functions;
+  std::error_code ec;
+  if (!fs::is_directory(config.scripts_dir, ec)) {
+    return functions;
+  }
+  for (const fs::path& file : filesWithExtension(config.scripts_dir, {".lua"})) {
+    ++out.script_count;
+    ScriptSource script{file.stem().string(), file.string(), readFile(file)};
+    lua::CompileResult loaded = sandbox.loadScript(script.name, script.text, {script.file});
+    if (!loaded.ok()) {
+      out.diagnostics.push_back(loaded.error->toDiagnostic());
+      continue;
+    }
+    for (const std::string& name : sandbox.functions(loaded.snippet)) {
+      functions.insert(name);
+      set.function_script.emplace(name, set.scripts.size());
+    }
+    set.scripts.push_back(std::move(script));
+  }
+  return functions;
+}
+
+// What flows may name: the configured channels, AI instances, knowledge bases and the
+// scripts' functions; and how their Lua is checked (compiled in `sandbox`).
+flow::FlowLoadOptions loadOptions(const config::Config& config, lua::LuaSandbox& sandbox,
+                                  std::set<std::string> functions) {
+  flow::FlowLoadOptions options;
+  std::set<std::string> channels, ai, knowledge;
+  for (const auto& c : config.channels) {
+    channels.insert(c.id);
+  }
+  for (const auto& a : config.ai) {
+    ai.insert(a.id);
+  }
+  for (const auto& [id, _] : config.knowledge) {
+    knowledge.insert(id);
+  }
+  options.context.channels = std::move(channels);
+  options.context.ai = std::move(ai);
+  options.context.knowledge = std::move(knowledge);
+  options.context.script_functions = std::move(functions);
+  options.subst.base_dir = config.base_dir;
+  options.check_lua = [&sandbox](const flow::LuaSnippet& s) -> std::optional<diag::Diagnostic> {
+    lua::CompileResult compiled = sandbox.compile(s.where, s.code, {s.file, s.line, s.column});
+    if (compiled.ok()) {
+      sandbox.release(compiled.snippet);
+      return std::nullopt;
+    }
+    return compiled.error->toDiagnostic();
+  };
+  return options;
+}
+
+// What the engine precomputes for one flow's triggers and steps: event names, fast rules and
+// context-free conditions, fixed replies, and whether any follow-up is cancelled by a reply.
+void index(const flow::Flow& f, FlowSet& set) {
+  set.matchers.push_back(buildMatchers(f));
+  for (const auto& t : f.triggers) {
+    if (const auto* e = std::get_if<flow::EventTrigger>(&t.spec)) {
+      set.event_names.insert(e->name);
+    }
+    set.has_status_triggers |= std::holds_alternative<flow::MessageStatusTrigger>(t.spec);
+    set.has_idle_triggers |= std::holds_alternative<flow::ContactIdleTrigger>(t.spec);
+  }
+  for (const auto& s : f.steps) {
+    if (s.if_expression) {
+      if (auto fast = FastRule::parse(s.if_expression->code)) {
+        set.fast_rules.emplace(&*s.if_expression, std::move(*fast));
+      } else if (!readsContext(s.if_expression->code)) {
+        set.context_free.insert(&*s.if_expression);
+      }
+    }
+    if (const auto* r = std::get_if<flow::ReplyStep>(&s.spec); r && isFixedReply(*r)) {
+      set.fixed_replies.emplace(r, fixedReply(*r));
+    }
+    if (const auto* w = std::get_if<flow::WaitStep>(&s.spec)) {
+      set.event_names.insert(w->event);
+    }
+    if (const auto* p = std::get_if<flow::ScheduleStep>(&s.spec); p && p->cancel_on_reply) {
+      set.followups_cancel_on_reply = true;
+    }
+  }
+}
+
+}  // namespace
+
 FlowSetLoad loadFlowSet(const config::Config& config, uint64_t version) {
   FlowSetLoad out;
   auto set = std::make_shared<FlowSet>();
   set->version = version;
   lua::LuaSandbox sandbox;
-  std::set<std::string> functions;
+  std::set<std::string> functions = loadScripts(config, sandbox, *set, out);
   std::error_code ec;
-  if (fs::is_directory(config.scripts_dir, ec)) {
-    for (const fs::path& file : filesWithExtension(config.scripts_dir, {".lua"})) {
-      ++out.script_count;
-      ScriptSource script{file.stem().string(), file.string(), readFile(file)};
-      lua::CompileResult loaded = sandbox.loadScript(script.name, script.text, {script.file});
-      if (!loaded.ok()) {
-        out.diagnostics.push_back(loaded.error->toDiagnostic());
-        continue;
-      }
-      for (const std::string& name : sandbox.functions(loaded.snippet)) {
-        functions.insert(name);
-        // The first script (by file name) defining a function provides it.
-        set->function_script.emplace(name, set->scripts.size());
-      }
-      set->scripts.push_back(std::move(script));
-    }
-  }
   if (fs::is_directory(config.flows_dir, ec)) {
-    flow::FlowLoadOptions options;
-    std::set<std::string> channels;
-    for (const auto& c : config.channels) {
-      channels.insert(c.id);
-    }
-    std::set<std::string> ai;
-    for (const auto& a : config.ai) {
-      ai.insert(a.id);
-    }
-    options.context.channels = std::move(channels);
-    options.context.ai = std::move(ai);
-    std::set<std::string> knowledge;
-    for (const auto& [id, _] : config.knowledge) {
-      knowledge.insert(id);
-    }
-    options.context.knowledge = std::move(knowledge);
-    options.context.script_functions = std::move(functions);
-    options.subst.base_dir = config.base_dir;
-    options.check_lua = [&sandbox](const flow::LuaSnippet& s) -> std::optional<diag::Diagnostic> {
-      lua::CompileResult compiled = sandbox.compile(s.where, s.code, {s.file, s.line, s.column});
-      if (compiled.ok()) {
-        sandbox.release(compiled.snippet);
-        return std::nullopt;
-      }
-      return compiled.error->toDiagnostic();
-    };
-    flow::FlowLoadResult loaded = flow::loadFlows(config.flows_dir, options);
+    flow::FlowLoadResult loaded =
+        flow::loadFlows(config.flows_dir, loadOptions(config, sandbox, std::move(functions)));
     out.flow_count = loaded.flows.size();
     out.diagnostics.insert(out.diagnostics.end(), loaded.diagnostics.begin(),
                            loaded.diagnostics.end());
@@ -232,32 +282,7 @@ FlowSetLoad loadFlowSet(const config::Config& config, uint64_t version) {
   }
   std::stable_sort(set->flows.begin(), set->flows.end(), flow::runsBefore);
   for (const auto& f : set->flows) {
-    set->matchers.push_back(buildMatchers(f));
-    for (const auto& t : f.triggers) {
-      if (const auto* e = std::get_if<flow::EventTrigger>(&t.spec)) {
-        set->event_names.insert(e->name);
-      }
-      set->has_status_triggers |= std::holds_alternative<flow::MessageStatusTrigger>(t.spec);
-      set->has_idle_triggers |= std::holds_alternative<flow::ContactIdleTrigger>(t.spec);
-    }
-    for (const auto& s : f.steps) {
-      if (s.if_expression) {
-        if (auto fast = FastRule::parse(s.if_expression->code)) {
-          set->fast_rules.emplace(&*s.if_expression, std::move(*fast));
-        } else if (!readsContext(s.if_expression->code)) {
-          set->context_free.insert(&*s.if_expression);
-        }
-      }
-      if (const auto* r = std::get_if<flow::ReplyStep>(&s.spec); r && isFixedReply(*r)) {
-        set->fixed_replies.emplace(r, fixedReply(*r));
-      }
-      if (const auto* w = std::get_if<flow::WaitStep>(&s.spec)) {
-        set->event_names.insert(w->event);
-      }
-      if (const auto* p = std::get_if<flow::ScheduleStep>(&s.spec); p && p->cancel_on_reply) {
-        set->followups_cancel_on_reply = true;
-      }
-    }
+    index(f, *set);
   }
   out.set = std::move(set);
   return out;

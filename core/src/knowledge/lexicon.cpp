@@ -8,6 +8,7 @@
 
 namespace waflow::core::knowledge::lexicon {
 
+// Long because it is data: one spelling and its standard form a line.
 const std::unordered_map<std::string_view, std::string_view>& slang() {
   static const std::unordered_map<std::string_view, std::string_view> table = {
       // negation
@@ -102,6 +103,7 @@ const std::unordered_map<std::string_view, std::string_view>& slang() {
   return table;
 }
 
+// Long because it is data: one stop word a line, grouped by language.
 const std::unordered_set<std::string_view>& stopWords() {
   static const std::unordered_set<std::string_view> words = {
       // Indonesian

@@ -303,6 +303,8 @@ const char* match_capture(MatchState* ms, const char* s, int l) {
   return nullptr;
 }
 
+// Long because it is Lua's own matcher (lstrlib.c's match()), kept in upstream's shape so it
+// can be compared line by line with Lua's source; waflow's additions are marked.
 const char* match(MatchState* ms, const char* s, const char* p) {
   if (luai_unlikely(ms->matchdepth-- == 0)) {
     luaL_error(ms->L, "pattern too complex");

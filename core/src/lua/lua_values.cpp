@@ -147,6 +147,8 @@ void pushJson(lua_State* L, const nlohmann::json& value, bool readonly, const ch
   }
 }
 
+// One case per Lua type in one switch: the table case (array or object, with its limits) is
+// most of it, and it shares the depth, the error and the stack discipline with the others.
 bool toJson(lua_State* L, int index, nlohmann::json& out, std::string* error, int depth) {
   index = lua_absindex(L, index);
   switch (lua_type(L, index)) {

@@ -448,6 +448,9 @@ RuleError Impl::makeError(int status, const SnippetInfo& info) {
   return e;
 }
 
+// The protected-call protocol in one place: the stack set up, the time and memory budget
+// armed, the call, the error classified and the stack restored, so that every path leaves the
+// Lua stack balanced.
 CallResult Impl::run(int id, Call& c) {
   CallResult result;
   const SnippetInfo* info = snippet(id);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +40,19 @@ class BusinessHours {
     int from = 0;  // minutes after midnight
     int to = 0;    // minutes after midnight, up to 1440; to < from runs past midnight
   };
+  using Week = std::array<std::vector<Range>, 7>;
+  // The parts of parse(): each is false, with *error set, when its part of the spec is wrong.
+  static bool parseWeekly(const nlohmann::json& spec, Week& days, std::string* error);
+  static bool parseDayKeys(const nlohmann::json& spec, Week& days, std::string* error);
+  static bool parseDayKey(const std::string& key, const nlohmann::json& value,
+                          std::vector<Range>& ranges, std::string* error);
+  static bool parseHolidays(const nlohmann::json& spec, std::vector<int>& holidays,
+                            std::string* error);
+  static bool addRange(std::vector<Range>& ranges, int from, int to, const std::string& what,
+                       std::string* error);
+  static bool parseRangeText(std::vector<Range>& ranges, std::string_view text,
+                             const std::string& what, std::string* error);
+
   std::array<std::vector<Range>, 7> days_;  // 0 = Monday
   std::vector<int> holidays_;               // yyyymmdd, sorted
   std::string time_zone_;

@@ -125,6 +125,8 @@ ChatDefaults chatDefaultsFrom(const nlohmann::json& config) {
   return d;
 }
 
+// One field of the request after the other, each checked and copied (messages, tools,
+// schema, limits); they read as the provider's request document, in its order.
 Json buildChatRequest(const Json& request, const ChatDefaults& defaults) {
   if (!request.is_object()) {
     throw Error(Rc::kInvalid, "request_json must be a JSON object");

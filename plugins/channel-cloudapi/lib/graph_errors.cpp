@@ -25,6 +25,7 @@ struct CodeInfo {
 // protocols.md §A.9 (codes from pywa's errors.py and Meta's error-code page). Request bugs are
 // kInvalid (fixing the message or config is the only cure); conditions of the recipient, the
 // account or Meta's policy are kError (retrying the same send fails the same way).
+// Long because it is data: one Graph API error code a line with its meaning (protocols.md A.9).
 constexpr std::array kCodes = {
     // Authorization: the token is expired or revoked; the plugin reports itself not ready.
     CodeInfo{0, Rc::kAuth, 0ms, "AuthException"},
@@ -193,6 +194,8 @@ std::string_view errorTitle(int code) {
   return info == nullptr ? std::string_view() : info->title;
 }
 
+// Graph's answer to a send, from transport failure through HTTP status to the error body's
+// code, in the order Meta documents them; each branch is a few lines and they read as a table.
 SendOutcome classify(const waflow::HttpResponse& response) {
   SendOutcome out;
   out.http_status = response.status;

@@ -282,94 +282,110 @@ Json runTool(StepContext& ctx, const ExecPtr& x, const flow::AiStep& a, const Js
   return r.value;
 }
 
+// Runs the tools the AI called and asks again with their results; what the tools changed on
+// the contact is stored first, so the next round's tools and the rest of the flow see it.
+void answerToolCalls(StepContext& ctx, ExecPtr x, StatePtr state, int round, const Json& details,
+                     const Json& calls) {
+  Json& messages = state->call->request["messages"];
+  Json assistant = details.value("assistant_message", Json());
+  if (!assistant.is_object()) {
+    assistant = {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}};
+  }
+  messages.push_back(std::move(assistant));
+  lua::ContactChanges changes;
+  for (const Json& call : calls) {
+    Json result = runTool(ctx, x, *state->spec, call, changes);
+    state->tools_used.push_back({{"name", call["function"].value("name", "")},
+                                 {"arguments", call["function"].value("arguments", "")},
+                                 {"result", result}});
+    messages.push_back(
+        {{"role", "tool"},
+         {"tool_call_id", call.value("id", "")},
+         {"content", result.is_string()
+                         ? result.get<std::string>()
+                         : result.dump(-1, ' ', false, Json::error_handler_t::replace)}});
+  }
+  if (changes.empty() || x->entry == nullptr) {
+    return askAiRound(ctx, x, state, round + 1);
+  }
+  ctx.updateContact(x->entry, changes.set, changes.tags_added, changes.tags_removed,
+                    [&ctx, x, state, round](bool ok, std::string error) {
+                      if (!ok) {
+                        flowLogger()->warn(
+                            "{}: saving what the AI's tools changed on the contact failed: {}",
+                            x->entry ? x->entry->key : x->flow->id, error);
+                      }
+                      askAiRound(ctx, x, state, round + 1);
+                    });
+}
+
+// The step's output for the AI's answer: its text, provider and usage, the provider's details,
+// the tools it used and the passages it was given.
+Json answerOutput(const AiStepState& state, const AiAnswer& answer) {
+  Json output = {
+      {"text", answer.outcome.value}, {"provider", answer.provider}, {"usage", answer.usage}};
+  if (Json details = json_input::parseOrDiscarded(answer.outcome.detail_json);
+      details.is_object()) {
+    output["details"] = std::move(details);
+  }
+  if (!state.tools_used.empty()) {
+    output["tools"] = state.tools_used;
+  }
+  if (!state.passages.empty()) {
+    Json sources = Json::array();
+    for (const Json& p : state.passages) {
+      sources.push_back({{"path", p["path"]}, {"title", p["title"]}, {"score", p["score"]}});
+    }
+    output["sources"] = std::move(sources);
+  }
+  return output;
+}
+
+// The AI answered for good (no tool calls): a failure or a grounded "no answer" goes to the
+// fallback; an answer is the step's output, and its reply when the step replies.
+void finishAnswer(StepContext& ctx, ExecPtr x, StatePtr state, AiAnswer answer) {
+  const flow::AiStep& spec = *state->spec;
+  if (!answer.outcome.ok() || answer.outcome.value.empty()) {
+    const std::string error =
+        answer.outcome.ok() ? "the AI provider answered nothing" : answer.outcome.error;
+    if (spec.fallback) {
+      return aiFallback(ctx, x, state, "AI: " + error);
+    }
+    return state->done(StepOutcome::failed("AI: " + error));
+  }
+  if (spec.grounded && saysNoAnswer(answer.outcome.value)) {
+    return aiFallback(ctx, x, state, "the knowledge base passages do not answer the question");
+  }
+  Json output = answerOutput(*state, answer);
+  if (!spec.reply) {
+    return state->done(StepOutcome::next(std::move(output)));
+  }
+  ctx.send(x, "text", answer.outcome.value, "",
+           [done = state->done, output](bool ok, std::string id) mutable {
+             if (!ok) {
+               return done(StepOutcome::failed(id));
+             }
+             output["id"] = id;
+             done(StepOutcome::next(std::move(output)));
+           });
+}
+
 void askAiRound(StepContext& ctx, ExecPtr x, StatePtr state, int round) {
   ctx.ai().ask(state->call, [&ctx, x, state, round](AiAnswer answer) {
-    const flow::AiStep& spec = *state->spec;
-    if (answer.outcome.ok() && !spec.tools.empty()) {
+    if (answer.outcome.ok() && !state->spec->tools.empty()) {
       Json details = json_input::parseOrDiscarded(answer.outcome.detail_json);
       const Json calls =
           details.is_object() ? details.value("tool_calls", Json::array()) : Json::array();
       if (calls.is_array() && !calls.empty()) {
-        if (round + 1 >= kMaxToolRounds) {
-          answer.outcome.rc = waflow::Rc::kError;
-          answer.outcome.error =
-              fmt::format("the AI still called tools after {} rounds", kMaxToolRounds);
-        } else {
-          Json& messages = state->call->request["messages"];
-          Json assistant = details.value("assistant_message", Json());
-          if (!assistant.is_object()) {
-            assistant = {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}};
-          }
-          messages.push_back(std::move(assistant));
-          lua::ContactChanges changes;
-          for (const Json& call : calls) {
-            Json result = runTool(ctx, x, spec, call, changes);
-            state->tools_used.push_back({{"name", call["function"].value("name", "")},
-                                         {"arguments", call["function"].value("arguments", "")},
-                                         {"result", result}});
-            messages.push_back(
-                {{"role", "tool"},
-                 {"tool_call_id", call.value("id", "")},
-                 {"content", result.is_string()
-                                 ? result.get<std::string>()
-                                 : result.dump(-1, ' ', false, Json::error_handler_t::replace)}});
-          }
-          if (changes.empty() || x->entry == nullptr) {
-            return askAiRound(ctx, x, state, round + 1);
-          }
-          // What the tools changed on the contact is stored before the AI is asked again, so
-          // the next round's tools and the rest of the flow see it.
-          return ctx.updateContact(x->entry, changes.set, changes.tags_added, changes.tags_removed,
-                                   [&ctx, x, state, round](bool ok, std::string error) {
-                                     if (!ok) {
-                                       flowLogger()->warn(
-                                           "{}: saving what the AI's tools changed on the contact "
-                                           "failed: {}",
-                                           x->entry ? x->entry->key : x->flow->id, error);
-                                     }
-                                     askAiRound(ctx, x, state, round + 1);
-                                   });
+        if (round + 1 < kMaxToolRounds) {
+          return answerToolCalls(ctx, x, state, round, details, calls);
         }
+        answer.outcome.rc = waflow::Rc::kError;
+        answer.outcome.error =
+            fmt::format("the AI still called tools after {} rounds", kMaxToolRounds);
       }
     }
-    if (!answer.outcome.ok() || answer.outcome.value.empty()) {
-      const std::string error =
-          answer.outcome.ok() ? "the AI provider answered nothing" : answer.outcome.error;
-      if (spec.fallback) {
-        return aiFallback(ctx, x, state, "AI: " + error);
-      }
-      return state->done(StepOutcome::failed("AI: " + error));
-    }
-    if (spec.grounded && saysNoAnswer(answer.outcome.value)) {
-      return aiFallback(ctx, x, state, "the knowledge base passages do not answer the question");
-    }
-    Json output = {
-        {"text", answer.outcome.value}, {"provider", answer.provider}, {"usage", answer.usage}};
-    if (Json details = json_input::parseOrDiscarded(answer.outcome.detail_json);
-        details.is_object()) {
-      output["details"] = std::move(details);
-    }
-    if (!state->tools_used.empty()) {
-      output["tools"] = state->tools_used;
-    }
-    if (!state->passages.empty()) {
-      Json sources = Json::array();
-      for (const Json& p : state->passages) {
-        sources.push_back({{"path", p["path"]}, {"title", p["title"]}, {"score", p["score"]}});
-      }
-      output["sources"] = std::move(sources);
-    }
-    if (!spec.reply) {
-      return state->done(StepOutcome::next(std::move(output)));
-    }
-    ctx.send(x, "text", answer.outcome.value, "",
-             [done = state->done, output](bool ok, std::string id) mutable {
-               if (!ok) {
-                 return done(StepOutcome::failed(id));
-               }
-               output["id"] = id;
-               done(StepOutcome::next(std::move(output)));
-             });
+    finishAnswer(ctx, x, state, std::move(answer));
   });
 }
 
