@@ -80,6 +80,12 @@ struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   // A due job, by its kind; `complete` marks it done once its work is durable.
   void handleJob(Scheduler::Job job, EntryPtr entry, std::function<void()> done);
   bool skipsMissed(const Scheduler::Job& job) const;  // missed while stopped, and not to run
+  // Starts `f` for a job when the conversation allows it, as a message-started flow would be:
+  // not while a human has the conversation (unless the flow runs in a handoff), and only when
+  // its conditions pass. False when it did not start (then `finished` is not called).
+  bool startIfAllowed(const std::shared_ptr<const FlowSet>& set, const flow::Flow& f,
+                      const EntryPtr& entry, std::string run_id, Json trigger,
+                      const std::string& request_id, const std::function<void()>& finished);
   // A delay ends, or an ask/wait waited long enough; the run goes on (missed or not).
   void resumeAfterWait(const Scheduler::Job& job, const EntryPtr& entry,
                        std::function<void()> complete);

@@ -59,6 +59,22 @@ bool FlowEngine::Impl::skipsMissed(const Scheduler::Job& job) const {
   return job.missed && !config_.flows.run_missed_jobs;
 }
 
+bool FlowEngine::Impl::startIfAllowed(const std::shared_ptr<const FlowSet>& set,
+                                      const flow::Flow& f, const EntryPtr& entry,
+                                      std::string run_id, Json trigger,
+                                      const std::string& request_id,
+                                      const std::function<void()>& finished) {
+  if (entry != nullptr && entry->state.handoff && !runsInHandoff(f)) {
+    return false;  // a human has the conversation
+  }
+  size_t fi = 0;
+  set->find(f.id, &fi);
+  Json globals = {{"trigger", trigger}};
+  return conditionsPass(set, fi, Json::object(), entry.get(), globals) &&
+         startRun(set, entry, f, std::move(run_id), std::move(trigger), Json::object(), request_id,
+                  std::move(globals), finished);
+}
+
 void FlowEngine::Impl::resumeAfterWait(const Scheduler::Job& job, const EntryPtr& entry,
                                        std::function<void()> complete) {
   const Json& p = job.payload;
@@ -155,9 +171,7 @@ void FlowEngine::Impl::fireFollowUp(const Scheduler::Job& job, const EntryPtr& e
     complete();
     return;
   }
-  Json trigger = {{"id", ""}, {"on", "schedule"}};
-  Json globals = {{"trigger", trigger}};
-  if (!startRun(set, entry, *f, job.id, trigger, Json::object(), job.id, globals, complete)) {
+  if (!startIfAllowed(set, *f, entry, job.id, {{"id", ""}, {"on", "schedule"}}, job.id, complete)) {
     complete();
   }
 }
@@ -172,13 +186,8 @@ void FlowEngine::Impl::startPlannedFlow(const Scheduler::Job& job, const EntryPt
     complete();
     return;
   }
-  Json trigger = p.value("trigger", Json::object());
-  Json globals = {{"trigger", trigger}};
-  size_t fi = 0;
-  set->find(f->id, &fi);
-  if (!conditionsPass(set, fi, Json::object(), entry.get(), globals) ||
-      (entry != nullptr && entry->state.handoff && !runsInHandoff(*f)) ||
-      !startRun(set, entry, *f, job.id, trigger, Json::object(), job.id, globals, complete)) {
+  if (!startIfAllowed(set, *f, entry, job.id, p.value("trigger", Json::object()), job.id,
+                      complete)) {
     complete();
   }
 }
@@ -195,16 +204,11 @@ void FlowEngine::Impl::startIdleFlow(const Scheduler::Job& job, const EntryPtr& 
     complete();  // the contact wrote since: not idle
     return;
   }
-  Json trigger = {{"id", jsonString(p, "trigger_id")}, {"on", "contact.idle"}};
-  Json globals = {{"trigger", trigger}};
-  size_t fi = 0;
-  set->find(f->id, &fi);
-  if ((entry->state.handoff && !runsInHandoff(*f)) ||
-      !conditionsPass(set, fi, Json::object(), entry.get(), globals) ||
-      // The job's id is reused for every quiet spell: the run (and its outbox ids) is named
-      // after this one.
-      !startRun(set, entry, *f, fmt::format("{}:{}", job.id, armed_at), trigger, Json::object(),
-                job.id, globals, complete)) {
+  // The job's id is reused for every quiet spell: the run (and its outbox ids) is named after
+  // this one.
+  if (!startIfAllowed(set, *f, entry, fmt::format("{}:{}", job.id, armed_at),
+                      {{"id", jsonString(p, "trigger_id")}, {"on", "contact.idle"}}, job.id,
+                      complete)) {
     complete();
   }
 }

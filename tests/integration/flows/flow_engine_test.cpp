@@ -980,6 +980,62 @@ steps:
   EXPECT_EQ(d->terminate(), 0);
 }
 
+// A flow started by a follow-up is held to its conditions and to the handoff, as every other
+// way a flow starts is: a customer who opted out in between gets no scheduled question, and a
+// conversation a human has gets none from the bot.
+TEST_F(FlowEngineTest, AFollowUpFlowKeepsToItsConditionsAndTheHandoff) {
+  flow("order", R"(
+id: order
+triggers: [{ on: message.received, keywords: [pesan] }]
+steps:
+  - reply: "Pesanan dicatat"
+  - schedule: { after: 2s, flow: rating }
+)");
+  flow("rating", R"(
+id: rating
+triggers: [{ on: event, name: rating.start }]
+conditions:
+  - contact: { not_tags: [berhenti] }
+steps:
+  - reply: "Beri nilai 1-5?"
+)");
+  flow("stop", R"(
+id: stop
+triggers: [{ on: message.received, keywords: [stop] }]
+steps:
+  - tag: berhenti
+  - reply: "Tidak akan kami hubungi lagi"
+)");
+  flow("agent", R"(
+id: agent
+triggers: [{ on: message.received, keywords: [admin] }]
+steps:
+  - handoff: "minta admin"
+  - reply: "Admin segera membalas"
+)");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat opted_out(*d, "628111000070");
+  Chat handed(*d, "628111000071");
+  Chat stays(*d, "628111000072");
+  for (Chat* chat : {&opted_out, &handed, &stays}) {
+    chat->say("pesan");
+    EXPECT_EQ(chat->text(), "Pesanan dicatat") << d->log();
+  }
+  opted_out.say("stop");
+  EXPECT_EQ(opted_out.text(), "Tidak akan kami hubungi lagi") << d->log();
+  handed.say("admin");
+  EXPECT_EQ(handed.text(), "Admin segera membalas") << d->log();
+  // The last one planned falls due last: once it has run, the others' were due before.
+  EXPECT_EQ(stays.text(), "Beri nilai 1-5?") << d->log();
+  // The opted-out contact's next reply is the probe's echo: no question came before it.
+  opted_out.say("probe");
+  EXPECT_EQ(opted_out.text(), "probe") << d->log();
+  // A human has the other conversation: the bot sends nothing there, not even an echo.
+  EXPECT_TRUE(handed.quiet(1500ms)) << d->log();
+  EXPECT_EQ(d->terminate(), 0);
+}
+
 // A follow-up that fell due while the daemon was down: sent at start with missed_jobs: run,
 // dropped with skip.
 class MissedFollowUpTest : public FlowEngineTest,
