@@ -46,6 +46,9 @@ void FlowEngine::Impl::runStatusFlows(const Json& status, EntryPtr entry,
   Json trigger;
   for (size_t fi = 0; fi < set->flows.size(); ++fi) {
     const flow::Flow& f = set->flows[fi];
+    if (entry != nullptr && entry->state.handoff && !runsInHandoff(f)) {
+      continue;  // a human has the conversation: the bot stays quiet
+    }
     for (const auto& t : f.triggers) {
       const auto* s = std::get_if<flow::MessageStatusTrigger>(&t.spec);
       if (s == nullptr || s->status != jsonString(status, "status") ||

@@ -1598,5 +1598,42 @@ steps:
   EXPECT_EQ(d->terminate(), 0);
 }
 
+// While a human has the conversation the bot stays quiet, also for flows a status starts: a
+// failed status in a handed-over conversation starts no flow there (unless the flow asks to run
+// in a handoff), and still does in a conversation the bot has.
+TEST_F(FlowEngineTest, AStatusFlowStaysQuietWhileAHumanHasTheConversation) {
+  flow("agent", R"(
+id: agent
+triggers: [{ on: message.received, keywords: [admin] }]
+steps:
+  - handoff: "minta admin"
+  - reply: "Admin segera membalas"
+)");
+  flow("undelivered", R"yaml(id: undelivered
+triggers: [{ on: message.status, status: failed }]
+steps:
+  - reply: "failed {{ status.message_id }}"
+)yaml");
+  auto d = start();
+  ASSERT_TRUE(d);
+  Chat handed(*d, "628111000075");
+  Chat bot(*d, "628111000076");
+  handed.say("admin");
+  EXPECT_EQ(handed.text(), "Admin segera membalas") << d->log();
+  bot.say("halo");
+  EXPECT_EQ(bot.text(), "halo") << d->log();
+  ASSERT_EQ(http("POST", d->url("/webhooks/sandbox"),
+                 statusWebhook("628111000075", "wamid.handed.1", "failed"))
+                .status,
+            200);
+  ASSERT_EQ(http("POST", d->url("/webhooks/sandbox"),
+                 statusWebhook("628111000076", "wamid.bot.1", "failed"))
+                .status,
+            200);
+  EXPECT_EQ(bot.text(), "failed wamid.bot.1") << d->log();
+  EXPECT_TRUE(handed.quiet(1500ms)) << d->log();
+  EXPECT_EQ(d->terminate(), 0);
+}
+
 }  // namespace
 }  // namespace waflow::test
