@@ -48,6 +48,12 @@ struct Dispatch {
   std::string contact;
 };
 
+// While a human has the conversation (a handoff) the bot stays quiet: a flow starts there only
+// when it asks to run in a handoff. True when `f` must not start in `entry` now.
+inline bool quietForHandoff(const flow::Flow& f, const ConversationEntry* entry) {
+  return entry != nullptr && entry->state.handoff && !runsInHandoff(f);
+}
+
 struct FlowEngine::Impl : std::enable_shared_from_this<FlowEngine::Impl> {
   Impl(const config::Config& config, Services services);
 

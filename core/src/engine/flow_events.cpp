@@ -46,7 +46,7 @@ void FlowEngine::Impl::runStatusFlows(const Json& status, EntryPtr entry,
   Json trigger;
   for (size_t fi = 0; fi < set->flows.size(); ++fi) {
     const flow::Flow& f = set->flows[fi];
-    if (entry != nullptr && entry->state.handoff && !runsInHandoff(f)) {
+    if (quietForHandoff(f, entry.get())) {
       continue;  // a human has the conversation: the bot stays quiet
     }
     for (const auto& t : f.triggers) {
@@ -261,7 +261,7 @@ void startEventFlows(FlowEngine::Impl& impl, const std::string& name, const Json
   Json globals = {{"event", data}};
   for (size_t fi = 0; fi < set->flows.size(); ++fi) {
     const flow::Flow& f = set->flows[fi];
-    if (entry != nullptr && entry->state.handoff && !runsInHandoff(f)) {
+    if (quietForHandoff(f, entry.get())) {
       continue;
     }
     for (const auto& t : f.triggers) {

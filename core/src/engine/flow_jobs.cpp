@@ -64,7 +64,7 @@ bool FlowEngine::Impl::startIfAllowed(const std::shared_ptr<const FlowSet>& set,
                                       std::string run_id, Json trigger,
                                       const std::string& request_id,
                                       const std::function<void()>& finished) {
-  if (entry != nullptr && entry->state.handoff && !runsInHandoff(f)) {
+  if (quietForHandoff(f, entry.get())) {
     return false;  // a human has the conversation
   }
   size_t fi = 0;

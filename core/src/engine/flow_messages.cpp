@@ -201,7 +201,7 @@ bool FlowEngine::Impl::startMatchingFlow(const std::shared_ptr<const FlowSet>& s
       // may still come later: equal priorities are sorted by id.
       continue;
     }
-    if (entry->state.handoff && !runsInHandoff(f)) {
+    if (quietForHandoff(f, entry.get())) {
       continue;
     }
     for (size_t ti = 0; ti < f.triggers.size(); ++ti) {
